@@ -1,0 +1,194 @@
+/**
+ * The primitives a storage backend implements. Everything backend-agnostic —
+ * key validation, the value codec, `maxValueBytes`, TTL arithmetic, path
+ * walking, the `update` conflict loop, `forSchema` — is written once in
+ * `internal/store.ts` on top of these, so MemoryStore and DynamoDBStore
+ * cannot drift apart.
+ *
+ * Conventions every backend keeps:
+ * - keys are already validated and values already encoded when they arrive;
+ * - reads return heads as stored, expired or not: the shared store filters
+ *   them against its `Clock` (see `head.ts`);
+ * - writes and removals receive `now` and treat an expired head as absent
+ *   (for `Absent` conditions and for the "existed" answers);
+ * - a write's `version` is fresh and unique: it becomes `Head.version`;
+ * - a write either happens whole or not at all: a reader never sees a mix.
+ *
+ * @internal
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type { KonserveError } from "../KonserveError.js"
+
+/** @internal */
+export type Kind = "value" | "binary" | "log"
+
+/**
+ * What a backend stores about a key besides its content.
+ *
+ * @internal
+ */
+export interface Head {
+  readonly key: string
+  readonly kind: Kind
+  readonly version: string
+  /** Epoch milliseconds. */
+  readonly lastWrite: number
+  /** Encoded bytes of a value, bytes of a binary, element count of a log. */
+  readonly size: number
+  /** Epoch milliseconds, or undefined for no expiry. */
+  readonly expiresAt: number | undefined
+  /** The user's `WriteOptions.meta`, encoded with the codec. */
+  readonly user: Uint8Array | undefined
+  /**
+   * The versions of this key's most recent conditional writes, newest first,
+   * at most `RECENT_WRITES`: a retried write whose first response was lost
+   * finds its own version here instead of writing twice.
+   */
+  readonly recent: ReadonlyArray<string>
+}
+
+/** How many recent write versions a head remembers. @internal */
+export const RECENT_WRITES = 8
+
+/**
+ * The condition of a write.
+ * - `None`: unconditional.
+ * - `Absent`: the key is missing or expired.
+ * - `Version`: the key exists, is not expired, and its version is this one.
+ *
+ * @internal
+ */
+export type Condition =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Absent" }
+  | { readonly _tag: "Version"; readonly version: string }
+
+/**
+ * Everything a write of one key carries besides its bytes.
+ *
+ * @internal
+ */
+export interface WriteHeader {
+  readonly key: string
+  /** The public operation, for error messages: "assoc", "update", "bassoc", ... */
+  readonly operation: string
+  readonly kind: "value" | "binary"
+  /** The new version; unique. */
+  readonly version: string
+  /** The versions to store in `Head.recent` (this write's version first). */
+  readonly recent: ReadonlyArray<string>
+  readonly now: number
+  readonly expiresAt: number | undefined
+  readonly user: Uint8Array | undefined
+  readonly condition: Condition
+}
+
+/**
+ * A write whose bytes are all in memory (an encoded value, or a binary given
+ * as bytes). `bytes.length` is already checked against `maxValueBytes`.
+ *
+ * @internal
+ */
+export interface PutRequest extends WriteHeader {
+  readonly bytes: Uint8Array
+}
+
+/**
+ * A stored key with its whole content: the encoded value, or the bytes of a
+ * binary. A log's content is read with `readLog`; here its bytes are empty.
+ *
+ * @internal
+ */
+export interface Entry {
+  readonly head: Head
+  readonly bytes: Uint8Array
+}
+
+/**
+ * A stored binary, its bytes read lazily.
+ *
+ * @internal
+ */
+export interface BinaryEntry {
+  readonly head: Head
+  readonly stream: Stream.Stream<Uint8Array, KonserveError>
+}
+
+/**
+ * The primitives. Failures are `KonserveError`s already mapped at the
+ * backend's boundary; conditional writes fail with `ConditionFailed` (named
+ * after `WriteHeader.operation`) when their condition does not hold.
+ *
+ * @internal
+ */
+export interface Backend {
+  /** The head of a key, as stored (expired or not). */
+  readonly readHead: (key: string) => Effect.Effect<Option.Option<Head>, KonserveError>
+  /** A key with its whole content (binaries concatenated; logs with empty bytes). */
+  readonly readEntry: (key: string) => Effect.Effect<Option.Option<Entry>, KonserveError>
+  /** A binary key with a lazy stream of its bytes; none when missing or of another kind. */
+  readonly readBinary: (key: string) => Effect.Effect<Option.Option<BinaryEntry>, KonserveError>
+  /** A log key's elements (encoded), in append order; none when missing or of another kind. */
+  readonly readLog: (
+    key: string
+  ) => Effect.Effect<Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>, KonserveError>
+  /** The entries of the keys that exist (expired ones included), any number of keys. */
+  readonly readMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Entry>, KonserveError>
+  /** Every head (expired ones included), once each, lazily. */
+  readonly scan: Stream.Stream<Head, KonserveError>
+
+  /** Writes one key whose bytes are in memory. */
+  readonly put: (request: PutRequest) => Effect.Effect<void, KonserveError>
+  /**
+   * Writes one binary from a stream of any length. The stream is already
+   * limited to `maxValueBytes` (it fails with `ItemTooLarge` past it): the
+   * backend must not make the new bytes visible before the stream has ended.
+   * Memory stays bounded by a few chunks.
+   */
+  readonly putStream: <E, R>(
+    header: WriteHeader,
+    bytes: Stream.Stream<Uint8Array, E, R>
+  ) => Effect.Effect<void, KonserveError | E, R>
+  /** Removes a key of any kind with all its content; the head it removed. */
+  readonly remove: (key: string) => Effect.Effect<Option.Option<Head>, KonserveError>
+
+  /**
+   * Writes several keys. `atomic`: all or nothing (at most
+   * `MAX_ATOMIC_KEYS` requests, checked by the caller; any condition that
+   * fails cancels all with `ConditionFailed`). Not atomic: any number, each
+   * key whole.
+   */
+  readonly putMany: (
+    requests: ReadonlyArray<PutRequest>,
+    atomic: boolean
+  ) => Effect.Effect<void, KonserveError>
+  /**
+   * Removes several keys; each maps to the head it removed (none when it
+   * was missing). `atomic`: all or nothing.
+   */
+  readonly removeMany: (
+    keys: ReadonlyArray<string>,
+    atomic: boolean
+  ) => Effect.Effect<ReadonlyMap<string, Option.Option<Head>>, KonserveError>
+
+  /**
+   * Appends one encoded element to the log of a key, atomically and in
+   * order, creating the log when the key is missing or expired. Fails with
+   * `ConditionFailed` when the key holds a value or a binary.
+   */
+  readonly append: (request: AppendRequest) => Effect.Effect<void, KonserveError>
+}
+
+/** @internal */
+export interface AppendRequest {
+  readonly key: string
+  readonly element: Uint8Array
+  /** The new version of the log's head. */
+  readonly version: string
+  readonly now: number
+}
+
+/** The most keys of an atomic multi-key operation (DynamoDB's transaction limit). @internal */
+export const MAX_ATOMIC_KEYS = 100
