@@ -49,6 +49,9 @@ export interface Head {
   readonly recent: ReadonlyArray<string>
 }
 
+/** Whether a head is not expired at `now` (epoch milliseconds). @internal */
+export const isAlive = (head: Head, now: number): boolean => head.expiresAt === undefined || head.expiresAt > now
+
 /** How many recent write versions a head remembers. @internal */
 export const RECENT_WRITES = 8
 

@@ -1,0 +1,14 @@
+/**
+ * @since 0.1.0
+ */
+export * as KonserveStore from "./KonserveStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as KonserveError from "./KonserveError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MemoryStore from "./MemoryStore.js"

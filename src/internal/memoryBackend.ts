@@ -1,0 +1,185 @@
+/**
+ * The in-memory backend: a `Map` of records owned by one store. Every
+ * primitive commits in one synchronous step, so each is atomic exactly as
+ * the DynamoDB requests they stand for; bytes are copied in and out, so
+ * nothing a caller holds aliases what is stored.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { ConditionFailed } from "../KonserveError.js"
+import type { AppendRequest, Backend, BinaryEntry, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
+import { isAlive } from "./backend.js"
+
+interface StoredRecord {
+  readonly head: Head
+  /** The encoded value or the binary's bytes, in the pieces they were written in. */
+  readonly pieces: ReadonlyArray<Uint8Array>
+  /** A log's encoded elements. */
+  readonly elements: ReadonlyArray<Uint8Array>
+}
+
+/** The size of the pieces a binary is read back in. @internal */
+export const READ_CHUNK_BYTES = 256 * 1024
+
+const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (pieces.length === 1) return pieces[0].slice()
+  const total = pieces.reduce((n, piece) => n + piece.length, 0)
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const piece of pieces) {
+    out.set(piece, offset)
+    offset += piece.length
+  }
+  return out
+}
+
+const holds = (condition: Condition, current: StoredRecord | undefined, now: number): boolean => {
+  const live = current !== undefined && isAlive(current.head, now)
+  switch (condition._tag) {
+    case "None":
+      return true
+    case "Absent":
+      return !live
+    case "Version":
+      return live && current.head.version === condition.version
+  }
+}
+
+const headOf = (header: WriteHeader, size: number): Head => ({
+  key: header.key,
+  kind: header.kind,
+  version: header.version,
+  lastWrite: header.now,
+  size,
+  expiresAt: header.expiresAt,
+  user: header.user,
+  recent: header.recent
+})
+
+/** @internal */
+export const make = (): Backend => {
+  const records = new Map<string, StoredRecord>()
+
+  const entryOf = (record: StoredRecord): Entry => ({ head: record.head, bytes: concat(record.pieces) })
+
+  const commit = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>) =>
+    Effect.suspend(() => {
+      if (!holds(header.condition, records.get(header.key), header.now)) {
+        return Effect.fail(new ConditionFailed({ key: header.key, operation: header.operation }))
+      }
+      const size = pieces.reduce((n, piece) => n + piece.length, 0)
+      records.set(header.key, { head: headOf(header, size), pieces, elements: [] })
+      return Effect.void
+    })
+
+  const readBinary = (key: string) =>
+    Effect.sync((): Option.Option<BinaryEntry> => {
+      const record = records.get(key)
+      if (record === undefined || record.head.kind !== "binary") return Option.none()
+      const bytes = concat(record.pieces)
+      const stream = Stream.fromIterable(
+        Array.from(
+          { length: Math.ceil(bytes.length / READ_CHUNK_BYTES) },
+          (_, i) => bytes.subarray(i * READ_CHUNK_BYTES, (i + 1) * READ_CHUNK_BYTES)
+        )
+      )
+      return Option.some({ head: record.head, stream })
+    })
+
+  const putMany = (requests: ReadonlyArray<PutRequest>, atomic: boolean) =>
+    atomic
+      ? Effect.suspend(() => {
+        const failing = requests.find((request) => !holds(request.condition, records.get(request.key), request.now))
+        if (failing !== undefined) {
+          return Effect.fail(new ConditionFailed({ key: failing.key, operation: failing.operation }))
+        }
+        for (const request of requests) {
+          records.set(request.key, {
+            head: headOf(request, request.bytes.length),
+            pieces: [request.bytes.slice()],
+            elements: []
+          })
+        }
+        return Effect.void
+      })
+      : Effect.forEach(requests, (request) => commit(request, [request.bytes.slice()]), { discard: true })
+
+  const append = (request: AppendRequest) =>
+    Effect.suspend(() => {
+      const current = records.get(request.key)
+      const live = current !== undefined && isAlive(current.head, request.now) ? current : undefined
+      if (live !== undefined && live.head.kind !== "log") {
+        return Effect.fail(new ConditionFailed({ key: request.key, operation: "append" }))
+      }
+      const elements = [...(live?.elements ?? []), request.element.slice()]
+      records.set(request.key, {
+        head: {
+          key: request.key,
+          kind: "log",
+          version: request.version,
+          lastWrite: request.now,
+          size: elements.length,
+          expiresAt: live?.head.expiresAt,
+          user: live?.head.user,
+          recent: [request.version]
+        },
+        pieces: [],
+        elements
+      })
+      return Effect.void
+    })
+
+  const remove = (key: string) =>
+    Effect.sync(() => {
+      const record = records.get(key)
+      records.delete(key)
+      return Option.map(Option.fromNullable(record), (r) => r.head)
+    })
+
+  return {
+    readHead: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), (record) => record.head)),
+    readEntry: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), entryOf)),
+    readBinary,
+    readLog: (key) =>
+      Effect.sync(() => {
+        const record = records.get(key)
+        return record === undefined || record.head.kind !== "log"
+          ? Option.none()
+          : Option.some({ head: record.head, elements: record.elements.map((element) => element.slice()) })
+      }),
+    readMany: (keys) =>
+      Effect.sync(() => {
+        const found = new Map<string, Entry>()
+        for (const key of keys) {
+          const record = records.get(key)
+          if (record !== undefined) found.set(key, entryOf(record))
+        }
+        return found
+      }),
+    scan: Stream.suspend(() =>
+      Stream.fromChunk(Chunk.fromIterable(Array.from(records.values(), (record) => record.head)))
+    ),
+    put: (request) => commit(request, [request.bytes.slice()]),
+    putStream: (header, bytes) =>
+      // Collect first, commit once at the end: a failed or interrupted stream leaves the old value.
+      Effect.flatMap(Stream.runCollect(bytes), (pieces) =>
+        commit(header, Chunk.toReadonlyArray(Chunk.map(pieces, (piece) => piece.slice())))),
+    remove,
+    putMany,
+    removeMany: (keys) =>
+      Effect.sync(() => {
+        const removed = new Map<string, Option.Option<Head>>()
+        for (const key of keys) {
+          const record = records.get(key)
+          records.delete(key)
+          removed.set(key, Option.map(Option.fromNullable(record), (r) => r.head))
+        }
+        return removed
+      }),
+    append
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * The `KonserveStore` service built once on top of a backend's primitives:
+ * key validation, the value codec, `maxValueBytes`, TTL against the calling
+ * fiber's `Clock`, path walking, the `update` conflict loop and typed views.
+ *
+ * @internal
+ */
+import { randomBytes } from "node:crypto"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { Binary, BinaryInput as Input, Key, KonserveStore, Meta, Path, Updated, WriteOptions } from "../KonserveStore.js"
+import {
+  ConditionFailed,
+  DecodeError,
+  ItemTooLarge,
+  type KonserveError,
+  SerializationError,
+  TransactionLimitExceeded
+} from "../KonserveError.js"
+import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
+import { isAlive, MAX_ATOMIC_KEYS, RECENT_WRITES } from "./backend.js"
+import * as BinaryInput from "./binaryInput.js"
+import * as Codec from "./codec.js"
+import * as Keys from "./key.js"
+import * as Paths from "./path.js"
+import { makeTypedStore, type UpdateWith } from "./typedStore.js"
+
+/** @internal */
+export interface StoreOptions {
+  readonly maxValueBytes: number
+  /** How many times `update` re-runs `f` after a concurrent change before `ConditionFailed`. */
+  readonly conflictRetries: number
+}
+
+/** The default `maxValueBytes`: 64 MiB. @internal */
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
+
+/** The default `conflictRetries`. @internal */
+export const DEFAULT_CONFLICT_RETRIES = 10
+
+/** A fresh, unique version: 96 random bits. @internal */
+export const newVersion = (): string => randomBytes(12).toString("base64url")
+
+/**
+ * Backoff between `update` attempts after a concurrent change: jittered
+ * exponential from 5 ms, capped at 500 ms. It sleeps on a live clock, so a
+ * test on `TestClock` never waits for it; TTL still follows the fiber's
+ * `Clock`.
+ *
+ * @internal
+ */
+const liveClock = Clock.make()
+const conflictBackoff = (attempt: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const cap = Math.min(500, 5 * 2 ** attempt)
+    return Effect.sleep(Duration.millis(Math.random() * cap))
+  }).pipe(Effect.withClock(liveClock))
+
+const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Uint8Array, SerializationError> =>
+  Either.match(Codec.encode(value), {
+    onLeft: (reason) =>
+      Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: the ${what} is not storable: ${reason}` })),
+    onRight: Effect.succeed
+  })
+
+const decodeBytes = (key: string, bytes: Uint8Array, what = "value"): Effect.Effect<unknown, DecodeError> =>
+  Either.match(Codec.decode(bytes), {
+    onLeft: (reason) =>
+      Effect.fail(new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })),
+    onRight: Effect.succeed
+  })
+
+const encodeUser = (
+  key: string,
+  user: WriteOptions["meta"]
+): Effect.Effect<Uint8Array | undefined, SerializationError> =>
+  user === undefined ? Effect.succeed(undefined) : encodeValue(key, user, "meta")
+
+/** `Meta` of a head. @internal */
+export const toMeta = (head: Head): Effect.Effect<Meta, DecodeError> =>
+  Effect.map(
+    head.user === undefined ? Effect.succeed(undefined) : decodeBytes(head.key, head.user, "meta"),
+    (user) => ({
+      key: head.key,
+      type: head.kind,
+      lastWrite: new Date(head.lastWrite),
+      version: head.version,
+      size: head.size,
+      expiresAt: head.expiresAt === undefined ? undefined : new Date(head.expiresAt),
+      user: user as Meta["user"]
+    })
+  )
+
+const userCondition = (options: WriteOptions | undefined): Condition =>
+  options?.ifVersion !== undefined
+    ? { _tag: "Version", version: options.ifVersion }
+    : options?.ifAbsent === true
+    ? { _tag: "Absent" }
+    : { _tag: "None" }
+
+const expiryOf = (now: number, options: WriteOptions | undefined): number | undefined =>
+  options?.ttl === undefined ? undefined : now + Duration.toMillis(Duration.decode(options.ttl))
+
+const normalizeEntries = (
+  entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>
+): Array<readonly [unknown, unknown]> =>
+  Symbol.iterator in entries
+    ? Array.from(entries as Iterable<readonly [Key, unknown]>)
+    : Object.entries(entries as Readonly<Record<Key, unknown>>)
+
+/**
+ * Builds the service on a backend.
+ *
+ * @internal
+ */
+export const make = (backend: Backend, options: StoreOptions): KonserveStore => {
+  const { conflictRetries, maxValueBytes } = options
+  const now = Clock.currentTimeMillis
+
+  const checkSize = (key: string, size: number): Effect.Effect<void, ItemTooLarge> =>
+    size > maxValueBytes ? Effect.fail(new ItemTooLarge({ key, size, limit: maxValueBytes })) : Effect.void
+
+  const header = (
+    key: string,
+    operation: string,
+    kind: "value" | "binary",
+    at: number,
+    user: Uint8Array | undefined,
+    writeOptions: WriteOptions | undefined,
+    condition: Condition = userCondition(writeOptions),
+    previous: ReadonlyArray<string> = []
+  ): WriteHeader => {
+    const version = newVersion()
+    return {
+      key,
+      operation,
+      kind,
+      version,
+      recent: [version, ...previous].slice(0, RECENT_WRITES),
+      now: at,
+      expiresAt: expiryOf(at, writeOptions),
+      user,
+      condition
+    }
+  }
+
+  const aliveEntry = (key: string) =>
+    Effect.zipWith(backend.readEntry(key), now, (entry, at) => Option.filter(entry, (e) => isAlive(e.head, at)))
+
+  /** The public value of a live entry: a decoded value, a binary's bytes, a log's elements. */
+  const valueOf = (entry: Entry): Effect.Effect<unknown, KonserveError> => {
+    switch (entry.head.kind) {
+      case "value":
+        return decodeBytes(entry.head.key, entry.bytes)
+      case "binary":
+        return Effect.succeed(entry.bytes.slice())
+      case "log":
+        return Effect.map(readLog(entry.head.key), Option.getOrElse(() => []))
+    }
+  }
+
+  const readLog = (key: string): Effect.Effect<Option.Option<Array<unknown>>, KonserveError> =>
+    Effect.flatMap(Effect.zip(backend.readLog(key), now), ([log, at]) =>
+      Option.isNone(log) || !isAlive(log.value.head, at)
+        ? Effect.succeed(Option.none())
+        : Effect.asSome(Effect.forEach(log.value.elements, (bytes) => decodeBytes(key, bytes, "log element"))))
+
+  const get = Effect.fn("KonserveStore.get")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    const entry = yield* aliveEntry(valid)
+    return Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
+  })
+
+  const getIn = Effect.fn("KonserveStore.getIn")(function*(path: Path) {
+    const value = yield* get(path[0])
+    return Option.flatMap(value, (v) => Paths.getIn(v, path.slice(1)))
+  })
+
+  const getMeta = Effect.fn("KonserveStore.getMeta")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
+    return Option.isNone(head) || !isAlive(head.value, at) ? Option.none() : Option.some(yield* toMeta(head.value))
+  })
+
+  const exists = Effect.fn("KonserveStore.exists")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
+    return Option.isSome(head) && isAlive(head.value, at)
+  })
+
+  const assoc = Effect.fn("KonserveStore.assoc")(function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
+    const valid = yield* Keys.validate(key)
+    const bytes = yield* encodeValue(valid, value)
+    yield* checkSize(valid, bytes.length)
+    const user = yield* encodeUser(valid, writeOptions?.meta)
+    const at = yield* now
+    yield* backend.put({ ...header(valid, "assoc", "value", at, user, writeOptions), bytes })
+  })
+
+  /**
+   * The conflict loop of `update`/`updateIn`/`assocIn`: read, apply, write
+   * on the version read; on a concurrent change re-run on the fresh value.
+   */
+  const updateWith: UpdateWith = (key, operation, writeOptions, apply) =>
+    Effect.gen(function*() {
+      const user = yield* encodeUser(key, writeOptions?.meta)
+      for (let attempt = 0;; attempt++) {
+        const entry = yield* aliveEntry(key)
+        const head = Option.map(entry, (e) => e.head)
+        if (writeOptions?.ifAbsent === true && Option.isSome(head)) {
+          return yield* new ConditionFailed({ key, operation })
+        }
+        if (
+          writeOptions?.ifVersion !== undefined &&
+          (Option.isNone(head) || head.value.version !== writeOptions.ifVersion)
+        ) {
+          return yield* new ConditionFailed({ key, operation })
+        }
+        const current = Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
+        const { result, whole } = yield* apply(current)
+        const bytes = yield* encodeValue(key, whole)
+        yield* checkSize(key, bytes.length)
+        const at = yield* now
+        const condition: Condition = Option.isSome(head)
+          ? { _tag: "Version", version: head.value.version }
+          : { _tag: "Absent" }
+        const request: PutRequest = {
+          ...header(key, operation, "value", at, user, writeOptions, condition, Option.match(head, {
+            onNone: () => [],
+            onSome: (h) => h.recent
+          })),
+          bytes
+        }
+        const written = yield* backend.put(request).pipe(
+          Effect.as(true),
+          Effect.catchTag("ConditionFailed", (error) => attempt < conflictRetries ? Effect.succeed(false) : Effect.fail(error))
+        )
+        if (written) return result
+        yield* conflictBackoff(attempt)
+      }
+    })
+
+  const update = Effect.fn("KonserveStore.update")(function*(
+    key: Key,
+    f: (current: Option.Option<unknown>) => unknown,
+    writeOptions?: WriteOptions
+  ) {
+    const valid = yield* Keys.validate(key)
+    return yield* updateWith(valid, "update", writeOptions, (current) =>
+      Effect.sync(() => {
+        const after = f(current)
+        return { whole: after, result: { before: current, after } satisfies Updated }
+      }))
+  })
+
+  const updateIn = Effect.fn("KonserveStore.updateIn")(function*(
+    path: Path,
+    f: (current: Option.Option<unknown>) => unknown,
+    writeOptions?: WriteOptions
+  ) {
+    const valid = yield* Keys.validate(path[0])
+    const steps = path.slice(1)
+    if (steps.length === 0) return yield* update(valid, f, writeOptions)
+    return yield* updateWith(valid, "updateIn", writeOptions, (current) =>
+      Effect.gen(function*() {
+        const before = Option.flatMap(current, (value) => Paths.getIn(value, steps))
+        const after = f(before)
+        const whole = yield* pathResult(valid, current, steps, after)
+        return { whole, result: { before, after } satisfies Updated }
+      }))
+  })
+
+  const pathResult = (key: string, current: Option.Option<unknown>, steps: ReadonlyArray<Paths.Step>, leaf: unknown) =>
+    Either.match(Paths.assocIn(current, steps, leaf), {
+      onLeft: (reason) =>
+        Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${reason}` })),
+      onRight: Effect.succeed
+    })
+
+  const assocIn = Effect.fn("KonserveStore.assocIn")(function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
+    const valid = yield* Keys.validate(path[0])
+    const steps = path.slice(1)
+    if (steps.length === 0) return yield* assoc(valid, value, writeOptions)
+    // Fail on an unstorable leaf before reading anything.
+    yield* encodeValue(valid, value)
+    yield* updateWith(valid, "assocIn", writeOptions, (current) =>
+      Effect.map(pathResult(valid, current, steps, value), (whole) => ({ whole, result: undefined })))
+  })
+
+  const dissoc = Effect.fn("KonserveStore.dissoc")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    const [removed, at] = yield* Effect.zip(backend.remove(valid), now)
+    return Option.isSome(removed) && isAlive(removed.value, at)
+  })
+
+  const keys: Stream.Stream<Meta, KonserveError> = Stream.mapChunksEffect(backend.scan, (heads) =>
+    Effect.flatMap(now, (at) => Effect.forEach(Chunk.filter(heads, (head) => isAlive(head, at)), toMeta)).pipe(
+      Effect.map(Chunk.unsafeFromArray)
+    )).pipe(Stream.withSpan("KonserveStore.keys"))
+
+  const multiGet = Effect.fn("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
+    const valid = yield* Keys.validateAll(keys)
+    if (valid.length === 0) return new Map<Key, unknown>()
+    const [entries, at] = yield* Effect.zip(backend.readMany(valid), now)
+    const found = new Map<Key, unknown>()
+    for (const key of valid) {
+      const entry = entries.get(key)
+      if (entry !== undefined && isAlive(entry.head, at)) {
+        found.set(key, yield* valueOf(entry))
+      }
+    }
+    return found as ReadonlyMap<Key, unknown>
+  })
+
+  const checkAtomicLimit = (operation: string, items: number, atomic: boolean | undefined) =>
+    atomic !== false && items > MAX_ATOMIC_KEYS
+      ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
+      : Effect.void
+
+  const multiAssoc = Effect.fn("KonserveStore.multiAssoc")(function*(
+    entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,
+    writeOptions?: WriteOptions & { readonly atomic?: boolean | undefined }
+  ) {
+    const pairs = normalizeEntries(entries)
+    const byKey = new Map<string, unknown>()
+    for (const [key, value] of pairs) {
+      byKey.set(yield* Keys.validate(key), value)
+    }
+    yield* checkAtomicLimit("multiAssoc", byKey.size, writeOptions?.atomic)
+    if (byKey.size === 0) return
+    const user = yield* encodeUser(pairs.length > 0 ? String(pairs[0][0]) : "", writeOptions?.meta)
+    const at = yield* now
+    const requests: Array<PutRequest> = []
+    for (const [key, value] of byKey) {
+      const bytes = yield* encodeValue(key, value)
+      yield* checkSize(key, bytes.length)
+      requests.push({ ...header(key, "multiAssoc", "value", at, user, writeOptions), bytes })
+    }
+    yield* backend.putMany(requests, writeOptions?.atomic !== false)
+  })
+
+  const multiDissoc = Effect.fn("KonserveStore.multiDissoc")(function*(
+    keys: Iterable<Key>,
+    dissocOptions?: { readonly atomic?: boolean | undefined }
+  ) {
+    const valid = yield* Keys.validateAll(keys)
+    yield* checkAtomicLimit("multiDissoc", valid.length, dissocOptions?.atomic)
+    if (valid.length === 0) return new Map<Key, boolean>()
+    const [removed, at] = yield* Effect.zip(backend.removeMany(valid, dissocOptions?.atomic !== false), now)
+    const result = new Map<Key, boolean>()
+    for (const key of valid) {
+      const head = removed.get(key) ?? Option.none()
+      result.set(key, Option.isSome(head) && isAlive(head.value, at))
+    }
+    return result as ReadonlyMap<Key, boolean>
+  })
+
+  const append = Effect.fn("KonserveStore.append")(function*(key: Key, element: unknown) {
+    const valid = yield* Keys.validate(key)
+    const bytes = yield* encodeValue(valid, element, "log element")
+    yield* checkSize(valid, bytes.length)
+    const at = yield* now
+    yield* backend.append({ key: valid, element: bytes, version: newVersion(), now: at })
+  })
+
+  const log = Effect.fn("KonserveStore.log")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    return yield* readLog(valid)
+  })
+
+  const reduceLog = <A>(key: Key, initial: A, f: (acc: A, element: unknown) => A): Effect.Effect<A, KonserveError> =>
+    Effect.map(log(key), Option.match({ onNone: () => initial, onSome: (elements) => elements.reduce(f, initial) }))
+      .pipe(Effect.withSpan("KonserveStore.reduceLog"))
+
+  const bassoc = <E = never, R = never>(
+    key: Key,
+    data: Input<E, R>,
+    writeOptions?: WriteOptions
+  ): Effect.Effect<void, KonserveError | E, R> =>
+    Effect.gen(function*() {
+      const valid = yield* Keys.validate(key)
+      const user = yield* encodeUser(valid, writeOptions?.meta)
+      const at = yield* now
+      const writeHeader = header(valid, "bassoc", "binary", at, user, writeOptions)
+      const whole = BinaryInput.wholeBytes(data)
+      if (whole !== undefined) {
+        yield* checkSize(valid, whole.length)
+        return yield* backend.put({ ...writeHeader, bytes: whole })
+      }
+      yield* backend.putStream(
+        writeHeader,
+        BinaryInput.limitBytes(valid, maxValueBytes, BinaryInput.toStream(valid, data))
+      )
+    }).pipe(Effect.withSpan("KonserveStore.bassoc"))
+
+  const bget = Effect.fn("KonserveStore.bget")(function*(key: Key) {
+    const valid = yield* Keys.validate(key)
+    const [binary, at] = yield* Effect.zip(backend.readBinary(valid), now)
+    if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()
+    const meta = yield* toMeta(binary.value.head)
+    return Option.some<Binary>({ meta, size: binary.value.head.size, stream: binary.value.stream })
+  })
+
+  const store: KonserveStore = {
+    get,
+    getIn,
+    getMeta,
+    exists,
+    assoc,
+    assocIn,
+    update,
+    updateIn,
+    dissoc,
+    keys,
+    multiGet,
+    multiAssoc,
+    multiDissoc,
+    append,
+    log,
+    reduceLog,
+    bassoc,
+    bget,
+    forSchema: (schema) => makeTypedStore(store, updateWith, schema)
+  }
+  return store
+}
