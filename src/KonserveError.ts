@@ -228,7 +228,9 @@ export const isKonserveError = (u: unknown): u is KonserveError =>
 
 const describeKey = (key: unknown): string => {
   if (typeof key === "string") {
-    return key.length > 64 ? `key ${JSON.stringify(key.slice(0, 64))}… (${key.length} chars)` : `key ${JSON.stringify(key)}`
+    return key.length > 64
+      ? `key ${JSON.stringify(key.slice(0, 64))}… (${key.length} chars)`
+      : `key ${JSON.stringify(key)}`
   }
   return `key of type ${key === null ? "null" : typeof key}`
 }

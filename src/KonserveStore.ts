@@ -172,7 +172,11 @@ export interface KonserveStore {
 
   readonly assoc: (key: Key, value: unknown, options?: WriteOptions) => Effect.Effect<void, KonserveError.KonserveError>
   /** Sets the value at a path, creating missing intermediate objects. */
-  readonly assocIn: (path: Path, value: unknown, options?: WriteOptions) => Effect.Effect<void, KonserveError.KonserveError>
+  readonly assocIn: (
+    path: Path,
+    value: unknown,
+    options?: WriteOptions
+  ) => Effect.Effect<void, KonserveError.KonserveError>
   /**
    * Applies `f` to the current value atomically: a concurrent write makes it
    * re-run `f` on the fresh value, so no update is lost. `f` receives none
@@ -405,7 +409,9 @@ export const bget = (key: Key): Effect.Effect<Option.Option<Binary>, KonserveErr
  * @since 0.1.0
  * @category accessors
  */
-export const forSchema = <A, I, R>(schema: Schema.Schema<A, I, R>): Effect.Effect<TypedStore<A, R>, never, KonserveStore> =>
+export const forSchema = <A, I, R>(
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<TypedStore<A, R>, never, KonserveStore> =>
   Effect.map(KonserveStore, (store) => store.forSchema(schema))
 
 /**

@@ -11,10 +11,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as KonserveStore from "./KonserveStore.js"
-import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 import * as MemoryBackend from "./internal/memoryBackend.js"
 import * as Store from "./internal/store.js"
+import type * as KonserveStore from "./KonserveStore.js"
+import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 
 /**
  * @since 0.1.0

@@ -136,7 +136,10 @@ export interface Backend {
   /** A log key's elements (encoded), in append order; none when missing or of another kind. */
   readonly readLog: (
     key: string
-  ) => Effect.Effect<Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>, KonserveError>
+  ) => Effect.Effect<
+    Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
+    KonserveError
+  >
   /** The entries of the keys that exist (expired ones included), any number of keys. */
   readonly readMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Entry>, KonserveError>
   /** Every head (expired ones included), once each, lazily. */

@@ -6,8 +6,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { BinaryInput } from "../KonserveStore.js"
 import { DynamoDBError, ItemTooLarge } from "../KonserveError.js"
+import type { BinaryInput } from "../KonserveStore.js"
 
 /** Bytes given whole (a `Uint8Array` or a string), or undefined for streamed input. @internal */
 export const wholeBytes = <E, R>(data: BinaryInput<E, R>): Uint8Array | undefined =>

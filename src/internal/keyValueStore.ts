@@ -8,8 +8,8 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { KonserveStore } from "../KonserveStore.js"
 import type { KonserveError } from "../KonserveError.js"
+import type { KonserveStore } from "../KonserveStore.js"
 
 const toPlatformError = (method: string) => (cause: KonserveError) =>
   new PlatformError.SystemError({

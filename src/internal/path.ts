@@ -64,18 +64,25 @@ export const assocIn = (
     }
     const container = current.value
     if (container instanceof Map) {
-      return Either.map(go(container.has(step) ? Option.some(container.get(step)) : Option.none(), depth + 1), (child) =>
-        new Map(container).set(step, child))
+      return Either.map(
+        go(container.has(step) ? Option.some(container.get(step)) : Option.none(), depth + 1),
+        (child) => new Map(container).set(step, child)
+      )
     }
     if (Array.isArray(container)) {
       if (!(typeof step === "number" && Number.isInteger(step) && step >= 0 && step <= container.length)) {
-        return Either.left(`cannot set ${describe(steps.slice(0, depth + 1))}: not an index of an array of ${container.length}`)
+        return Either.left(
+          `cannot set ${describe(steps.slice(0, depth + 1))}: not an index of an array of ${container.length}`
+        )
       }
-      return Either.map(go(step < container.length ? Option.some(container[step]) : Option.none(), depth + 1), (child) => {
-        const copy = container.slice()
-        copy[step] = child
-        return copy
-      })
+      return Either.map(
+        go(step < container.length ? Option.some(container[step]) : Option.none(), depth + 1),
+        (child) => {
+          const copy = container.slice()
+          copy[step] = child
+          return copy
+        }
+      )
     }
     if (isPlainObject(container)) {
       const property = String(step)
@@ -84,7 +91,11 @@ export const assocIn = (
         (child) => ({ ...container, [property]: child })
       )
     }
-    return Either.left(`cannot set ${describe(steps.slice(0, depth + 1))}: ${describe(steps.slice(0, depth))} is not an object, array or Map`)
+    return Either.left(
+      `cannot set ${describe(steps.slice(0, depth + 1))}: ${
+        describe(steps.slice(0, depth))
+      } is not an object, array or Map`
+    )
   }
   return go(value, 0)
 }

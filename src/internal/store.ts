@@ -5,7 +5,6 @@
  *
  * @internal
  */
-import { randomBytes } from "node:crypto"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -13,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { Binary, BinaryInput as Input, Key, KonserveStore, Meta, Path, Updated, WriteOptions } from "../KonserveStore.js"
+import { randomBytes } from "node:crypto"
 import {
   ConditionFailed,
   DecodeError,
@@ -22,6 +21,16 @@ import {
   SerializationError,
   TransactionLimitExceeded
 } from "../KonserveError.js"
+import type {
+  Binary,
+  BinaryInput as Input,
+  Key,
+  KonserveStore,
+  Meta,
+  Path,
+  Updated,
+  WriteOptions
+} from "../KonserveStore.js"
 import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
 import { isAlive, MAX_ATOMIC_KEYS, RECENT_WRITES } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
@@ -64,14 +73,18 @@ const conflictBackoff = (attempt: number): Effect.Effect<void> =>
 const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Uint8Array, SerializationError> =>
   Either.match(Codec.encode(value), {
     onLeft: (reason) =>
-      Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: the ${what} is not storable: ${reason}` })),
+      Effect.fail(
+        new SerializationError({ key, message: `key ${JSON.stringify(key)}: the ${what} is not storable: ${reason}` })
+      ),
     onRight: Effect.succeed
   })
 
 const decodeBytes = (key: string, bytes: Uint8Array, what = "value"): Effect.Effect<unknown, DecodeError> =>
   Either.match(Codec.decode(bytes), {
     onLeft: (reason) =>
-      Effect.fail(new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })),
+      Effect.fail(
+        new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
+      ),
     onRight: Effect.succeed
   })
 
@@ -165,10 +178,13 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
   }
 
   const readLog = (key: string): Effect.Effect<Option.Option<Array<unknown>>, KonserveError> =>
-    Effect.flatMap(Effect.zip(backend.readLog(key), now), ([log, at]) =>
-      Option.isNone(log) || !isAlive(log.value.head, at)
-        ? Effect.succeed(Option.none())
-        : Effect.asSome(Effect.forEach(log.value.elements, (bytes) => decodeBytes(key, bytes, "log element"))))
+    Effect.flatMap(
+      Effect.zip(backend.readLog(key), now),
+      ([log, at]) =>
+        Option.isNone(log) || !isAlive(log.value.head, at)
+          ? Effect.succeed(Option.none())
+          : Effect.asSome(Effect.forEach(log.value.elements, (bytes) => decodeBytes(key, bytes, "log element")))
+    )
 
   const get = Effect.fn("KonserveStore.get")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
@@ -230,17 +246,29 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
           ? { _tag: "Version", version: head.value.version }
           : { _tag: "Absent" }
         const request: PutRequest = {
-          ...header(key, operation, "value", at, user, writeOptions, condition, Option.match(head, {
-            onNone: () => [],
-            onSome: (h) => h.recent
-          })),
+          ...header(
+            key,
+            operation,
+            "value",
+            at,
+            user,
+            writeOptions,
+            condition,
+            Option.match(head, {
+              onNone: () => [],
+              onSome: (h) => h.recent
+            })
+          ),
           bytes
         }
         const written = yield* backend.put(request).pipe(
           Effect.as(true),
-          Effect.catchTag("ConditionFailed", (error) => attempt < conflictRetries ? Effect.succeed(false) : Effect.fail(error))
+          Effect.catchTag("ConditionFailed", (error) =>
+            attempt < conflictRetries ? Effect.succeed(false) : Effect.fail(error))
         )
-        if (written) return result
+        if (written) {
+          return result
+        }
         yield* conflictBackoff(attempt)
       }
     })
@@ -282,15 +310,21 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       onRight: Effect.succeed
     })
 
-  const assocIn = Effect.fn("KonserveStore.assocIn")(function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
-    const valid = yield* Keys.validate(path[0])
-    const steps = path.slice(1)
-    if (steps.length === 0) return yield* assoc(valid, value, writeOptions)
-    // Fail on an unstorable leaf before reading anything.
-    yield* encodeValue(valid, value)
-    yield* updateWith(valid, "assocIn", writeOptions, (current) =>
-      Effect.map(pathResult(valid, current, steps, value), (whole) => ({ whole, result: undefined })))
-  })
+  const assocIn = Effect.fn("KonserveStore.assocIn")(
+    function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
+      const valid = yield* Keys.validate(path[0])
+      const steps = path.slice(1)
+      if (steps.length === 0) return yield* assoc(valid, value, writeOptions)
+      // Fail on an unstorable leaf before reading anything.
+      yield* encodeValue(valid, value)
+      yield* updateWith(
+        valid,
+        "assocIn",
+        writeOptions,
+        (current) => Effect.map(pathResult(valid, current, steps, value), (whole) => ({ whole, result: undefined }))
+      )
+    }
+  )
 
   const dissoc = Effect.fn("KonserveStore.dissoc")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
@@ -298,10 +332,13 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return Option.isSome(removed) && isAlive(removed.value, at)
   })
 
-  const keys: Stream.Stream<Meta, KonserveError> = Stream.mapChunksEffect(backend.scan, (heads) =>
-    Effect.flatMap(now, (at) => Effect.forEach(Chunk.filter(heads, (head) => isAlive(head, at)), toMeta)).pipe(
-      Effect.map(Chunk.unsafeFromArray)
-    )).pipe(Stream.withSpan("KonserveStore.keys"))
+  const keys: Stream.Stream<Meta, KonserveError> = Stream.mapChunksEffect(
+    backend.scan,
+    (heads) =>
+      Effect.flatMap(now, (at) => Effect.forEach(Chunk.filter(heads, (head) => isAlive(head, at)), toMeta)).pipe(
+        Effect.map(Chunk.unsafeFromArray)
+      )
+  ).pipe(Stream.withSpan("KonserveStore.keys"))
 
   const multiGet = Effect.fn("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
     const valid = yield* Keys.validateAll(keys)

@@ -8,8 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { Key, KonserveStore, MultiAssocOptions, TypedStore, WriteOptions } from "../KonserveStore.js"
 import { DecodeError, type KonserveError, SerializationError } from "../KonserveError.js"
+import type { Key, KonserveStore, MultiAssocOptions, TypedStore, WriteOptions } from "../KonserveStore.js"
 import * as Keys from "./key.js"
 
 /**
@@ -22,7 +22,9 @@ export type UpdateWith = <A>(
   key: string,
   operation: string,
   options: WriteOptions | undefined,
-  apply: (current: Option.Option<unknown>) => Effect.Effect<{ readonly whole: unknown; readonly result: A }, KonserveError>
+  apply: (
+    current: Option.Option<unknown>
+  ) => Effect.Effect<{ readonly whole: unknown; readonly result: A }, KonserveError>
 ) => Effect.Effect<A, KonserveError>
 
 /** @internal */
@@ -53,8 +55,10 @@ export const makeTypedStore = <A, I, R>(
       }))
 
   const get = (key: Key) =>
-    Effect.flatMap(store.get(key), (value) =>
-      Option.isNone(value) ? Effect.succeedNone : Effect.asSome(decode(key, value.value)))
+    Effect.flatMap(
+      store.get(key),
+      (value) => Option.isNone(value) ? Effect.succeedNone : Effect.asSome(decode(key, value.value))
+    )
 
   const assoc = (key: Key, value: A, options?: WriteOptions) =>
     Effect.flatMap(encode(key, value), (encoded) => store.assoc(key, encoded, options))
@@ -65,7 +69,9 @@ export const makeTypedStore = <A, I, R>(
         Effect.flatMap((valid) =>
           updateWith(valid, "update", options, (current) =>
             Effect.gen(function*() {
-              const before = Option.isNone(current) ? Option.none<A>() : Option.some(yield* decode(valid, current.value))
+              const before = Option.isNone(current)
+                ? Option.none<A>()
+                : Option.some(yield* decode(valid, current.value))
               const after = f(before)
               const whole = yield* encode(valid, after)
               return { whole, result: { before, after } }
