@@ -1,0 +1,402 @@
+/**
+ * The konserve protocol on Amazon DynamoDB: one table (created on demand),
+ * values of any size up to `maxValueBytes` (large ones in chunks of their
+ * own partitions), conditional writes for atomic `update`s across processes,
+ * transactions for atomic multi-key writes and appends, and the store's own
+ * retry schedule for throttling, 5xx and network failures.
+ *
+ * The constructors go from the most managed to the least:
+ * `layer`/`make` build and destroy their own `DynamoDBClient`, `layerConfig`
+ * reads the same configuration from `Config`, `layerWithClient` borrows a
+ * client the caller owns.
+ *
+ * @since 0.1.0
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Backend from "./internal/dynamodb/backend.js"
+import * as Chunks from "./internal/dynamodb/chunks.js"
+import * as Client from "./internal/dynamodb/client.js"
+import * as Item from "./internal/dynamodb/item.js"
+import * as Table from "./internal/dynamodb/table.js"
+import * as Store from "./internal/store.js"
+import { DynamoDBError, type StoreNotFound } from "./KonserveError.js"
+import type * as KonserveStore from "./KonserveStore.js"
+import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
+
+/**
+ * The configuration of a DynamoDB store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DynamoDBStoreConfig {
+  /** The table: one table holds any number of stores, told apart by `prefix`. */
+  readonly table: string
+  /** Else the AWS SDK's own resolution (`AWS_REGION`, the profile). */
+  readonly region?: string | undefined
+  /** Else `AWS_ENDPOINT_URL_DYNAMODB` or the AWS default. */
+  readonly endpoint?: string | undefined
+  /** Else the AWS SDK's default provider chain. The secret is unwrapped only to sign requests. */
+  readonly credentials?: {
+    readonly accessKeyId: string
+    readonly secretAccessKey: Redacted.Redacted<string>
+    readonly sessionToken?: Redacted.Redacted<string> | undefined
+  } | undefined
+  /** Strongly consistent reads (read-your-writes across processes); default true. */
+  readonly consistentRead?: boolean | undefined
+  /**
+   * What to do when the table is missing: create it (default: on-demand
+   * `PAY_PER_REQUEST`), wait until it is ACTIVE and register its TTL
+   * attribute; `false`: fail with `StoreNotFound`.
+   */
+  readonly createTable?:
+    | false
+    | { readonly billingMode: "PAY_PER_REQUEST" }
+    | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
+    | undefined
+  /**
+   * Several logical stores in one table. Prefixes isolate completely, also
+   * when one extends another ("p" and "p2"); at most 512 UTF-8 bytes.
+   */
+  readonly prefix?: string | undefined
+  /** The largest value or binary, in bytes; default 64 MiB. */
+  readonly maxValueBytes?: number | undefined
+  /**
+   * The store's retries of throttling, 5xx, network failures and transaction
+   * conflicts: `maxAttempts` in all (default 10), exponential from
+   * `baseDelay` (default 20 ms), jittered, each pause capped at 2 s. The
+   * store's own clients have the SDK's retries off.
+   */
+  readonly retry?: {
+    readonly maxAttempts?: number | undefined
+    readonly baseDelay?: Duration.DurationInput | undefined
+  } | undefined
+  /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
+  readonly conflictRetries?: number | undefined
+}
+
+/**
+ * The options of `layerWithClient`: the configuration without what the
+ * client already holds (region, endpoint, credentials), and the client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LayerWithClientOptions = Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials"> & {
+  readonly client: DynamoDBClient
+}
+
+interface Settings {
+  readonly table: string
+  readonly prefix: string | undefined
+  readonly consistentRead: boolean
+  readonly createTable: Table.CreateTable
+  readonly maxValueBytes: number
+  readonly conflictRetries: number
+  readonly retry: Client.RetryPolicy
+}
+
+const invalid = (message: string) =>
+  new DynamoDBError({ operation: "DynamoDBStore.make", name: "InvalidConfiguration", message, retryable: false })
+
+const isCount = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
+
+const settingsOf = (config: Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials">) =>
+  Effect.suspend((): Effect.Effect<Settings, DynamoDBError> => {
+    if (typeof config.table !== "string" || config.table.length === 0) {
+      return Effect.fail(invalid("table must be a non-empty string"))
+    }
+    if (config.prefix !== undefined) {
+      const reason = typeof config.prefix === "string" ? Item.invalidPrefix(config.prefix) : "is not a string"
+      if (reason !== undefined) return Effect.fail(invalid(`prefix ${reason}`))
+    }
+    const maxValueBytes = config.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES
+    if (!isCount(maxValueBytes, 1)) return Effect.fail(invalid("maxValueBytes must be a positive integer"))
+    const conflictRetries = config.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES
+    if (!isCount(conflictRetries, 0)) return Effect.fail(invalid("conflictRetries must be an integer >= 0"))
+    const maxAttempts = config.retry?.maxAttempts ?? Client.DEFAULT_RETRY.maxAttempts
+    if (!isCount(maxAttempts, 1)) return Effect.fail(invalid("retry.maxAttempts must be an integer >= 1"))
+    const baseDelay = config.retry?.baseDelay === undefined
+      ? Option.some(Client.DEFAULT_RETRY.baseDelay)
+      : Duration.decodeUnknown(config.retry.baseDelay)
+    if (Option.isNone(baseDelay)) return Effect.fail(invalid("retry.baseDelay must be a Duration"))
+    const createTable = config.createTable ?? { billingMode: "PAY_PER_REQUEST" }
+    if (
+      createTable !== false && createTable.billingMode === "PROVISIONED" &&
+      !(isCount(createTable.readCapacity, 1) && isCount(createTable.writeCapacity, 1))
+    ) {
+      return Effect.fail(invalid("createTable: PROVISIONED needs integer readCapacity and writeCapacity >= 1"))
+    }
+    return Effect.succeed({
+      table: config.table,
+      prefix: config.prefix,
+      consistentRead: config.consistentRead ?? true,
+      createTable,
+      maxValueBytes,
+      conflictRetries,
+      retry: { maxAttempts, baseDelay: baseDelay.value }
+    })
+  })
+
+const clientOf = (sdk: DynamoDBClient, settings: Settings): Client.Client =>
+  Client.make(sdk, settings.table, settings.retry)
+
+/** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
+const makeWith = (
+  sdk: DynamoDBClient,
+  settings: Settings
+): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
+  Effect.gen(function*() {
+    const client = clientOf(sdk, settings)
+    yield* Table.ensure(client, settings.createTable)
+    const backend = Backend.make(client, Item.layout(settings.prefix), {
+      consistentRead: settings.consistentRead,
+      conflictRetries: settings.conflictRetries
+    })
+    return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
+  })
+
+/** A client of the store's own: the SDK's retries off (the store retries on its schedule). */
+const acquireClient = (config: DynamoDBStoreConfig): Effect.Effect<DynamoDBClient, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const credentials = config.credentials
+      return new DynamoDBClient({
+        maxAttempts: 1,
+        ...(config.region === undefined ? {} : { region: config.region }),
+        ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+        ...(credentials === undefined ? {} : {
+          credentials: () =>
+            Promise.resolve({
+              accessKeyId: credentials.accessKeyId,
+              secretAccessKey: Redacted.value(credentials.secretAccessKey),
+              ...(credentials.sessionToken === undefined
+                ? {}
+                : { sessionToken: Redacted.value(credentials.sessionToken) })
+            })
+        })
+      })
+    }),
+    (client) => Effect.sync(() => client.destroy())
+  )
+
+/**
+ * A store on its own `DynamoDBClient`, destroyed when the scope closes.
+ * Checks the table while it is built (creating it when missing, unless
+ * `createTable` is false: `StoreNotFound`), so a wrong table, endpoint or
+ * credentials fail here, not on the first `get`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const store = yield* DynamoDBStore.make({ table: "konserve" })
+ *   yield* store.assoc("fruit", { name: "banana" })
+ *   return yield* store.get("fruit")
+ * }))
+ * ```
+ */
+export const make = (
+  config: DynamoDBStoreConfig
+): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOf(config)
+    const sdk = yield* acquireClient(config)
+    return yield* makeWith(sdk, settings)
+  }).pipe(Effect.withSpan("DynamoDBStore.make"))
+
+/**
+ * The store as a layer, on its own `DynamoDBClient` (destroyed when the
+ * layer's scope closes). See `make`.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { DynamoDBStore, KonserveStore } from "konserve-dynamodb"
+ *
+ * const program = KonserveStore.update("counter", (n) => Option.getOrElse(n, () => 0) as number + 1)
+ * const runnable = program.pipe(Effect.provide(DynamoDBStore.layer({ table: "konserve", prefix: "app" })))
+ * ```
+ */
+export const layer = (
+  config: DynamoDBStoreConfig
+): Layer.Layer<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
+  Layer.scoped(KonserveStoreTag, make(config))
+
+/** `Config.unwrap`, also tolerating plain values where a `Config` is expected. */
+const unwrapConfig = (wrapped: unknown): Config.Config<unknown> => {
+  if (Config.isConfig(wrapped)) return wrapped
+  if (Predicate.isRecord(wrapped) && !Redacted.isRedacted(wrapped) && !Duration.isDuration(wrapped)) {
+    return Config.all(Object.fromEntries(Object.entries(wrapped).map(([k, v]) => [k, unwrapConfig(v)])))
+  }
+  return Config.succeed(wrapped)
+}
+
+/**
+ * The store as a layer, its configuration read from `Config` (environment
+ * variables by default, any `ConfigProvider` in tests): every field, nested
+ * ones included, may be a `Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const StoreLive = DynamoDBStore.layerConfig({
+ *   table: Config.string("KONSERVE_TABLE"),
+ *   prefix: Config.string("KONSERVE_PREFIX").pipe(Config.withDefault("app"))
+ * })
+ * ```
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<DynamoDBStoreConfig>
+): Layer.Layer<KonserveStore.KonserveStore, ConfigError.ConfigError | StoreNotFound | DynamoDBError> =>
+  Layer.scoped(
+    KonserveStoreTag,
+    Effect.flatMap(unwrapConfig(config) as Config.Config<DynamoDBStoreConfig>, make)
+  )
+
+/**
+ * The store as a layer on a `DynamoDBClient` the caller owns (custom
+ * middleware, tracing, credentials). The client is borrowed: the store
+ * never destroys it, also when the layer's scope closes. Its retry settings
+ * are the caller's: the store retries on its own schedule on top of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const client = new DynamoDBClient({ region: "eu-west-1" })
+ * const StoreLive = DynamoDBStore.layerWithClient({ client, table: "konserve" })
+ * ```
+ */
+export const layerWithClient = (
+  options: LayerWithClientOptions
+): Layer.Layer<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
+  Layer.effect(
+    KonserveStoreTag,
+    Effect.flatMap(settingsOf(options), (settings) => makeWith(options.client, settings)).pipe(
+      Effect.withSpan("DynamoDBStore.make")
+    )
+  )
+
+const withClient = <A>(
+  config: DynamoDBStoreConfig | LayerWithClientOptions,
+  f: (client: Client.Client, settings: Settings) => Effect.Effect<A, DynamoDBError>
+): Effect.Effect<A, DynamoDBError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const settings = yield* settingsOf(config)
+    const sdk = "client" in config ? config.client : yield* acquireClient(config)
+    return yield* f(clientOf(sdk, settings), settings)
+  }))
+
+/** Every item of a prefix (heads, chunks, log elements), page by page. */
+const prefixItems = (
+  client: Client.Client,
+  prefix: string,
+  onlyHeads: boolean
+): Stream.Stream<Item.Item, DynamoDBError> => {
+  const filter = onlyHeads ? "#sk = :h AND begins_with(#pk, :prefix)" : "begins_with(#pk, :prefix)"
+  return Stream.paginateChunkEffect(undefined as Item.Item | undefined, (cursor) =>
+    client.send("Scan", {
+      TableName: client.table,
+      FilterExpression: filter,
+      ProjectionExpression: "#pk, #sk",
+      ExpressionAttributeNames: Item.namesOf(`${filter} #pk #sk`),
+      ExpressionAttributeValues: {
+        ":prefix": { S: Item.encodePrefix(prefix) },
+        ...(onlyHeads ? { ":h": { S: Item.SK_HEAD } } : {})
+      },
+      ConsistentRead: true,
+      ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
+    }).pipe(
+      Effect.map((out) => [out.Items ?? [], Option.fromNullable(out.LastEvaluatedKey)] as const),
+      Effect.map(([items, next]) => [Chunk.unsafeFromArray(items), next] as const),
+      Effect.mapError(Table.narrowAll)
+    ))
+}
+
+/**
+ * Deletes a store: without a prefix, its table (and waits until it is
+ * gone); with one, every item of that prefix, keeping the table and the
+ * other prefixes. A missing table is not an error. Takes the configuration
+ * of `layer` or the options of `layerWithClient` (whose client stays open).
+ *
+ * @since 0.1.0
+ * @category utils
+ * @example
+ * ```ts
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const cleanup = DynamoDBStore.deleteStore({ table: "konserve", prefix: "test-run-42" })
+ * ```
+ */
+export const deleteStore = (config: DynamoDBStoreConfig | LayerWithClientOptions): Effect.Effect<void, DynamoDBError> =>
+  withClient(config, (client, settings) => {
+    if (settings.prefix === undefined) return Table.remove(client)
+    return Effect.flatMap(
+      Table.describe(client),
+      (table) =>
+        table === undefined ? Effect.void : prefixItems(client, settings.prefix!, false).pipe(
+          Stream.mapChunksEffect((items) =>
+            Effect.as(
+              Effect.mapError(
+                Chunks.deleteItems(client, Array.from(items, (item) => Item.itemKey(item.pk.S!, item.sk.S!))),
+                Table.narrowAll
+              ),
+              Chunk.empty<never>()
+            )
+          ),
+          Stream.runDrain
+        )
+    )
+  }).pipe(Effect.withSpan("DynamoDBStore.deleteStore"))
+
+/**
+ * Whether a store exists: its table exists (and, with a prefix, holds at
+ * least one of its keys). Takes the configuration of `layer` or the options
+ * of `layerWithClient` (whose client stays open).
+ *
+ * @since 0.1.0
+ * @category utils
+ * @example
+ * ```ts
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const exists = DynamoDBStore.storeExists({ table: "konserve" })
+ * ```
+ */
+export const storeExists = (
+  config: DynamoDBStoreConfig | LayerWithClientOptions
+): Effect.Effect<boolean, DynamoDBError> =>
+  withClient(config, (client, settings) =>
+    Effect.flatMap(Table.describe(client), (table) =>
+      table === undefined
+        ? Effect.succeed(false)
+        : settings.prefix === undefined
+        ? Effect.succeed(true)
+        : Effect.map(Stream.runHead(prefixItems(client, settings.prefix, true)), Option.isSome))).pipe(
+      Effect.withSpan("DynamoDBStore.storeExists")
+    )

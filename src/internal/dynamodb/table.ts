@@ -1,0 +1,174 @@
+/**
+ * The table's life cycle: describe it, create it when missing (and wait
+ * until it is ACTIVE, then register the TTL attribute), check its key
+ * schema, delete it.
+ *
+ * @internal
+ */
+import type { DescribeTableCommandOutput } from "@aws-sdk/client-dynamodb"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { DynamoDBError, type KonserveError, StoreNotFound } from "../../KonserveError.js"
+import type { Client } from "./client.js"
+import { A, TTL_ATTRIBUTE } from "./item.js"
+
+/** @internal */
+export type CreateTable =
+  | false
+  | { readonly billingMode: "PAY_PER_REQUEST" }
+  | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
+
+/** How long the store waits for a table it created (or found being created) to become ACTIVE. @internal */
+export const TABLE_ACTIVE_TIMEOUT = Duration.minutes(2)
+
+/** How long `deleteStore` waits for a deleted table to be gone. @internal */
+export const TABLE_DELETE_TIMEOUT = Duration.minutes(2)
+
+const POLL_INTERVAL = Duration.millis(250)
+
+const liveClock = Clock.make()
+
+/**
+ * Narrows a failure to the `DynamoDBError` of the table operations and of
+ * `deleteStore`/`storeExists` (a throttled or missing table included).
+ *
+ * @internal
+ */
+export const narrowAll = (error: KonserveError): DynamoDBError =>
+  error._tag === "DynamoDBError" ? error : new DynamoDBError({
+    operation: "operation" in error ? error.operation : "DescribeTable",
+    name: error._tag === "StoreNotFound" ? "ResourceNotFoundException" : error._tag,
+    message: error.message,
+    retryable: error._tag === "Throttled",
+    cause: error
+  })
+
+type Description = NonNullable<DescribeTableCommandOutput["Table"]>
+
+/** The table's description, or undefined when it does not exist. @internal */
+export const describe = (client: Client): Effect.Effect<Description | undefined, DynamoDBError> =>
+  client.send("DescribeTable", { TableName: client.table }).pipe(
+    Effect.map((out): Description | undefined => out.Table),
+    Effect.catchTag("StoreNotFound", () => Effect.succeed(undefined)),
+    Effect.mapError(narrowAll)
+  )
+
+const timeoutError = (client: Client, what: string, timeout: Duration.Duration) =>
+  new DynamoDBError({
+    operation: "DescribeTable",
+    name: "TimeoutError",
+    message: `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`,
+    retryable: true
+  })
+
+/** Polls until the table is ACTIVE. */
+const waitActive = (client: Client): Effect.Effect<Description, DynamoDBError> => {
+  const poll: Effect.Effect<Description, DynamoDBError> = Effect.flatMap(
+    describe(client),
+    (table) =>
+      table?.TableStatus === "ACTIVE" ? Effect.succeed(table) : Effect.zipRight(Effect.sleep(POLL_INTERVAL), poll)
+  )
+  return poll.pipe(
+    Effect.timeoutFail({
+      duration: TABLE_ACTIVE_TIMEOUT,
+      onTimeout: () => timeoutError(client, "did not become ACTIVE", TABLE_ACTIVE_TIMEOUT)
+    }),
+    Effect.withClock(liveClock)
+  )
+}
+
+const checkSchema = (client: Client, table: Description): Effect.Effect<void, DynamoDBError> => {
+  const keyType = (name: string) => table.KeySchema?.find((k) => k.AttributeName === name)?.KeyType
+  const attrType = (name: string) => table.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType
+  const ok = table.KeySchema?.length === 2 && keyType(A.pk) === "HASH" && keyType(A.sk) === "RANGE" &&
+    attrType(A.pk) === "S" && attrType(A.sk) === "S"
+  return ok ? Effect.void : Effect.fail(
+    new DynamoDBError({
+      operation: "DescribeTable",
+      name: "InvalidTableSchema",
+      message: `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
+        `${A.pk} (S, HASH) + ${A.sk} (S, RANGE): it is not a konserve-dynamodb table`,
+      retryable: false
+    })
+  )
+}
+
+const create = (client: Client, mode: Exclude<CreateTable, false>): Effect.Effect<void, DynamoDBError> =>
+  client.send("CreateTable", {
+    TableName: client.table,
+    AttributeDefinitions: [{ AttributeName: A.pk, AttributeType: "S" }, { AttributeName: A.sk, AttributeType: "S" }],
+    KeySchema: [{ AttributeName: A.pk, KeyType: "HASH" }, { AttributeName: A.sk, KeyType: "RANGE" }],
+    ...(mode.billingMode === "PROVISIONED"
+      ? {
+        BillingMode: "PROVISIONED",
+        ProvisionedThroughput: { ReadCapacityUnits: mode.readCapacity, WriteCapacityUnits: mode.writeCapacity }
+      }
+      : { BillingMode: "PAY_PER_REQUEST" })
+  }).pipe(
+    Effect.asVoid,
+    // Another process is creating it at the same time: wait for it as for ours.
+    Effect.catchIf(
+      (error) => error._tag === "DynamoDBError" && error.name === "ResourceInUseException",
+      () => Effect.void
+    ),
+    Effect.mapError(narrowAll)
+  )
+
+const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
+  client.send("UpdateTimeToLive", {
+    TableName: client.table,
+    TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true }
+  }).pipe(
+    Effect.asVoid,
+    // Enabled already (by a concurrent creator).
+    Effect.catchIf(
+      (error) =>
+        error._tag === "DynamoDBError" && error.name === "ValidationException" && /already/i.test(error.message),
+      () => Effect.void
+    ),
+    Effect.mapError(narrowAll)
+  )
+
+/**
+ * Makes sure the table exists, is ACTIVE and has the store's key schema:
+ * creates it when missing (unless `createTable` is false: `StoreNotFound`).
+ *
+ * @internal
+ */
+export const ensure = (client: Client, createTable: CreateTable): Effect.Effect<void, StoreNotFound | DynamoDBError> =>
+  Effect.gen(function*() {
+    const found = yield* describe(client)
+    if (found !== undefined) {
+      yield* checkSchema(client, found)
+      if (found.TableStatus !== "ACTIVE") yield* waitActive(client)
+      return
+    }
+    if (createTable === false) return yield* new StoreNotFound({ table: client.table })
+    yield* create(client, createTable)
+    yield* Effect.flatMap(waitActive(client), (table) => checkSchema(client, table))
+    yield* enableTtl(client)
+  }).pipe(Effect.withSpan("DynamoDBStore.ensureTable"))
+
+/** Deletes the table (nothing when it is missing) and waits until it is gone. @internal */
+export const remove = (client: Client): Effect.Effect<void, DynamoDBError> => {
+  const gone: Effect.Effect<void, DynamoDBError> = Effect.flatMap(
+    describe(client),
+    (table) => table === undefined ? Effect.void : Effect.zipRight(Effect.sleep(POLL_INTERVAL), gone)
+  )
+  return client.send("DeleteTable", { TableName: client.table }).pipe(
+    Effect.asVoid,
+    Effect.catchTag("StoreNotFound", () => Effect.void),
+    Effect.mapError(narrowAll),
+    Effect.zipRight(
+      gone.pipe(
+        Effect.timeoutFail({
+          duration: TABLE_DELETE_TIMEOUT,
+          onTimeout: () => timeoutError(client, "was not deleted", TABLE_DELETE_TIMEOUT)
+        }),
+        Effect.withClock(liveClock)
+      )
+    ),
+    Effect.withSpan("DynamoDBStore.deleteTable")
+  )
+}
