@@ -7,7 +7,6 @@
  *
  * @since 0.1.0
  */
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
@@ -204,17 +203,17 @@ export const KonserveError: Schema.Union<
   DynamoDBError
 )
 
-const tags: ReadonlySet<string> = new Set([
-  "InvalidKey",
-  "SerializationError",
-  "DecodeError",
-  "ItemTooLarge",
-  "TransactionLimitExceeded",
-  "ConditionFailed",
-  "Throttled",
-  "StoreNotFound",
-  "DynamoDBError"
-])
+const classes = [
+  InvalidKey,
+  SerializationError,
+  DecodeError,
+  ItemTooLarge,
+  TransactionLimitExceeded,
+  ConditionFailed,
+  Throttled,
+  StoreNotFound,
+  DynamoDBError
+] as const
 
 /**
  * Whether a value is one of the store's failures.
@@ -222,9 +221,7 @@ const tags: ReadonlySet<string> = new Set([
  * @since 0.1.0
  * @category errors
  */
-export const isKonserveError = (u: unknown): u is KonserveError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) &&
-  Predicate.hasProperty(u, Schema.symbolSerializable)
+export const isKonserveError = (u: unknown): u is KonserveError => classes.some((error) => u instanceof error)
 
 const describeKey = (key: unknown): string => {
   if (typeof key === "string") {

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as KonserveError from "../src/KonserveError.js"
+
+describe("KonserveError", () => {
+  const samples: ReadonlyArray<KonserveError.KonserveError> = [
+    new KonserveError.InvalidKey({ key: "", reason: "must not be empty" }),
+    new KonserveError.SerializationError({ key: "k", message: "key \"k\": a function at $" }),
+    new KonserveError.DecodeError({ key: "k", message: "key \"k\": bad header" }),
+    new KonserveError.ItemTooLarge({ key: "banana", size: 10485760, limit: 1048576 }),
+    new KonserveError.TransactionLimitExceeded({ operation: "multiAssoc", items: 101, limit: 100 }),
+    new KonserveError.ConditionFailed({ key: "k", operation: "assoc" }),
+    new KonserveError.Throttled({ operation: "GetItem", attempts: 10 }),
+    new KonserveError.StoreNotFound({ table: "konserve" }),
+    new KonserveError.DynamoDBError({
+      operation: "GetItem",
+      name: "ValidationException",
+      message: "bad",
+      retryable: false
+    })
+  ]
+
+  it("isKonserveError recognises every failure and nothing else", () => {
+    for (const error of samples) expect(KonserveError.isKonserveError(error)).toBe(true)
+    expect(KonserveError.isKonserveError(new Error("x"))).toBe(false)
+    expect(KonserveError.isKonserveError({ _tag: "InvalidKey", key: "", reason: "r" })).toBe(false)
+    expect(KonserveError.isKonserveError(null)).toBe(false)
+  })
+
+  it("messages name the key or operation and the figures", () => {
+    expect(samples[0].message).toContain("must not be empty")
+    expect(samples[3].message).toBe("ItemTooLarge: key \"banana\" is 10485760 bytes, limit 1048576")
+    expect(samples[4].message).toContain("101")
+    expect(samples[4].message).toContain("100")
+    expect(samples[5].message).toContain("assoc")
+    expect(samples[6].message).toContain("10 attempts")
+    expect(samples[7].message).toContain("konserve")
+  })
+
+  it.effect("every failure is yieldable, catchable by tag and encodable with the union schema", () =>
+    Effect.gen(function*() {
+      for (const error of samples) {
+        const caught = yield* Effect.flip(error)
+        expect(caught._tag).toBe(error._tag)
+        const encoded = yield* Schema.encode(KonserveError.KonserveError)(error)
+        expect(encoded._tag).toBe(error._tag)
+        const decoded = yield* Schema.decodeUnknown(KonserveError.KonserveError)(encoded)
+        expect(KonserveError.isKonserveError(decoded)).toBe(true)
+      }
+      const handled = yield* new KonserveError.ConditionFailed({ key: "k", operation: "update" }).pipe(
+        Effect.catchTag("ConditionFailed", (e) => Effect.succeed(e.key))
+      )
+      expect(handled).toBe("k")
+    }))
+})
