@@ -7,15 +7,17 @@ import { Console, Duration, Effect, Option, Stream } from "effect"
 import { KonserveStore } from "../src/index.js"
 import { storeLayer } from "./storeLayer.js"
 
-const show = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) =>
-    typeof v === "bigint"
-      ? `${v}n`
-      : v instanceof Map
-      ? Object.fromEntries(v)
-      : v instanceof Uint8Array
-      ? `<${v.length} bytes>`
-      : v)
+const show = (value: unknown): string => {
+  if (value === undefined) return "ok"
+  if (Option.isOption(value)) return Option.isSome(value) ? `Some(${show(value.value)})` : "None"
+  if (value instanceof Uint8Array) return value.length > 16 ? `<${value.length} bytes>` : `bytes[${value.join(",")}]`
+  if (value instanceof Map) return `Map {${Array.from(value, ([k, v]) => ` ${show(k)} => ${show(v)}`).join(",")} }`
+  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`
+  if (typeof value === "object" && value !== null) {
+    return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${show(v)}`).join(", ")} }`
+  }
+  return typeof value === "bigint" ? `${value}n` : JSON.stringify(value)
+}
 
 const step = <A, E, R>(label: string, effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(
@@ -27,6 +29,7 @@ const step = <A, E, R>(label: string, effect: Effect.Effect<A, E, R>) =>
 const formatMillis = (duration: Duration.Duration) => `${Duration.toMillis(duration).toFixed(1)} ms`
 
 export const scenario = Effect.gen(function*() {
+  yield* Console.log("konserve-dynamodb: the README scenario on an embedded DynamoDB Local\n")
   yield* step(`assocIn(["foo", "bar"], { foo: "baz" })`, KonserveStore.assocIn(["foo", "bar"], { foo: "baz" }))
   yield* step(`getIn(["foo"])`, KonserveStore.getIn(["foo"]))
   yield* step(`getIn(["foo", "bar", "foo"])`, KonserveStore.getIn(["foo", "bar", "foo"]))

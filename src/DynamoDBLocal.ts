@@ -12,8 +12,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { randomBytes } from "node:crypto"
+import * as DynamoDBStore from "./DynamoDBStore.js"
 import * as internal from "./internal/dynamoDBLocal.js"
+import type { DynamoDBError, StoreNotFound } from "./KonserveError.js"
+import type * as KonserveStore from "./KonserveStore.js"
 
 /**
  * A running DynamoDB Local engine: point a DynamoDB client (or
@@ -140,15 +145,31 @@ export const layer = (options?: LayerOptions): Layer.Layer<DynamoDBLocal, Dynamo
 export const layerFromEndpoint = (endpoint: string): Layer.Layer<DynamoDBLocal> =>
   Layer.succeed(DynamoDBLocal, { endpoint })
 
-// TODO(lead): `storeLayer(config?)` goes here, once `DynamoDBStore` exists:
-// a `DynamoDBStore` layer on a fresh, uniquely named table of the engine in
-// `DynamoDBLocal` (API.md: `DynamoDBLocal.storeLayer(config?)`), e.g.
-//
-//   export const storeLayer = (
-//     config?: Partial<DynamoDBStore.DynamoDBStoreConfig>
-//   ): Layer.Layer<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError, DynamoDBLocal> =>
-//     Layer.unwrapEffect(Effect.map(DynamoDBLocal, ({ endpoint }) =>
-//       DynamoDBStore.layer({ table: `konserve-${randomSuffix}`, region: "us-east-1",
-//         credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") }, ...config, endpoint })))
-//
-// with `@since 0.1.0`, `@category layers` and an `@example`.
+/**
+ * A `DynamoDBStore` layer on a fresh, uniquely named table of the engine in
+ * context, with dummy credentials: one line for a test against the real
+ * engine. `config` overrides any field but the endpoint.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { KonserveStore } from "konserve-dynamodb"
+ * import { DynamoDBLocal } from "konserve-dynamodb/testing"
+ *
+ * const StoreLive = DynamoDBLocal.storeLayer().pipe(Layer.provide(DynamoDBLocal.layer()))
+ * const program = KonserveStore.assoc("fruit", "banana").pipe(Effect.provide(StoreLive))
+ * ```
+ */
+export const storeLayer = (
+  config?: Partial<DynamoDBStore.DynamoDBStoreConfig>
+): Layer.Layer<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError, DynamoDBLocal> =>
+  Layer.unwrapEffect(Effect.map(DynamoDBLocal, ({ endpoint }) =>
+    DynamoDBStore.layer({
+      table: `konserve-${randomBytes(6).toString("hex")}`,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
+      ...config,
+      endpoint
+    })))

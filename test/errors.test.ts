@@ -41,7 +41,9 @@ describe("KonserveError", () => {
   it.effect("every failure is yieldable, catchable by tag and encodable with the union schema", () =>
     Effect.gen(function*() {
       for (const error of samples) {
-        const caught = yield* Effect.flip(error)
+        const caught = yield* Effect.flip(Effect.gen(function*() {
+          return yield* error
+        }))
         expect(caught._tag).toBe(error._tag)
         const encoded = yield* Schema.encode(KonserveError.KonserveError)(error)
         expect(encoded._tag).toBe(error._tag)

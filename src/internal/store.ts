@@ -70,6 +70,9 @@ const conflictBackoff = (attempt: number): Effect.Effect<void> =>
     return Effect.sleep(Duration.millis(Math.random() * cap))
   }).pipe(Effect.withClock(liveClock))
 
+/** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
+const noStackTrace = { captureStackTrace: false } as const
+
 const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Uint8Array, SerializationError> =>
   Either.match(Codec.encode(value), {
     onLeft: (reason) =>
@@ -186,30 +189,30 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
           : Effect.asSome(Effect.forEach(log.value.elements, (bytes) => decodeBytes(key, bytes, "log element")))
     )
 
-  const get = Effect.fn("KonserveStore.get")(function*(key: Key) {
+  const get = Effect.fn("KonserveStore.get", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const entry = yield* aliveEntry(valid)
     return Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
   })
 
-  const getIn = Effect.fn("KonserveStore.getIn")(function*(path: Path) {
+  const getIn = Effect.fn("KonserveStore.getIn", noStackTrace)(function*(path: Path) {
     const value = yield* get(path[0])
     return Option.flatMap(value, (v) => Paths.getIn(v, path.slice(1)))
   })
 
-  const getMeta = Effect.fn("KonserveStore.getMeta")(function*(key: Key) {
+  const getMeta = Effect.fn("KonserveStore.getMeta", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
     return Option.isNone(head) || !isAlive(head.value, at) ? Option.none() : Option.some(yield* toMeta(head.value))
   })
 
-  const exists = Effect.fn("KonserveStore.exists")(function*(key: Key) {
+  const exists = Effect.fn("KonserveStore.exists", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
     return Option.isSome(head) && isAlive(head.value, at)
   })
 
-  const assoc = Effect.fn("KonserveStore.assoc")(function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
+  const assoc = Effect.fn("KonserveStore.assoc", noStackTrace)(function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
     const valid = yield* Keys.validate(key)
     const bytes = yield* encodeValue(valid, value)
     yield* checkSize(valid, bytes.length)
@@ -273,7 +276,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       }
     })
 
-  const update = Effect.fn("KonserveStore.update")(function*(
+  const update = Effect.fn("KonserveStore.update", noStackTrace)(function*(
     key: Key,
     f: (current: Option.Option<unknown>) => unknown,
     writeOptions?: WriteOptions
@@ -286,7 +289,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       }))
   })
 
-  const updateIn = Effect.fn("KonserveStore.updateIn")(function*(
+  const updateIn = Effect.fn("KonserveStore.updateIn", noStackTrace)(function*(
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
     writeOptions?: WriteOptions
@@ -310,7 +313,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       onRight: Effect.succeed
     })
 
-  const assocIn = Effect.fn("KonserveStore.assocIn")(
+  const assocIn = Effect.fn("KonserveStore.assocIn", noStackTrace)(
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(path[0])
       const steps = path.slice(1)
@@ -326,7 +329,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     }
   )
 
-  const dissoc = Effect.fn("KonserveStore.dissoc")(function*(key: Key) {
+  const dissoc = Effect.fn("KonserveStore.dissoc", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [removed, at] = yield* Effect.zip(backend.remove(valid), now)
     return Option.isSome(removed) && isAlive(removed.value, at)
@@ -338,9 +341,9 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       Effect.flatMap(now, (at) => Effect.forEach(Chunk.filter(heads, (head) => isAlive(head, at)), toMeta)).pipe(
         Effect.map(Chunk.unsafeFromArray)
       )
-  ).pipe(Stream.withSpan("KonserveStore.keys"))
+  ).pipe(Stream.withSpan("KonserveStore.keys", noStackTrace))
 
-  const multiGet = Effect.fn("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
+  const multiGet = Effect.fn("KonserveStore.multiGet", noStackTrace)(function*(keys: Iterable<Key>) {
     const valid = yield* Keys.validateAll(keys)
     if (valid.length === 0) return new Map<Key, unknown>()
     const [entries, at] = yield* Effect.zip(backend.readMany(valid), now)
@@ -359,7 +362,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
       : Effect.void
 
-  const multiAssoc = Effect.fn("KonserveStore.multiAssoc")(function*(
+  const multiAssoc = Effect.fn("KonserveStore.multiAssoc", noStackTrace)(function*(
     entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,
     writeOptions?: WriteOptions & { readonly atomic?: boolean | undefined }
   ) {
@@ -381,7 +384,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     yield* backend.putMany(requests, writeOptions?.atomic !== false)
   })
 
-  const multiDissoc = Effect.fn("KonserveStore.multiDissoc")(function*(
+  const multiDissoc = Effect.fn("KonserveStore.multiDissoc", noStackTrace)(function*(
     keys: Iterable<Key>,
     dissocOptions?: { readonly atomic?: boolean | undefined }
   ) {
@@ -397,7 +400,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return result as ReadonlyMap<Key, boolean>
   })
 
-  const append = Effect.fn("KonserveStore.append")(function*(key: Key, element: unknown) {
+  const append = Effect.fn("KonserveStore.append", noStackTrace)(function*(key: Key, element: unknown) {
     const valid = yield* Keys.validate(key)
     const bytes = yield* encodeValue(valid, element, "log element")
     yield* checkSize(valid, bytes.length)
@@ -405,14 +408,14 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     yield* backend.append({ key: valid, element: bytes, version: newVersion(), now: at })
   })
 
-  const log = Effect.fn("KonserveStore.log")(function*(key: Key) {
+  const log = Effect.fn("KonserveStore.log", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     return yield* readLog(valid)
   })
 
   const reduceLog = <A>(key: Key, initial: A, f: (acc: A, element: unknown) => A): Effect.Effect<A, KonserveError> =>
     Effect.map(log(key), Option.match({ onNone: () => initial, onSome: (elements) => elements.reduce(f, initial) }))
-      .pipe(Effect.withSpan("KonserveStore.reduceLog"))
+      .pipe(Effect.withSpan("KonserveStore.reduceLog", noStackTrace))
 
   const bassoc = <E = never, R = never>(
     key: Key,
@@ -433,9 +436,9 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
         writeHeader,
         BinaryInput.limitBytes(valid, maxValueBytes, BinaryInput.toStream(valid, data))
       )
-    }).pipe(Effect.withSpan("KonserveStore.bassoc"))
+    }).pipe(Effect.withSpan("KonserveStore.bassoc", noStackTrace))
 
-  const bget = Effect.fn("KonserveStore.bget")(function*(key: Key) {
+  const bget = Effect.fn("KonserveStore.bget", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [binary, at] = yield* Effect.zip(backend.readBinary(valid), now)
     if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()

@@ -278,13 +278,15 @@ export interface Client {
 }
 
 /** The retry schedule of a policy: exponential from `baseDelay`, jittered, capped, `maxAttempts` in all. @internal */
-export const schedule = (policy: RetryPolicy): Schedule.Schedule<unknown, Failure> =>
-  Schedule.exponential(policy.baseDelay, 2).pipe(
+export const schedule = (policy: RetryPolicy, delaysTaken = 0): Schedule.Schedule<unknown, Failure> =>
+  Schedule.exponential(Duration.times(Duration.decode(policy.baseDelay), 2 ** delaysTaken), 2).pipe(
     Schedule.jittered,
     Schedule.modifyDelay((_, delay) => Duration.min(delay, MAX_RETRY_DELAY)),
     Schedule.intersect(Schedule.recurs(Math.max(0, policy.maxAttempts - 1))),
-    Schedule.whileInput((failure: Failure) => failure.verdict === "throttle" || failure.verdict === "retry")
+    Schedule.whileInput(isRetryable)
   )
+
+const isRetryable = (failure: Failure): boolean => failure.verdict === "throttle" || failure.verdict === "retry"
 
 /** The delay before attempt `attempt + 1` of a loop that is not a plain resend (e.g. `UnprocessedKeys`). */
 const delayOf = (policy: RetryPolicy, attempt: number): Duration.Duration => {
@@ -299,7 +301,7 @@ const delayOf = (policy: RetryPolicy, attempt: number): Duration.Duration => {
  * @internal
  */
 export const make = (sdk: DynamoDBClient, table: string, retry: RetryPolicy): Client => {
-  const policy = schedule(retry)
+  const retryAfterFirst = schedule({ ...retry, maxAttempts: retry.maxAttempts - 1 }, 1)
 
   const toError = (command: CommandName, failure: Failure, attempts: number, options: SendOptions | undefined) => {
     switch (failure.verdict) {
@@ -334,33 +336,34 @@ export const make = (sdk: DynamoDBClient, table: string, retry: RetryPolicy): Cl
     command: K,
     input: Commands[K][0],
     options?: SendOptions
-  ): Effect.Effect<Commands[K][1], KonserveError> =>
-    Effect.suspend(() => {
-      let attempts = 0
-      const Constructor = constructors[command]
-      const attempt = Effect.tryPromise({
-        try: (signal) => {
-          attempts++
-          return (sdk.send as (command: unknown, options: { abortSignal: AbortSignal }) => Promise<Commands[K][1]>)(
-            new Constructor(input),
-            { abortSignal: signal }
-          )
-        },
-        catch: classify
-      }).pipe(
-        Effect.tapError((failure) => {
-          if (failure.ambiguous && options?.ambiguity !== undefined) options.ambiguity.ambiguous = true
-          return Effect.void
-        })
-      )
-      return attempt.pipe(
-        Effect.retry(policy),
-        Effect.withClock(liveClock),
-        Effect.mapError((failure) => toError(command, failure, attempts, options))
-      )
-    }).pipe(
+  ): Effect.Effect<Commands[K][1], KonserveError> => {
+    const Constructor = constructors[command]
+    let attempts = 0
+    const attempt = Effect.tryPromise({
+      try: (signal) => {
+        attempts++
+        return (sdk.send as (command: unknown, options: { abortSignal: AbortSignal }) => Promise<Commands[K][1]>)(
+          new Constructor(input),
+          { abortSignal: signal }
+        )
+      },
+      catch: (error) => {
+        const failure = classify(error)
+        if (failure.ambiguous && options?.ambiguity !== undefined) options.ambiguity.ambiguous = true
+        return failure
+      }
+    })
+    // The schedule is set up only after a first failure: the common path is one attempt.
+    return attempt.pipe(
+      Effect.catchAll((failure) =>
+        isRetryable(failure) && retry.maxAttempts > 1
+          ? Effect.retry(attempt, retryAfterFirst).pipe(Effect.withClock(liveClock))
+          : Effect.fail(failure)
+      ),
+      Effect.mapError((failure) => toError(command, failure, attempts, options)),
       Effect.withSpan(`DynamoDB.${command}`, {
         kind: "client",
+        captureStackTrace: false,
         attributes: {
           "db.system.name": "aws.dynamodb",
           "db.operation.name": command,
@@ -368,6 +371,7 @@ export const make = (sdk: DynamoDBClient, table: string, retry: RetryPolicy): Cl
         }
       })
     )
+  }
 
   const backoff = (attempt: number): Effect.Effect<void> =>
     Effect.suspend(() => Effect.sleep(delayOf(retry, attempt))).pipe(Effect.withClock(liveClock))
