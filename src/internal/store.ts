@@ -212,14 +212,16 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return Option.isSome(head) && isAlive(head.value, at)
   })
 
-  const assoc = Effect.fn("KonserveStore.assoc", noStackTrace)(function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
-    const valid = yield* Keys.validate(key)
-    const bytes = yield* encodeValue(valid, value)
-    yield* checkSize(valid, bytes.length)
-    const user = yield* encodeUser(valid, writeOptions?.meta)
-    const at = yield* now
-    yield* backend.put({ ...header(valid, "assoc", "value", at, user, writeOptions), bytes })
-  })
+  const assoc = Effect.fn("KonserveStore.assoc", noStackTrace)(
+    function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
+      const valid = yield* Keys.validate(key)
+      const bytes = yield* encodeValue(valid, value)
+      yield* checkSize(valid, bytes.length)
+      const user = yield* encodeUser(valid, writeOptions?.meta)
+      const at = yield* now
+      yield* backend.put({ ...header(valid, "assoc", "value", at, user, writeOptions), bytes })
+    }
+  )
 
   /**
    * The conflict loop of `update`/`updateIn`/`assocIn`: read, apply, write
