@@ -212,15 +212,20 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
 
   /** Deletes what replaced or removed heads' content occupied, best effort. */
   const dropContents = (stored: Iterable<StoredHead>): Effect.Effect<void> =>
-    Effect.forEach(stored, contentKeysOf, { concurrency: Chunks.BATCH_CONCURRENCY }).pipe(
-      Effect.flatMap((keys) => Chunks.deleteItemsBestEffort(client, keys.flat())),
-      Effect.catchAll((error) =>
-        Effect.logWarning("konserve-dynamodb: unreferenced items left for a sweep", error.message)
+    Effect.forEach(Array.from(stored).filter(hasContent), contentKeysOf, { concurrency: Chunks.BATCH_CONCURRENCY })
+      .pipe(
+        Effect.flatMap((keys) => Chunks.deleteItemsBestEffort(client, keys.flat())),
+        Effect.catchAll((error) =>
+          Effect.logWarning("konserve-dynamodb: unreferenced items left for a sweep", error.message)
+        )
       )
-    )
+
+  /** Whether a head's content lives outside it (chunks, log elements): an inline value has nothing to drop. */
+  const hasContent = (stored: StoredHead): boolean =>
+    stored.manifest !== undefined || (stored.head.kind === "log" && stored.generation !== undefined)
 
   const dropContent = (stored: StoredHead | undefined): Effect.Effect<void> =>
-    stored === undefined ? Effect.void : dropContents([stored])
+    stored === undefined || !hasContent(stored) ? Effect.void : dropContents([stored])
 
   // ---------------------------------------------------------------------------------------------
   // reads
