@@ -332,25 +332,32 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
   const readLog = (key: string) => restarting(readLogOnce(key))
 
   const readMany = (keys: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, Entry>, KonserveError> =>
-    Effect.flatMap(getHeads(keys, true), (heads) =>
-      Effect.map(
-        Effect.forEach(
-          heads.values(),
-          (stored) =>
-            stored.manifest === undefined
-              ? Effect.succeed(Option.some<Entry>({ head: stored.head, bytes: stored.inline ?? new Uint8Array(0) }))
-              : Effect.map(contentOf(stored), (bytes) => Option.some<Entry>({ head: stored.head, bytes })).pipe(
-                // Rewritten meanwhile: read it again on its own.
-                Effect.catchIf(isConcurrentModification, () => readEntry(stored.head.key))
-              ),
-          { concurrency: Chunks.REQUESTS_IN_FLIGHT }
-        ),
-        (entries) => {
-          const out = new Map<string, Entry>()
-          for (const entry of entries) if (Option.isSome(entry)) out.set(entry.value.head.key, entry.value)
-          return out
+    Effect.flatMap(getHeads(keys, true), (heads) => {
+      const out = new Map<string, Entry>()
+      const chunked: Array<StoredHead> = []
+      // Inline entries need nothing more (and no fiber each); chunked ones read their chunks, a few at a time.
+      for (const stored of heads.values()) {
+        if (stored.manifest === undefined) {
+          out.set(stored.head.key, { head: stored.head, bytes: stored.inline ?? new Uint8Array(0) })
+        } else {
+          chunked.push(stored)
         }
-      ))
+      }
+      if (chunked.length === 0) return Effect.succeed(out)
+      return Effect.as(
+        Effect.forEach(
+          chunked,
+          (stored) =>
+            Effect.map(contentOf(stored), (bytes) => Option.some<Entry>({ head: stored.head, bytes })).pipe(
+              // Rewritten meanwhile: read it again on its own.
+              Effect.catchIf(isConcurrentModification, () => readEntry(stored.head.key)),
+              Effect.map(Option.map((entry) => out.set(entry.head.key, entry)))
+            ),
+          { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+        ),
+        out
+      )
+    })
 
   const scanExpression = "#sk = :h AND begins_with(#pk, :prefix)"
   const scan: Stream.Stream<Head, KonserveError> = Stream.paginateChunkEffect(
