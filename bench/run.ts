@@ -1,0 +1,437 @@
+/**
+ * `npm run bench` (`tsx --expose-gc bench/run.ts [--quick]`): the store
+ * against the raw AWS SDK v3 doing the minimal same requests, on ONE
+ * DynamoDB Local engine started for the run, in interleaved rounds.
+ *
+ * - Throughput / latency: 1 KiB `get` and `assoc` at concurrency 1 and 32,
+ *   `multiGet` of 1,000 keys, `keys` over 10,000 items, 10 MiB `bassoc` and
+ *   `bget` (streamed), each round running the store then the raw SDK (the
+ *   order flips every round), medians of the rounds.
+ * - Per batch: wall time, this process's CPU time (`process.cpuUsage`),
+ *   DynamoDB Local's CPU time (/proc), requests sent, and for the binaries
+ *   the peak RSS growth (RSS sampled every 2 ms, after a full GC).
+ * - Request counts per store operation, from an SDK middleware.
+ *
+ * Prints a Markdown report and writes it to `bench/results/latest.md`.
+ * `--quick`: fewer rounds and items, a smoke run.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+import * as Engine from "../src/internal/dynamoDBLocal.js"
+import type { RequestCounter, Sample } from "./harness.js"
+import {
+  binaryPieces,
+  countRequests,
+  formatCounts,
+  gcAvailable,
+  KiB,
+  measure,
+  MiB,
+  pool,
+  randomBytes
+} from "./harness.js"
+import * as Raw from "./raw.js"
+import { type Counted, render, type WorkloadResult } from "./report.js"
+import * as Store from "./store.js"
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"
+
+// -----------------------------------------------------------------------------
+// parameters
+// -----------------------------------------------------------------------------
+
+const quick = process.argv.includes("--quick")
+
+const params = quick
+  ? {
+    rounds: 2,
+    opsC1: 50,
+    opsC32: 320,
+    warmupOps: 320,
+    readKeys: 1000,
+    scanItems: 1000,
+    binaryRounds: 1,
+    binaryBytes: 10 * MiB
+  }
+  : {
+    rounds: 7,
+    opsC1: 200,
+    opsC32: 600,
+    warmupOps: 1200,
+    readKeys: 1000,
+    scanItems: 10_000,
+    binaryRounds: 5,
+    binaryBytes: 10 * MiB
+  }
+
+const VALUE_BYTES = 1 * KiB
+/** No single batch may take longer than this: a hung store fails its workload instead of the run. */
+const BATCH_TIMEOUT_MS = 180_000
+
+const tables = {
+  store: "bench-store",
+  storeScan: "bench-store-scan",
+  raw: "bench-raw",
+  rawScan: "bench-raw-scan"
+}
+
+const readKey = (i: number) => `g-${i}`
+const writeKey = (i: number) => `w-${i}`
+const scanKey = (i: number) => `k-${String(i).padStart(6, "0")}`
+
+// -----------------------------------------------------------------------------
+// workloads
+// -----------------------------------------------------------------------------
+
+interface Contender {
+  readonly run: () => Promise<void>
+  readonly counter: RequestCounter
+}
+
+interface Workload {
+  readonly name: string
+  readonly kind: "throughput" | "latency"
+  readonly ops: number
+  readonly rounds: number
+  readonly sampleRss: boolean
+  readonly store: Contender
+  readonly raw: Contender
+}
+
+const withTimeout = <A>(label: string, promise: Promise<A>): Promise<A> => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${label}: no answer within ${BATCH_TIMEOUT_MS / 1000} s`)),
+      BATCH_TIMEOUT_MS
+    )
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+const errorText = (error: unknown): string => {
+  if (error instanceof Error) {
+    const tag = (error as { _tag?: unknown })._tag
+    return `${typeof tag === "string" ? `${tag}: ` : ""}${error.message}`
+  }
+  return String(error)
+}
+
+const main = async () => {
+  const started = performance.now()
+  const loadBefore = Os.loadavg()[0]
+  log(`bench: ${quick ? "quick" : "full"} run, ${params.rounds} rounds, gc ${gcAvailable ? "on" : "OFF"}`)
+  log("bench: starting DynamoDB Local ...")
+  const engine = await Engine.start()
+  log(`bench: DynamoDB Local at ${engine.endpoint} (pid ${engine.pid})`)
+
+  const clientConfig = {
+    endpoint: engine.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    // one attempt per send on both sides: the store retries on its own schedule (its own clients are
+    // built the same way), and a counted request is one HTTP request
+    maxAttempts: 1
+  }
+  const storeClient = new DynamoDBClient(clientConfig)
+  const rawClient = new DynamoDBClient(clientConfig)
+  const storeCounter = countRequests(storeClient)
+  const rawCounter = countRequests(rawClient)
+  const storeScope = Store.stores(storeClient)
+
+  try {
+    // --- tables and data -------------------------------------------------------------------------
+    const [store, storeScan] = await Promise.all([storeScope.open(tables.store), storeScope.open(tables.storeScan)])
+    await Promise.all([Raw.createTable(rawClient, tables.raw), Raw.createTable(rawClient, tables.rawScan)])
+
+    const value = randomBytes(VALUE_BYTES, 1)
+    const binaryPool = randomBytes(MiB, 2)
+    const pieces = () => binaryPieces(binaryPool, params.binaryBytes)
+    const readKeys = Array.from({ length: params.readKeys }, (_, i) => readKey(i))
+    const readEntries = readKeys.map((key) => [key, value] as const)
+    const scanEntries = Array.from({ length: params.scanItems }, (_, i) => [scanKey(i), value] as const)
+
+    log(`bench: populating ${readKeys.length} + ${scanEntries.length} items per contender ...`)
+    const populate = performance.now()
+    await Effect.runPromise(
+      Effect.all([
+        store.multiAssoc(readEntries, { atomic: false }),
+        storeScan.multiAssoc(scanEntries, { atomic: false })
+      ], { concurrency: 2, discard: true })
+    )
+    await Promise.all([
+      Raw.putMany(rawClient, tables.raw, readEntries),
+      Raw.putMany(rawClient, tables.rawScan, scanEntries)
+    ])
+    log(`bench: populated in ${((performance.now() - populate) / 1000).toFixed(1)} s`)
+
+    // the raw binary's chunk count, known once it is written
+    let rawChunks = 0
+    const storeRun = (effect: Effect.Effect<void, unknown>) => () => Effect.runPromise(effect)
+    const storeSide = (effect: Effect.Effect<void, unknown>): Contender => ({
+      run: storeRun(effect),
+      counter: storeCounter
+    })
+    const rawSide = (run: () => Promise<void>): Contender => ({ run, counter: rawCounter })
+    const expectFound = async (promise: Promise<Uint8Array | undefined>, key: string) => {
+      if ((await promise) === undefined) throw new Error(`raw get ${key}: not found`)
+    }
+
+    const workloads: Array<Workload> = []
+    for (const concurrency of [1, 32]) {
+      const ops = concurrency === 1 ? params.opsC1 : params.opsC32
+      workloads.push({
+        name: `get 1 KiB, concurrency ${concurrency}`,
+        kind: "throughput",
+        ops,
+        rounds: params.rounds,
+        sampleRss: false,
+        store: storeSide(
+          Store.repeat(ops, concurrency, (i) => Store.get(store, readKey(i % params.readKeys)))
+        ),
+        raw: rawSide(() =>
+          pool(ops, concurrency, (i) => {
+            const key = readKey(i % params.readKeys)
+            return expectFound(Raw.get(rawClient, tables.raw, key), key)
+          })
+        )
+      })
+    }
+    for (const concurrency of [1, 32]) {
+      const ops = concurrency === 1 ? params.opsC1 : params.opsC32
+      workloads.push({
+        name: `assoc 1 KiB, concurrency ${concurrency}`,
+        kind: "throughput",
+        ops,
+        rounds: params.rounds,
+        sampleRss: false,
+        store: storeSide(
+          Store.repeat(ops, concurrency, (i) => Store.assoc(store, writeKey(i % params.readKeys), value))
+        ),
+        raw: rawSide(() =>
+          pool(ops, concurrency, (i) => Raw.put(rawClient, tables.raw, writeKey(i % params.readKeys), value))
+        )
+      })
+    }
+    workloads.push({
+      name: `multiGet ${params.readKeys} keys`,
+      kind: "latency",
+      ops: 1,
+      rounds: params.rounds,
+      sampleRss: false,
+      store: storeSide(Store.multiGet(store, readKeys)),
+      raw: rawSide(async () => {
+        const found = await Raw.multiGet(rawClient, tables.raw, readKeys)
+        if (found.size !== readKeys.length) throw new Error(`raw multiGet found ${found.size} of ${readKeys.length}`)
+      })
+    })
+    workloads.push({
+      name: `keys over ${params.scanItems} items`,
+      kind: "latency",
+      ops: 1,
+      rounds: params.rounds,
+      sampleRss: false,
+      store: storeSide(Store.keys(storeScan, params.scanItems)),
+      raw: rawSide(async () => {
+        const count = await Raw.keys(rawClient, tables.rawScan)
+        if (count !== params.scanItems) throw new Error(`raw keys listed ${count}, expected ${params.scanItems}`)
+      })
+    })
+    const mib = params.binaryBytes / MiB
+    workloads.push({
+      name: `bassoc ${mib} MiB`,
+      kind: "latency",
+      ops: 1,
+      rounds: params.binaryRounds,
+      sampleRss: true,
+      store: storeSide(Store.bassoc(store, "blob", pieces)),
+      raw: rawSide(async () => {
+        rawChunks = await Raw.writeBinary(rawClient, tables.raw, "blob", pieces())
+      })
+    })
+    workloads.push({
+      name: `bget ${mib} MiB`,
+      kind: "latency",
+      ops: 1,
+      rounds: params.binaryRounds,
+      sampleRss: true,
+      store: storeSide(Store.bget(store, "blob", params.binaryBytes)),
+      raw: rawSide(async () => {
+        const chunks = await Raw.readBinary(rawClient, tables.raw, "blob", rawChunks)
+        let bytes = 0
+        for (const chunk of chunks) bytes += chunk?.length ?? 0
+        if (bytes !== params.binaryBytes) {
+          throw new Error(`raw bget read ${bytes} bytes, expected ${params.binaryBytes}`)
+        }
+      })
+    })
+
+    // --- warm-up (JIT, connections): the SDK's code path takes a few thousand requests to settle on this
+    // machine, so the concurrency-32 batches run until `warmupOps` operations, the others once -----------
+    log("bench: warming up ...")
+    const failed = new Map<string, string>()
+    for (const workload of workloads) {
+      const passes = workload.name.endsWith("concurrency 32") ? Math.ceil(params.warmupOps / workload.ops) : 1
+      for (const side of ["store", "raw"] as const) {
+        try {
+          for (let pass = 0; pass < passes; pass++) await withTimeout(`${side} ${workload.name}`, workload[side].run())
+        } catch (error) {
+          failed.set(`${workload.name}/${side}`, errorText(error))
+          log(`bench: ${side} ${workload.name} FAILED in warm-up: ${errorText(error)}`)
+        }
+      }
+    }
+
+    // --- interleaved rounds --------------------------------------------------------------------------
+    const samples = new Map(workloads.map((w) => [w.name, { store: [] as Array<Sample>, raw: [] as Array<Sample> }]))
+    for (let round = 0; round < params.rounds; round++) {
+      const order = round % 2 === 0 ? (["store", "raw"] as const) : (["raw", "store"] as const)
+      for (const workload of workloads) {
+        if (round >= workload.rounds) continue
+        for (const side of order) {
+          const id = `${workload.name}/${side}`
+          if (failed.has(id)) continue
+          try {
+            const sample = await withTimeout(
+              `${side} ${workload.name}`,
+              measure({
+                ops: workload.ops,
+                counter: workload[side].counter,
+                enginePid: engine.pid,
+                sampleRss: workload.sampleRss
+              }, workload[side].run)
+            )
+            samples.get(workload.name)![side].push(sample)
+          } catch (error) {
+            failed.set(id, errorText(error))
+            log(`bench: ${side} ${workload.name} FAILED: ${errorText(error)}`)
+          }
+        }
+      }
+      log(`bench: round ${round + 1}/${params.rounds} done (${((performance.now() - started) / 1000).toFixed(0)} s)`)
+    }
+    const results: Array<WorkloadResult> = workloads.map((workload) => ({
+      name: workload.name,
+      kind: workload.kind,
+      store: samples.get(workload.name)!.store,
+      raw: samples.get(workload.name)!.raw,
+      storeError: failed.get(`${workload.name}/store`),
+      rawError: failed.get(`${workload.name}/raw`)
+    }))
+
+    // --- request counts per store operation ----------------------------------------------------------
+    log("bench: counting requests ...")
+    const counted: Array<Counted> = []
+    const count = async (
+      operation: string,
+      effect: Effect.Effect<unknown, unknown>,
+      setup?: Effect.Effect<unknown, unknown>,
+      counter: RequestCounter = storeCounter
+    ) => {
+      try {
+        if (setup !== undefined) await Effect.runPromise(setup)
+        counter.reset()
+        await Effect.runPromise(effect)
+        counted.push({
+          operation,
+          counts: counter.counts(),
+          maxInFlight: counter.maxInFlight(),
+          unprocessed: counter.unprocessed()
+        })
+      } catch (error) {
+        counted.push({ operation, counts: counter.counts(), maxInFlight: {}, unprocessed: 0, error: errorText(error) })
+      }
+    }
+    const countRaw = async (operation: string, run: () => Promise<unknown>) =>
+      count(operation, Effect.tryPromise(run), undefined, rawCounter)
+
+    const one = Effect.asVoid(store.assoc("c-inline", value))
+    await count("inline get", Store.get(store, "c-inline"), one)
+    await count("exists", store.exists("c-inline"))
+    await count("getMeta", store.getMeta("c-inline"))
+    await count("blind assoc (replacing an inline value)", store.assoc("c-inline", value))
+    await count("assoc with ifAbsent (new key)", store.assoc(`c-new-${Date.now()}`, value, { ifAbsent: true }))
+    await count("update (existing inline value)", store.update("c-inline", () => value))
+    await count("dissoc (inline value)", store.dissoc("c-dissoc"), store.assoc("c-dissoc", value))
+    for (const n of [1, 100, 250, 1000].filter((n) => n <= params.readKeys)) {
+      await count(`multiGet of ${n} key${n === 1 ? "" : "s"}`, Store.multiGet(store, readKeys.slice(0, n)))
+    }
+    const ten = Array.from({ length: 10 }, (_, i) => [`c-multi-${i}`, value] as const)
+    await count("atomic multiAssoc of 10 keys", store.multiAssoc(ten), store.multiAssoc(ten, { atomic: false }))
+    await count("append (to a log of 1)", store.append("c-log", 1), store.append("c-log", 0))
+    await count(
+      "log of 10 elements",
+      store.log("c-log10"),
+      Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) => store.append("c-log10", i), { discard: true })
+    )
+    await count(`keys over ${params.scanItems} items`, Store.keys(storeScan, params.scanItems))
+    await count(`${mib} MiB bassoc (new key)`, Store.bassoc(store, "c-blob", pieces))
+    await count(`${mib} MiB bassoc (replacing a ${mib} MiB binary)`, Store.bassoc(store, "c-blob", pieces))
+    await count(`${mib} MiB bget`, Store.bget(store, "c-blob", params.binaryBytes))
+
+    const rawCounted: Array<Counted> = []
+    const before = counted.length
+    await countRaw("inline get", () => Raw.get(rawClient, tables.raw, readKey(0)))
+    await countRaw("blind assoc (replacing an inline value)", () => Raw.put(rawClient, tables.raw, writeKey(0), value))
+    for (const n of [1, 100, 250, 1000].filter((n) => n <= params.readKeys)) {
+      await countRaw(
+        `multiGet of ${n} key${n === 1 ? "" : "s"}`,
+        () => Raw.multiGet(rawClient, tables.raw, readKeys.slice(0, n))
+      )
+    }
+    await countRaw(`keys over ${params.scanItems} items`, () => Raw.keys(rawClient, tables.rawScan))
+    let chunks = 0
+    await countRaw(`${mib} MiB bassoc (new key)`, async () => {
+      chunks = await Raw.writeBinary(rawClient, tables.raw, "c-blob", pieces())
+    })
+    await countRaw(`${mib} MiB bget`, () => Raw.readBinary(rawClient, tables.raw, "c-blob", chunks))
+    rawCounted.push(...counted.splice(before))
+
+    for (const c of counted) log(`bench:   ${c.operation}: ${formatCounts(c.counts)}${c.error ? ` (${c.error})` : ""}`)
+
+    // --- report --------------------------------------------------------------------------------------
+    const report = render({
+      quick,
+      params: { ...params, valueBytes: VALUE_BYTES },
+      machine: {
+        cpus: `${Os.cpus().length} × ${Os.cpus()[0]?.model ?? "unknown CPU"}`,
+        memory: `${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+        node: process.version,
+        platform: `${Os.type()} ${Os.release()}`,
+        load: `1-minute load average ${loadBefore.toFixed(1)} at the start, ${Os.loadavg()[0].toFixed(1)} at the end`
+      },
+      gc: gcAvailable,
+      results,
+      counted,
+      rawCounted,
+      durationSeconds: (performance.now() - started) / 1000
+    })
+    process.stdout.write(report)
+    const out = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "results", "latest.md")
+    Fs.mkdirSync(Path.dirname(out), { recursive: true })
+    Fs.writeFileSync(out, report)
+    log(
+      `bench: written to ${Path.relative(process.cwd(), out)} in ${((performance.now() - started) / 1000).toFixed(0)} s`
+    )
+  } finally {
+    await storeScope.close().catch(() => undefined)
+    storeClient.destroy()
+    rawClient.destroy()
+    await engine.stop()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`bench: failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+    process.exit(1)
+  }
+)

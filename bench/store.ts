@@ -1,0 +1,93 @@
+/**
+ * The store contender: the same work through `KonserveStore`, built with
+ * `DynamoDBStore.layerWithClient` on a client that counts its requests.
+ * Every workload is an Effect; `bench/run.ts` runs each measured batch with
+ * one `Effect.runPromise`.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as KonserveStore from "../src/KonserveStore.js"
+
+type Store = KonserveStore.KonserveStore
+
+/** A failed check of what an operation returned: the bench reports it as a problem of the store. */
+export class CheckFailed extends Error {}
+
+const check = (ok: boolean, message: string): Effect.Effect<void, CheckFailed> =>
+  ok ? Effect.void : Effect.fail(new CheckFailed(message))
+
+/**
+ * Stores on tables of one client, built in one scope; `close` releases them
+ * (the client is borrowed: the caller destroys it).
+ */
+export interface Stores {
+  readonly open: (table: string) => Promise<Store>
+  readonly close: () => Promise<void>
+}
+
+export const stores = (client: DynamoDBClient): Stores => {
+  const scope = Effect.runSync(Scope.make())
+  return {
+    open: (table) =>
+      Effect.runPromise(
+        Layer.buildWithScope(DynamoDBStore.layerWithClient({ client, table }), scope).pipe(
+          Effect.map(Context.get(KonserveStore.KonserveStore))
+        )
+      ),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/** `n` operations, at most `concurrency` in flight. */
+export const repeat = <E>(
+  n: number,
+  concurrency: number,
+  op: (i: number) => Effect.Effect<void, E>
+): Effect.Effect<void, E> => Effect.forEach(Array.from({ length: n }, (_, i) => i), op, { concurrency, discard: true })
+
+/** `get` of a key that must exist. */
+export const get = (store: Store, key: string): Effect.Effect<void, unknown> =>
+  Effect.flatMap(store.get(key), (value) => check(Option.isSome(value), `get ${key}: none`))
+
+export const assoc = (store: Store, key: string, value: Uint8Array): Effect.Effect<void, unknown> =>
+  store.assoc(key, value)
+
+/** `multiGet` of keys that must all exist. */
+export const multiGet = (store: Store, keys: ReadonlyArray<string>): Effect.Effect<void, unknown> =>
+  Effect.flatMap(
+    store.multiGet(keys),
+    (found) => check(found.size === keys.length, `multiGet of ${keys.length} keys found ${found.size}`)
+  )
+
+/** Lists every key; the count must be `expected`. */
+export const keys = (store: Store, expected: number): Effect.Effect<void, unknown> =>
+  Effect.flatMap(
+    Stream.runCount(store.keys),
+    (count) => check(count === expected, `keys listed ${count} keys, expected ${expected}`)
+  )
+
+/**
+ * `bassoc` from a stream that pulls one piece at a time, as a file or socket
+ * stream would deliver them.
+ */
+export const bassoc = (
+  store: Store,
+  key: string,
+  pieces: () => IterableIterator<Uint8Array>
+): Effect.Effect<void, unknown> => store.bassoc(key, Stream.suspend(() => Stream.fromIteratorSucceed(pieces(), 1)))
+
+/** `bget`, its stream drained with a fold that counts the bytes; they must be `size`. */
+export const bget = (store: Store, key: string, size: number): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const binary = yield* store.bget(key)
+    if (Option.isNone(binary)) return yield* Effect.fail(new CheckFailed(`bget ${key}: none`))
+    const bytes = yield* Stream.runFold(binary.value.stream, 0, (total, chunk) => total + chunk.length)
+    yield* check(binary.value.size === size && bytes === size, `bget ${key}: ${bytes} bytes streamed, expected ${size}`)
+  })
