@@ -52,6 +52,30 @@ export interface Head {
 /** Whether a head is not expired at `now` (epoch milliseconds). @internal */
 export const isAlive = (head: Head, now: number): boolean => head.expiresAt === undefined || head.expiresAt > now
 
+/** The head a write leaves behind, for content of `size` bytes. @internal */
+export const headOf = (header: WriteHeader, size: number): Head => ({
+  key: header.key,
+  kind: header.kind,
+  version: header.version,
+  lastWrite: header.now,
+  size,
+  expiresAt: header.expiresAt,
+  user: header.user,
+  recent: header.recent
+})
+
+/** Pieces of bytes as one array (the piece itself when there is only one). @internal */
+export const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (pieces.length === 1) return pieces[0]
+  const out = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0))
+  let offset = 0
+  for (const piece of pieces) {
+    out.set(piece, offset)
+    offset += piece.length
+  }
+  return out
+}
+
 /** How many recent write versions a head remembers. @internal */
 export const RECENT_WRITES = 8
 

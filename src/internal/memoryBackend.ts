@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConditionFailed } from "../KonserveError.js"
 import type { AppendRequest, Backend, BinaryEntry, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
-import { isAlive } from "./backend.js"
+import { concat, headOf, isAlive } from "./backend.js"
 
 interface StoredRecord {
   readonly head: Head
@@ -25,18 +25,6 @@ interface StoredRecord {
 /** The size of the pieces a binary is read back in. @internal */
 export const READ_CHUNK_BYTES = 256 * 1024
 
-const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (pieces.length === 1) return pieces[0].slice()
-  const total = pieces.reduce((n, piece) => n + piece.length, 0)
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const piece of pieces) {
-    out.set(piece, offset)
-    offset += piece.length
-  }
-  return out
-}
-
 const holds = (condition: Condition, current: StoredRecord | undefined, now: number): boolean => {
   const live = current !== undefined && isAlive(current.head, now)
   switch (condition._tag) {
@@ -48,17 +36,6 @@ const holds = (condition: Condition, current: StoredRecord | undefined, now: num
       return live && current.head.version === condition.version
   }
 }
-
-const headOf = (header: WriteHeader, size: number): Head => ({
-  key: header.key,
-  kind: header.kind,
-  version: header.version,
-  lastWrite: header.now,
-  size,
-  expiresAt: header.expiresAt,
-  user: header.user,
-  recent: header.recent
-})
 
 /** @internal */
 export const make = (): Backend => {
@@ -80,7 +57,7 @@ export const make = (): Backend => {
     Effect.sync((): Option.Option<BinaryEntry> => {
       const record = records.get(key)
       if (record === undefined || record.head.kind !== "binary") return Option.none()
-      const bytes = concat(record.pieces)
+      const bytes = concat(record.pieces).slice()
       const stream = Stream.fromIterable(
         Array.from(
           { length: Math.ceil(bytes.length / READ_CHUNK_BYTES) },

@@ -25,7 +25,7 @@ import type {
   PutRequest,
   WriteHeader
 } from "../backend.js"
-import { isAlive, RECENT_WRITES } from "../backend.js"
+import { headOf, isAlive, RECENT_WRITES } from "../backend.js"
 import * as Chunks from "./chunks.js"
 import { type Ambiguity, ambiguity as newAmbiguity, cancellationReasons, type Client, conditionItem } from "./client.js"
 import type { Content, Item, Layout, Manifest, StoredElement, StoredHead } from "./item.js"
@@ -387,19 +387,9 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
   // ---------------------------------------------------------------------------------------------
   // writes
 
-  const headFields = (header: WriteHeader, size: number) => ({
-    kind: header.kind,
-    version: header.version,
-    lastWrite: header.now,
-    size,
-    expiresAt: header.expiresAt,
-    user: header.user,
-    recent: header.recent
-  })
-
   /** Whether `size` bytes fit inline in the head of this write. */
   const fitsInline = (header: WriteHeader, size: number): boolean => {
-    const empty = headItem(layout.headPk(header.key), headFields(header, size), {
+    const empty = headItem(layout.headPk(header.key), headOf(header, size), {
       _tag: "Inline",
       bytes: new Uint8Array(0)
     })
@@ -427,7 +417,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     const conditional = header.condition._tag !== "None"
     return client.send("PutItem", {
       TableName: table,
-      Item: headItem(layout.headPk(header.key), headFields(header, size), content),
+      Item: headItem(layout.headPk(header.key), headOf(header, size), content),
       ReturnValues: "ALL_OLD",
       ...conditionOf(header.condition, header.now),
       ...(conditional ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {})
@@ -572,7 +562,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
       yield* Chunks.putItems(
         client,
         batched.map((r) =>
-          headItem(layout.headPk(r.key), headFields(r, r.bytes.length), { _tag: "Inline", bytes: r.bytes })
+          headItem(layout.headPk(r.key), headOf(r, r.bytes.length), { _tag: "Inline", bytes: r.bytes })
         )
       )
       yield* dropContents(old.values())
@@ -589,7 +579,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     // Values that do not fit inline go to chunks; then the largest inline ones, until the transaction fits.
     const chunked = new Set(requests.filter((r) => !fitsInline(r, r.bytes.length)))
     const inlineSize = (r: PutRequest) =>
-      itemSize(headItem(layout.headPk(r.key), headFields(r, r.bytes.length), { _tag: "Inline", bytes: r.bytes }))
+      itemSize(headItem(layout.headPk(r.key), headOf(r, r.bytes.length), { _tag: "Inline", bytes: r.bytes }))
     let total = requests.reduce((sum, r) => sum + (chunked.has(r) ? 1024 + r.key.length * 2 : inlineSize(r)), 0)
     for (const r of [...requests].filter((r) => !chunked.has(r)).sort((a, b) => b.bytes.length - a.bytes.length)) {
       if (total <= TRANSACTION_BYTES) break
@@ -620,7 +610,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
           return {
             Put: {
               TableName: table,
-              Item: headItem(layout.headPk(r.key), headFields(r, r.bytes.length), content),
+              Item: headItem(layout.headPk(r.key), headOf(r, r.bytes.length), content),
               ...conditionOf(r.condition, r.now),
               ...(r.condition._tag === "None" ? {} : { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const })
             }

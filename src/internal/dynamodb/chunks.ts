@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { crc32 } from "node:zlib"
 import { DecodeError, DynamoDBError, type KonserveError, Throttled } from "../../KonserveError.js"
+import { concat } from "../backend.js"
 import type { Client } from "./client.js"
 import type { Item, Layout, Manifest } from "./item.js"
 import { A, chunkItem, itemKey, SK_CHUNK } from "./item.js"
@@ -210,18 +211,6 @@ export const checksum = (pieces: Iterable<Uint8Array>): number => {
   return crc
 }
 
-/** @internal */
-export const concat = (pieces: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (pieces.length === 1 && pieces[0].length === size) return pieces[0]
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const piece of pieces) {
-    out.set(piece, offset)
-    offset += piece.length
-  }
-  return out
-}
-
 /** Writes chunks `[first, first + chunks.length)` of a value. @internal */
 export const writeChunks = (
   client: Client,
@@ -319,7 +308,7 @@ export const readChunks = (
     ),
     (pieces) => {
       const actualSize = pieces.reduce((sum, piece) => sum + piece.length, 0)
-      return Effect.as(verify(key, size, manifest, actualSize, checksum(pieces)), concat(pieces, actualSize))
+      return Effect.as(verify(key, size, manifest, actualSize, checksum(pieces)), concat(pieces))
     }
   )
 
