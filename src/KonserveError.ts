@@ -203,25 +203,14 @@ export const KonserveError: Schema.Union<
   DynamoDBError
 )
 
-const classes = [
-  InvalidKey,
-  SerializationError,
-  DecodeError,
-  ItemTooLarge,
-  TransactionLimitExceeded,
-  ConditionFailed,
-  Throttled,
-  StoreNotFound,
-  DynamoDBError
-] as const
-
 /**
  * Whether a value is one of the store's failures.
  *
  * @since 0.1.0
  * @category errors
  */
-export const isKonserveError = (u: unknown): u is KonserveError => classes.some((error) => u instanceof error)
+export const isKonserveError = (u: unknown): u is KonserveError =>
+  KonserveError.members.some((error) => u instanceof error)
 
 const describeKey = (key: unknown): string => {
   if (typeof key === "string") {
