@@ -25,12 +25,15 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Backend from "./internal/dynamodb/backend.js"
-import * as Chunks from "./internal/dynamodb/chunks.js"
+import * as Batch from "./internal/dynamodb/batch.js"
 import * as Client from "./internal/dynamodb/client.js"
+import { invalidConfiguration } from "./internal/dynamodb/failure.js"
 import * as Item from "./internal/dynamodb/item.js"
+import * as Paging from "./internal/dynamodb/paging.js"
 import * as Table from "./internal/dynamodb/table.js"
+import * as Retry from "./internal/retry.js"
 import * as Store from "./internal/store.js"
-import { DynamoDBError, type StoreNotFound } from "./KonserveError.js"
+import type { DynamoDBError, StoreNotFound } from "./KonserveError.js"
 import type * as KonserveStore from "./KonserveStore.js"
 import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 
@@ -84,6 +87,17 @@ export interface DynamoDBStoreConfig {
   } | undefined
   /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
   readonly conflictRetries?: number | undefined
+  /**
+   * Timeouts of the store's own client (not of a `layerWithClient` client):
+   * `connection`, to open a connection (default 3 seconds), and `request`,
+   * for one request from sending it to its whole answer (default 10
+   * seconds). A request that times out is retried on the `retry` schedule,
+   * which so bounds how long one operation can take.
+   */
+  readonly timeouts?: {
+    readonly connection?: Duration.DurationInput | undefined
+    readonly request?: Duration.DurationInput | undefined
+  } | undefined
 }
 
 /**
@@ -93,7 +107,7 @@ export interface DynamoDBStoreConfig {
  * @since 0.1.0
  * @category models
  */
-export type LayerWithClientOptions = Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials"> & {
+export type LayerWithClientOptions = Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials" | "timeouts"> & {
   readonly client: DynamoDBClient
 }
 
@@ -104,13 +118,19 @@ interface Settings {
   readonly createTable: Table.CreateTable
   readonly maxValueBytes: number
   readonly conflictRetries: number
-  readonly retry: Client.RetryPolicy
+  readonly retry: Retry.RetryPolicy
+  readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
 }
 
-const invalid = (message: string) =>
-  new DynamoDBError({ operation: "DynamoDBStore.make", name: "InvalidConfiguration", message, retryable: false })
+/** The default timeouts of the store's own client. */
+const DEFAULT_TIMEOUTS = { connection: Duration.seconds(3), request: Duration.seconds(10) }
+
+const invalid = invalidConfiguration
 
 const isCount = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
+
+const durationOf = (input: Duration.DurationInput | undefined, fallback: Duration.Duration) =>
+  input === undefined ? Option.some(fallback) : Duration.decodeUnknown(input)
 
 const settingsOf = (config: Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials">) =>
   Effect.suspend((): Effect.Effect<Settings, DynamoDBError> => {
@@ -125,12 +145,19 @@ const settingsOf = (config: Omit<DynamoDBStoreConfig, "region" | "endpoint" | "c
     if (!isCount(maxValueBytes, 1)) return Effect.fail(invalid("maxValueBytes must be a positive integer"))
     const conflictRetries = config.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES
     if (!isCount(conflictRetries, 0)) return Effect.fail(invalid("conflictRetries must be an integer >= 0"))
-    const maxAttempts = config.retry?.maxAttempts ?? Client.DEFAULT_RETRY.maxAttempts
+    const maxAttempts = config.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts
     if (!isCount(maxAttempts, 1)) return Effect.fail(invalid("retry.maxAttempts must be an integer >= 1"))
-    const baseDelay = config.retry?.baseDelay === undefined
-      ? Option.some(Client.DEFAULT_RETRY.baseDelay)
-      : Duration.decodeUnknown(config.retry.baseDelay)
+    const baseDelay = durationOf(config.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
     if (Option.isNone(baseDelay)) return Effect.fail(invalid("retry.baseDelay must be a Duration"))
+    const connection = durationOf(config.timeouts?.connection, DEFAULT_TIMEOUTS.connection)
+    const request = durationOf(config.timeouts?.request, DEFAULT_TIMEOUTS.request)
+    if (
+      Option.isNone(connection) || Option.isNone(request) ||
+      !Duration.isFinite(connection.value) || !Duration.isFinite(request.value) ||
+      Duration.toMillis(connection.value) <= 0 || Duration.toMillis(request.value) <= 0
+    ) {
+      return Effect.fail(invalid("timeouts.connection and timeouts.request must be finite, positive Durations"))
+    }
     const createTable = config.createTable ?? { billingMode: "PAY_PER_REQUEST" }
     if (
       createTable !== false && createTable.billingMode === "PROVISIONED" &&
@@ -145,7 +172,8 @@ const settingsOf = (config: Omit<DynamoDBStoreConfig, "region" | "endpoint" | "c
       createTable,
       maxValueBytes,
       conflictRetries,
-      retry: { maxAttempts, baseDelay: baseDelay.value }
+      retry: { maxAttempts, baseDelay: baseDelay.value },
+      timeouts: { connection: connection.value, request: request.value }
     })
   })
 
@@ -167,13 +195,24 @@ const makeWith = (
     return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
   })
 
-/** A client of the store's own: the SDK's retries off (the store retries on its schedule). */
-const acquireClient = (config: DynamoDBStoreConfig): Effect.Effect<DynamoDBClient, never, Scope.Scope> =>
+/**
+ * A client of the store's own: the SDK's retries off (the store retries on
+ * its schedule), and timeouts on connecting and on every request.
+ */
+const acquireClient = (
+  config: DynamoDBStoreConfig,
+  settings: Settings
+): Effect.Effect<DynamoDBClient, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const credentials = config.credentials
       return new DynamoDBClient({
         maxAttempts: 1,
+        requestHandler: {
+          connectionTimeout: Duration.toMillis(settings.timeouts.connection),
+          requestTimeout: Duration.toMillis(settings.timeouts.request),
+          throwOnRequestTimeout: true
+        },
         ...(config.region === undefined ? {} : { region: config.region }),
         ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
         ...(credentials === undefined ? {} : {
@@ -216,7 +255,7 @@ export const make = (
 ): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
-    const sdk = yield* acquireClient(config)
+    const sdk = yield* acquireClient(config, settings)
     return yield* makeWith(sdk, settings)
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
@@ -308,7 +347,7 @@ const withClient = <A>(
 ): Effect.Effect<A, DynamoDBError> =>
   Effect.scoped(Effect.gen(function*() {
     const settings = yield* settingsOf(config)
-    const sdk = "client" in config ? config.client : yield* acquireClient(config)
+    const sdk = "client" in config ? config.client : yield* acquireClient(config, settings)
     return yield* f(clientOf(sdk, settings), settings)
   }))
 
@@ -318,24 +357,19 @@ const prefixItems = (
   prefix: string,
   onlyHeads: boolean
 ): Stream.Stream<Item.Item, DynamoDBError> => {
-  const filter = onlyHeads ? "#sk = :h AND begins_with(#pk, :prefix)" : "begins_with(#pk, :prefix)"
-  return Stream.paginateChunkEffect(undefined as Item.Item | undefined, (cursor) =>
-    client.send("Scan", {
-      TableName: client.table,
-      FilterExpression: filter,
-      ProjectionExpression: "#pk, #sk",
-      ExpressionAttributeNames: Item.namesOf(`${filter} #pk #sk`),
-      ExpressionAttributeValues: {
-        ":prefix": { S: Item.encodePrefix(prefix) },
-        ...(onlyHeads ? { ":h": { S: Item.SK_HEAD } } : {})
-      },
-      ConsistentRead: true,
-      ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
-    }).pipe(
-      Effect.map((out) => [out.Items ?? [], Option.fromNullable(out.LastEvaluatedKey)] as const),
-      Effect.map(([items, next]) => [Chunk.unsafeFromArray(items), next] as const),
-      Effect.mapError(Table.narrowAll)
-    ))
+  const filter = onlyHeads
+    ? "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
+    : "begins_with(#pk, :prefix)"
+  return Paging.scan(client, {
+    FilterExpression: filter,
+    ProjectionExpression: "#pk, #sk",
+    ExpressionAttributeNames: Item.namesOf(`${filter} #pk #sk`),
+    ExpressionAttributeValues: {
+      ":prefix": { S: Item.encodePrefix(prefix) },
+      ...(onlyHeads ? { ":h": { S: Item.SK_HEAD }, ":tomb": { S: Item.TOMBSTONE } } : {})
+    },
+    ConsistentRead: true
+  }).pipe(Stream.mapError(Table.narrowAll))
 }
 
 /**
@@ -363,7 +397,7 @@ export const deleteStore = (config: DynamoDBStoreConfig | LayerWithClientOptions
           Stream.mapChunksEffect((items) =>
             Effect.as(
               Effect.mapError(
-                Chunks.deleteItems(client, Array.from(items, (item) => Item.itemKey(item.pk.S!, item.sk.S!))),
+                Batch.deleteItems(client, Array.from(items, (item) => Item.itemKey(item.pk.S!, item.sk.S!))),
                 Table.narrowAll
               ),
               Chunk.empty<never>()

@@ -138,9 +138,11 @@ export class StoreNotFound extends Schema.TaggedError<StoreNotFound>("konserve-d
 }
 
 /**
- * Any other failure of DynamoDB or the network. `name` is the AWS exception
- * name (or `"UnknownOutcome"` when the store cannot tell whether its write
- * was applied); `retryable` says whether trying again later may help.
+ * Any other failure of DynamoDB or the network. `code` is the service's
+ * exception name (`"ValidationException"`, `"ECONNREFUSED"`, ...) or one of
+ * the store's own codes (`"UnknownOutcome"` when the store cannot establish
+ * whether its write was applied; see docs/errors.md); `retryable` says
+ * whether trying again later may help.
  *
  * @since 0.1.0
  * @category errors
@@ -149,7 +151,7 @@ export class DynamoDBError extends Schema.TaggedError<DynamoDBError>("konserve-d
   "DynamoDBError",
   {
     operation: Schema.String,
-    name: Schema.String,
+    code: Schema.String,
     message: Schema.String,
     retryable: Schema.Boolean,
     cause: Schema.optional(Schema.Defect)

@@ -15,7 +15,7 @@ describe("KonserveError", () => {
     new KonserveError.StoreNotFound({ table: "konserve" }),
     new KonserveError.DynamoDBError({
       operation: "GetItem",
-      name: "ValidationException",
+      code: "ValidationException",
       message: "bad",
       retryable: false
     })

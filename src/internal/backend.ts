@@ -11,8 +11,12 @@
  *   them against its `Clock` (see `head.ts`);
  * - writes and removals receive `now` and treat an expired head as absent
  *   (for `Absent` conditions and for the "existed" answers);
- * - a write's `version` is fresh and unique: it becomes `Head.version`;
- * - a write either happens whole or not at all: a reader never sees a mix.
+ * - a backend mints the versions of its writes (`internal/version.ts`): fresh,
+ *   unique, and greater than the version a write is conditioned on;
+ * - a write either happens whole or not at all, and at most once whatever its
+ *   retries meet: a reader never sees a mix, a retry never writes twice. A
+ *   write whose outcome the backend cannot establish fails with
+ *   `DynamoDBError` code "UnknownOutcome".
  *
  * @internal
  */
@@ -41,27 +45,20 @@ export interface Head {
   readonly expiresAt: number | undefined
   /** The user's `WriteOptions.meta`, encoded with the codec. */
   readonly user: Uint8Array | undefined
-  /**
-   * The versions of this key's most recent conditional writes, newest first,
-   * at most `RECENT_WRITES`: a retried write whose first response was lost
-   * finds its own version here instead of writing twice.
-   */
-  readonly recent: ReadonlyArray<string>
 }
 
 /** Whether a head is not expired at `now` (epoch milliseconds). @internal */
 export const isAlive = (head: Head, now: number): boolean => head.expiresAt === undefined || head.expiresAt > now
 
-/** The head a write leaves behind, for content of `size` bytes. @internal */
-export const headOf = (header: WriteHeader, size: number): Head => ({
+/** The head a write of `version` leaves behind, for content of `size` bytes. @internal */
+export const headOf = (header: WriteHeader, version: string, size: number): Head => ({
   key: header.key,
   kind: header.kind,
-  version: header.version,
+  version,
   lastWrite: header.now,
   size,
   expiresAt: header.expiresAt,
-  user: header.user,
-  recent: header.recent
+  user: header.user
 })
 
 /** Pieces of bytes as one array (the piece itself when there is only one). @internal */
@@ -75,9 +72,6 @@ export const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
   }
   return out
 }
-
-/** How many recent write versions a head remembers. @internal */
-export const RECENT_WRITES = 8
 
 /**
  * The condition of a write.
@@ -102,10 +96,6 @@ export interface WriteHeader {
   /** The public operation, for error messages: "assoc", "update", "bassoc", ... */
   readonly operation: string
   readonly kind: "value" | "binary"
-  /** The new version; unique. */
-  readonly version: string
-  /** The versions to store in `Head.recent` (this write's version first). */
-  readonly recent: ReadonlyArray<string>
   readonly now: number
   readonly expiresAt: number | undefined
   readonly user: Uint8Array | undefined
@@ -123,15 +113,15 @@ export interface PutRequest extends WriteHeader {
 }
 
 /**
- * A stored key with its whole content: the encoded value, or the bytes of a
- * binary. A log's content is read with `readLog`; here its bytes are empty.
+ * A stored key with its whole content: the encoded value or the bytes of a
+ * binary, or a log's encoded elements, read together with the head they
+ * belong to.
  *
  * @internal
  */
-export interface Entry {
-  readonly head: Head
-  readonly bytes: Uint8Array
-}
+export type Entry =
+  | { readonly _tag: "Bytes"; readonly head: Head; readonly bytes: Uint8Array }
+  | { readonly _tag: "Log"; readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }
 
 /**
  * A stored binary, its bytes read lazily.
@@ -153,7 +143,11 @@ export interface BinaryEntry {
 export interface Backend {
   /** The head of a key, as stored (expired or not). */
   readonly readHead: (key: string) => Effect.Effect<Option.Option<Head>, KonserveError>
-  /** A key with its whole content (binaries concatenated; logs with empty bytes). */
+  /**
+   * A key with its whole content (binaries concatenated, a log's elements),
+   * all of one version: a read that overlaps a rewrite, even one that changes
+   * the key's kind, restarts or fails, never mixes.
+   */
   readonly readEntry: (key: string) => Effect.Effect<Option.Option<Entry>, KonserveError>
   /** A binary key with a lazy stream of its bytes; none when missing or of another kind. */
   readonly readBinary: (key: string) => Effect.Effect<Option.Option<BinaryEntry>, KonserveError>
@@ -181,27 +175,28 @@ export interface Backend {
     header: WriteHeader,
     bytes: Stream.Stream<Uint8Array, E, R>
   ) => Effect.Effect<void, KonserveError | E, R>
-  /** Removes a key of any kind with all its content; the head it removed. */
-  readonly remove: (key: string) => Effect.Effect<Option.Option<Head>, KonserveError>
+  /** Removes a key of any kind with all its content; true when it removed a key alive at `now`. */
+  readonly remove: (key: string, now: number) => Effect.Effect<boolean, KonserveError>
 
   /**
    * Writes several keys. `atomic`: all or nothing (at most
    * `MAX_ATOMIC_KEYS` requests, checked by the caller; any condition that
-   * fails cancels all with `ConditionFailed`). Not atomic: any number, each
-   * key whole.
+   * fails cancels all with `ConditionFailed`; every key gets the same new
+   * version). Not atomic: any number, each key whole.
    */
   readonly putMany: (
     requests: ReadonlyArray<PutRequest>,
     atomic: boolean
   ) => Effect.Effect<void, KonserveError>
   /**
-   * Removes several keys; each maps to the head it removed (none when it
-   * was missing). `atomic`: all or nothing.
+   * Removes several keys; each maps to whether it removed a key alive at
+   * `now`. `atomic`: all or nothing.
    */
   readonly removeMany: (
     keys: ReadonlyArray<string>,
-    atomic: boolean
-  ) => Effect.Effect<ReadonlyMap<string, Option.Option<Head>>, KonserveError>
+    atomic: boolean,
+    now: number
+  ) => Effect.Effect<ReadonlyMap<string, boolean>, KonserveError>
 
   /**
    * Appends one encoded element to the log of a key, atomically and in
@@ -215,8 +210,6 @@ export interface Backend {
 export interface AppendRequest {
   readonly key: string
   readonly element: Uint8Array
-  /** The new version of the log's head. */
-  readonly version: string
   readonly now: number
 }
 

@@ -16,7 +16,7 @@ export const wholeBytes = <E, R>(data: BinaryInput<E, R>): Uint8Array | undefine
 const readError = (key: string) => (cause: unknown) =>
   new DynamoDBError({
     operation: "bassoc",
-    name: "InputStreamError",
+    code: "InputStreamError",
     message: `bassoc of key ${JSON.stringify(key)}: reading the input failed: ${String(cause)}`,
     retryable: false,
     cause

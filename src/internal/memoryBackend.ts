@@ -13,6 +13,7 @@ import * as Stream from "effect/Stream"
 import { ConditionFailed } from "../KonserveError.js"
 import type { AppendRequest, Backend, BinaryEntry, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
 import { concat, headOf, isAlive } from "./backend.js"
+import * as Version from "./version.js"
 
 interface StoredRecord {
   readonly head: Head
@@ -40,8 +41,13 @@ const holds = (condition: Condition, current: StoredRecord | undefined, now: num
 /** @internal */
 export const make = (): Backend => {
   const records = new Map<string, StoredRecord>()
+  const clock = Version.makeClock()
+  const newVersion = () => Version.format(clock.next())
 
-  const entryOf = (record: StoredRecord): Entry => ({ head: record.head, bytes: concat(record.pieces) })
+  const entryOf = (record: StoredRecord): Entry =>
+    record.head.kind === "log"
+      ? { _tag: "Log", head: record.head, elements: record.elements.map((element) => element.slice()) }
+      : { _tag: "Bytes", head: record.head, bytes: concat(record.pieces) }
 
   const commit = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>) =>
     Effect.suspend(() => {
@@ -49,9 +55,15 @@ export const make = (): Backend => {
         return Effect.fail(new ConditionFailed({ key: header.key, operation: header.operation }))
       }
       const size = pieces.reduce((n, piece) => n + piece.length, 0)
-      records.set(header.key, { head: headOf(header, size), pieces, elements: [] })
+      records.set(header.key, { head: headOf(header, newVersion(), size), pieces, elements: [] })
       return Effect.void
     })
+
+  const removeOne = (key: string, now: number): boolean => {
+    const record = records.get(key)
+    records.delete(key)
+    return record !== undefined && isAlive(record.head, now)
+  }
 
   const readBinary = (key: string) =>
     Effect.sync((): Option.Option<BinaryEntry> => {
@@ -74,9 +86,10 @@ export const make = (): Backend => {
         if (failing !== undefined) {
           return Effect.fail(new ConditionFailed({ key: failing.key, operation: failing.operation }))
         }
+        const version = newVersion()
         for (const request of requests) {
           records.set(request.key, {
-            head: headOf(request, request.bytes.length),
+            head: headOf(request, version, request.bytes.length),
             pieces: [request.bytes.slice()],
             elements: []
           })
@@ -97,24 +110,16 @@ export const make = (): Backend => {
         head: {
           key: request.key,
           kind: "log",
-          version: request.version,
+          version: newVersion(),
           lastWrite: request.now,
           size: elements.length,
           expiresAt: live?.head.expiresAt,
-          user: live?.head.user,
-          recent: [request.version]
+          user: live?.head.user
         },
         pieces: [],
         elements
       })
       return Effect.void
-    })
-
-  const remove = (key: string) =>
-    Effect.sync(() => {
-      const record = records.get(key)
-      records.delete(key)
-      return Option.map(Option.fromNullable(record), (r) => r.head)
     })
 
   return {
@@ -145,18 +150,10 @@ export const make = (): Backend => {
       // Collect first, commit once at the end: a failed or interrupted stream leaves the old value.
       Effect.flatMap(Stream.runCollect(bytes), (pieces) =>
         commit(header, Chunk.toReadonlyArray(Chunk.map(pieces, (piece) => piece.slice())))),
-    remove,
+    remove: (key, now) => Effect.sync(() => removeOne(key, now)),
     putMany,
-    removeMany: (keys) =>
-      Effect.sync(() => {
-        const removed = new Map<string, Option.Option<Head>>()
-        for (const key of keys) {
-          const record = records.get(key)
-          records.delete(key)
-          removed.set(key, Option.map(Option.fromNullable(record), (r) => r.head))
-        }
-        return removed
-      }),
+    removeMany: (keys, _atomic, now) =>
+      Effect.sync(() => new Map(keys.map((key) => [key, removeOne(key, now)] as const))),
     append
   }
 }

@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { randomBytes } from "node:crypto"
 import {
   ConditionFailed,
   DecodeError,
@@ -32,11 +31,12 @@ import type {
   WriteOptions
 } from "../KonserveStore.js"
 import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
-import { isAlive, MAX_ATOMIC_KEYS, RECENT_WRITES } from "./backend.js"
+import { isAlive, MAX_ATOMIC_KEYS } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import * as Paths from "./path.js"
+import * as Retry from "./retry.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
 /** @internal */
@@ -51,24 +51,6 @@ export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 /** The default `conflictRetries`. @internal */
 export const DEFAULT_CONFLICT_RETRIES = 10
-
-/** A fresh, unique version: 96 random bits. @internal */
-export const newVersion = (): string => randomBytes(12).toString("base64url")
-
-/**
- * Backoff between `update` attempts after a concurrent change: jittered
- * exponential from 5 ms, capped at 500 ms. It sleeps on a live clock, so a
- * test on `TestClock` never waits for it; TTL still follows the fiber's
- * `Clock`.
- *
- * @internal
- */
-const liveClock = Clock.make()
-const conflictBackoff = (attempt: number): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const cap = Math.min(500, 5 * 2 ** attempt)
-    return Effect.sleep(Duration.millis(Math.random() * cap))
-  }).pipe(Effect.withClock(liveClock))
 
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
@@ -119,8 +101,12 @@ const userCondition = (options: WriteOptions | undefined): Condition =>
     ? { _tag: "Absent" }
     : { _tag: "None" }
 
-const expiryOf = (now: number, options: WriteOptions | undefined): number | undefined =>
-  options?.ttl === undefined ? undefined : now + Duration.toMillis(Duration.decode(options.ttl))
+/** Epoch milliseconds of expiry; undefined for no `ttl` or an infinite one. */
+const expiryOf = (now: number, options: WriteOptions | undefined): number | undefined => {
+  if (options?.ttl === undefined) return undefined
+  const ttl = Duration.decode(options.ttl)
+  return Duration.isFinite(ttl) ? now + Duration.toMillis(ttl) : undefined
+}
 
 const normalizeEntries = (
   entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>
@@ -148,37 +134,30 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     at: number,
     user: Uint8Array | undefined,
     writeOptions: WriteOptions | undefined,
-    condition: Condition = userCondition(writeOptions),
-    previous: ReadonlyArray<string> = []
-  ): WriteHeader => {
-    const version = newVersion()
-    return {
-      key,
-      operation,
-      kind,
-      version,
-      recent: [version, ...previous].slice(0, RECENT_WRITES),
-      now: at,
-      expiresAt: expiryOf(at, writeOptions),
-      user,
-      condition
-    }
-  }
+    condition: Condition = userCondition(writeOptions)
+  ): WriteHeader => ({
+    key,
+    operation,
+    kind,
+    now: at,
+    expiresAt: expiryOf(at, writeOptions),
+    user,
+    condition
+  })
 
   const aliveEntry = (key: string) =>
     Effect.zipWith(backend.readEntry(key), now, (entry, at) => Option.filter(entry, (e) => isAlive(e.head, at)))
 
   /** The public value of a live entry: a decoded value, a binary's bytes, a log's elements. */
-  const valueOf = (entry: Entry): Effect.Effect<unknown, KonserveError> => {
-    switch (entry.head.kind) {
-      case "value":
-        return decodeBytes(entry.head.key, entry.bytes)
-      case "binary":
-        return Effect.succeed(entry.bytes.slice())
-      case "log":
-        return Effect.map(readLog(entry.head.key), Option.getOrElse(() => []))
-    }
-  }
+  const valueOf = (entry: Entry): Effect.Effect<unknown, KonserveError> =>
+    entry._tag === "Log"
+      ? decodeElements(entry.head.key, entry.elements)
+      : entry.head.kind === "value"
+      ? decodeBytes(entry.head.key, entry.bytes)
+      : Effect.succeed(entry.bytes.slice())
+
+  const decodeElements = (key: string, elements: ReadonlyArray<Uint8Array>) =>
+    Effect.forEach(elements, (bytes) => decodeBytes(key, bytes, "log element"))
 
   const readLog = (key: string): Effect.Effect<Option.Option<Array<unknown>>, KonserveError> =>
     Effect.flatMap(
@@ -186,7 +165,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       ([log, at]) =>
         Option.isNone(log) || !isAlive(log.value.head, at)
           ? Effect.succeed(Option.none())
-          : Effect.asSome(Effect.forEach(log.value.elements, (bytes) => decodeBytes(key, bytes, "log element")))
+          : Effect.asSome(decodeElements(key, log.value.elements))
     )
 
   const get = Effect.fn("KonserveStore.get", noStackTrace)(function*(key: Key) {
@@ -225,12 +204,13 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
 
   /**
    * The conflict loop of `update`/`updateIn`/`assocIn`: read, apply, write
-   * on the version read; on a concurrent change re-run on the fresh value.
+   * on the version read; when another writer got there first (the backend's
+   * `ConditionFailed`: this write was not applied) run again on the fresh
+   * value, at most `conflictRetries` times.
    */
   const updateWith: UpdateWith = (key, operation, writeOptions, apply) =>
-    Effect.gen(function*() {
-      const user = yield* encodeUser(key, writeOptions?.meta)
-      for (let attempt = 0;; attempt++) {
+    Effect.flatMap(encodeUser(key, writeOptions?.meta), (user) => {
+      const attempt = Effect.gen(function*() {
         const entry = yield* aliveEntry(key)
         const head = Option.map(entry, (e) => e.head)
         if (writeOptions?.ifAbsent === true && Option.isSome(head)) {
@@ -250,32 +230,11 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
         const condition: Condition = Option.isSome(head)
           ? { _tag: "Version", version: head.value.version }
           : { _tag: "Absent" }
-        const request: PutRequest = {
-          ...header(
-            key,
-            operation,
-            "value",
-            at,
-            user,
-            writeOptions,
-            condition,
-            Option.match(head, {
-              onNone: () => [],
-              onSome: (h) => h.recent
-            })
-          ),
-          bytes
-        }
-        const written = yield* backend.put(request).pipe(
-          Effect.as(true),
-          Effect.catchTag("ConditionFailed", (error) =>
-            attempt < conflictRetries ? Effect.succeed(false) : Effect.fail(error))
-        )
-        if (written) {
-          return result
-        }
-        yield* conflictBackoff(attempt)
-      }
+        const request: PutRequest = { ...header(key, operation, "value", at, user, writeOptions, condition), bytes }
+        yield* backend.put(request).pipe(Effect.catchTag("ConditionFailed", () => Retry.conflict))
+        return result
+      })
+      return Retry.whileConflict(attempt, conflictRetries, () => new ConditionFailed({ key, operation }))
     })
 
   const update = Effect.fn("KonserveStore.update", noStackTrace)(function*(
@@ -333,8 +292,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
 
   const dissoc = Effect.fn("KonserveStore.dissoc", noStackTrace)(function*(key: Key) {
     const valid = yield* Keys.validate(key)
-    const [removed, at] = yield* Effect.zip(backend.remove(valid), now)
-    return Option.isSome(removed) && isAlive(removed.value, at)
+    return yield* backend.remove(valid, yield* now)
   })
 
   const keys: Stream.Stream<Meta, KonserveError> = Stream.mapChunksEffect(
@@ -393,13 +351,8 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     const valid = yield* Keys.validateAll(keys)
     yield* checkAtomicLimit("multiDissoc", valid.length, dissocOptions?.atomic)
     if (valid.length === 0) return new Map<Key, boolean>()
-    const [removed, at] = yield* Effect.zip(backend.removeMany(valid, dissocOptions?.atomic !== false), now)
-    const result = new Map<Key, boolean>()
-    for (const key of valid) {
-      const head = removed.get(key) ?? Option.none()
-      result.set(key, Option.isSome(head) && isAlive(head.value, at))
-    }
-    return result as ReadonlyMap<Key, boolean>
+    const removed = yield* backend.removeMany(valid, dissocOptions?.atomic !== false, yield* now)
+    return new Map(valid.map((key) => [key, removed.get(key) ?? false])) as ReadonlyMap<Key, boolean>
   })
 
   const append = Effect.fn("KonserveStore.append", noStackTrace)(function*(key: Key, element: unknown) {
@@ -407,7 +360,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     const bytes = yield* encodeValue(valid, element, "log element")
     yield* checkSize(valid, bytes.length)
     const at = yield* now
-    yield* backend.append({ key: valid, element: bytes, version: newVersion(), now: at })
+    yield* backend.append({ key: valid, element: bytes, now: at })
   })
 
   const log = Effect.fn("KonserveStore.log", noStackTrace)(function*(key: Key) {

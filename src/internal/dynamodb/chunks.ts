@@ -1,38 +1,22 @@
 /**
- * Batched item I/O and chunked content: `BatchGetItem`/`BatchWriteItem` in
- * parallel slices that re-send what DynamoDB left unprocessed, splitting
- * bytes and streams into fixed-size chunks, and reading chunks back whole or
- * as a lazy, memory-bounded stream with an integrity check.
+ * Chunked content: writing a content's chunks under its content id,
+ * re-chunking streams into fixed-size pieces, and reading chunks back whole
+ * or as a lazy, memory-bounded stream with an integrity check.
  *
  * @internal
  */
-import type { KeysAndAttributes, WriteRequest } from "@aws-sdk/client-dynamodb"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { crc32 } from "node:zlib"
-import { DecodeError, DynamoDBError, type KonserveError, Throttled } from "../../KonserveError.js"
+import { DecodeError, type KonserveError } from "../../KonserveError.js"
 import { concat } from "../backend.js"
+import * as Batch from "./batch.js"
 import type { Client } from "./client.js"
-import type { Item, Layout, Manifest } from "./item.js"
+import { ConcurrentModification, surface } from "./failure.js"
+import type { Layout, Manifest } from "./item.js"
 import { A, chunkItem, itemKey, SK_CHUNK } from "./item.js"
-
-/**
- * The bytes of one chunk: 380 KiB, which leaves room under DynamoDB's
- * 400 KiB item limit for the chunk's keys (a 1024-byte key and a 512-byte
- * prefix included) and attributes.
- *
- * @internal
- */
-export const CHUNK_BYTES = 380 * 1024
-
-/** A head whose item (attributes included) is at most this size holds its bytes inline. @internal */
-export const INLINE_ITEM_BYTES = 350 * 1024
-
-/** DynamoDB's limits per batch request. @internal */
-export const BATCH_GET_KEYS = 100
-/** @internal */
-export const BATCH_WRITE_ITEMS = 25
+import { checksum } from "./plan.js"
 
 /** Chunks per request and requests in flight when reading or writing bytes held in memory. @internal */
 export const CHUNKS_PER_REQUEST = 8
@@ -49,122 +33,28 @@ export const STREAM_CHUNKS_PER_REQUEST = 4
 /** @internal */
 export const STREAM_REQUESTS_IN_FLIGHT = 2
 
-/** Independent batch requests in flight (heads, deletions). @internal */
-export const BATCH_CONCURRENCY = 16
-
-/** @internal */
-export const slices = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
+/** Where one content's chunks go. @internal */
+export interface ChunkTarget {
+  readonly client: Client
+  readonly layout: Layout
+  readonly key: string
+  readonly cid: string
+  /** The value's expiry: its chunks carry it for DynamoDB's TTL sweeper. */
+  readonly expiresAt: number | undefined
 }
 
-/**
- * One `BatchWriteItem` of at most 25 requests, re-sending its unprocessed
- * items with backoff; `Throttled` when they are still unprocessed after the
- * retry policy's attempts.
- */
-const batchWriteSlice = (client: Client, requests: ReadonlyArray<WriteRequest>): Effect.Effect<void, KonserveError> => {
-  const loop = (pending: ReadonlyArray<WriteRequest>, attempt: number): Effect.Effect<void, KonserveError> =>
-    Effect.flatMap(
-      client.send("BatchWriteItem", { RequestItems: { [client.table]: pending as Array<WriteRequest> } }),
-      (out) => {
-        const unprocessed = out.UnprocessedItems?.[client.table] ?? []
-        if (unprocessed.length === 0) return Effect.void
-        if (attempt >= client.retry.maxAttempts) {
-          return Effect.fail(new Throttled({ operation: "BatchWriteItem", attempts: attempt }))
-        }
-        return Effect.zipRight(client.backoff(attempt), loop(unprocessed, attempt + 1))
-      }
-    )
-  return loop(requests, 1)
-}
-
-/** Writes requests in parallel slices. @internal */
-export const batchWrite = (
-  client: Client,
-  requests: ReadonlyArray<WriteRequest>,
-  options: { readonly perRequest?: number; readonly concurrency?: number } = {}
+/** Writes chunks `[first, first + pieces.length)` of a content. @internal */
+export const write = (
+  target: ChunkTarget,
+  first: number,
+  pieces: ReadonlyArray<Uint8Array>,
+  options: Batch.SliceOptions = { perRequest: CHUNKS_PER_REQUEST, concurrency: REQUESTS_IN_FLIGHT }
 ): Effect.Effect<void, KonserveError> =>
-  Effect.forEach(
-    slices(requests, Math.min(options.perRequest ?? BATCH_WRITE_ITEMS, BATCH_WRITE_ITEMS)),
-    (slice) => batchWriteSlice(client, slice),
-    { concurrency: options.concurrency ?? BATCH_CONCURRENCY, discard: true }
+  Batch.putItems(
+    target.client,
+    pieces.map((bytes, i) => chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.expiresAt)),
+    options
   )
-
-/** Puts items in parallel slices. @internal */
-export const putItems = (
-  client: Client,
-  items: ReadonlyArray<Item>,
-  options?: { readonly perRequest?: number; readonly concurrency?: number }
-): Effect.Effect<void, KonserveError> => batchWrite(client, items.map((Item) => ({ PutRequest: { Item } })), options)
-
-/** Deletes items by primary key in parallel slices. @internal */
-export const deleteItems = (client: Client, keys: ReadonlyArray<Item>): Effect.Effect<void, KonserveError> =>
-  batchWrite(client, keys.map((Key) => ({ DeleteRequest: { Key } })))
-
-/**
- * Deletes items, best effort: what a failure leaves behind is unreferenced
- * (no head points at it) and only logged.
- *
- * @internal
- */
-export const deleteItemsBestEffort = (client: Client, keys: ReadonlyArray<Item>): Effect.Effect<void> =>
-  keys.length === 0 ? Effect.void : deleteItems(client, keys).pipe(
-    Effect.catchAll((error) =>
-      Effect.logWarning(`konserve-dynamodb: ${keys.length} unreferenced items left for a sweep`, error.message)
-    )
-  )
-
-/** One `BatchGetItem` of at most 100 keys, re-requesting unprocessed keys with backoff. */
-const batchGetSlice = (
-  client: Client,
-  keys: ReadonlyArray<Item>,
-  request: Omit<KeysAndAttributes, "Keys">
-): Effect.Effect<Array<Item>, KonserveError> => {
-  const found: Array<Item> = []
-  const loop = (pending: ReadonlyArray<Item>, attempt: number): Effect.Effect<Array<Item>, KonserveError> =>
-    Effect.flatMap(
-      client.send("BatchGetItem", {
-        RequestItems: { [client.table]: { ...request, Keys: pending as Array<Item> } }
-      }),
-      (out) => {
-        found.push(...(out.Responses?.[client.table] ?? []))
-        const unprocessed = out.UnprocessedKeys?.[client.table]?.Keys ?? []
-        if (unprocessed.length === 0) return Effect.succeed(found)
-        if (attempt >= client.retry.maxAttempts) {
-          return Effect.fail(new Throttled({ operation: "BatchGetItem", attempts: attempt }))
-        }
-        return Effect.zipRight(client.backoff(attempt), loop(unprocessed, attempt + 1))
-      }
-    )
-  return Effect.suspend(() => loop(keys, 1))
-}
-
-/** Reads items by primary key in parallel slices; the items found, in no particular order. @internal */
-export const batchGet = (
-  client: Client,
-  keys: ReadonlyArray<Item>,
-  request: Omit<KeysAndAttributes, "Keys">,
-  options: { readonly perRequest?: number; readonly concurrency?: number } = {}
-): Effect.Effect<Array<Item>, KonserveError> =>
-  Effect.map(
-    Effect.forEach(
-      slices(keys, Math.min(options.perRequest ?? BATCH_GET_KEYS, BATCH_GET_KEYS)),
-      (slice) => batchGetSlice(client, slice, request),
-      { concurrency: options.concurrency ?? BATCH_CONCURRENCY }
-    ),
-    (pages) => pages.flat()
-  )
-
-/** Splits bytes into chunks of `CHUNK_BYTES` (views, not copies). @internal */
-export const split = (bytes: Uint8Array): Array<Uint8Array> => {
-  const out: Array<Uint8Array> = []
-  for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
-    out.push(bytes.subarray(offset, offset + CHUNK_BYTES))
-  }
-  return out
-}
 
 /**
  * Re-chunks a byte stream into pieces of exactly `size` bytes (the last one
@@ -204,57 +94,28 @@ export const rechunk =
       )
     })
 
-/** The CRC-32 of pieces of bytes. @internal */
-export const checksum = (pieces: Iterable<Uint8Array>): number => {
-  let crc = 0
-  for (const piece of pieces) crc = crc32(piece, crc)
-  return crc
+/** A stored content to read: its key, size and manifest. @internal */
+export interface ChunkSource {
+  readonly client: Client
+  readonly layout: Layout
+  readonly key: string
+  readonly size: number
+  readonly manifest: Manifest
+  readonly consistent: boolean
 }
 
-/** Writes chunks `[first, first + chunks.length)` of a value. @internal */
-export const writeChunks = (
-  client: Client,
-  layout: Layout,
-  key: string,
-  version: string,
-  first: number,
-  chunks: ReadonlyArray<Uint8Array>,
-  expiresAt: number | undefined,
-  options: { readonly perRequest: number; readonly concurrency: number }
-): Effect.Effect<void, KonserveError> =>
-  putItems(client, chunks.map((bytes, i) => chunkItem(layout, key, version, first + i, bytes, expiresAt)), options)
-
-/**
- * A chunk of the head's version is missing: a concurrent rewrite or removal
- * deleted it after the head was read. Retryable: a new read sees the new head.
- *
- * @internal
- */
-export const concurrentModification = (key: string, version: string): DynamoDBError =>
-  new DynamoDBError({
-    operation: "BatchGetItem",
-    name: "ConcurrentModification",
-    message: `key ${JSON.stringify(key)}: a chunk of version ${version} is gone: ` +
-      "the key was rewritten or removed while it was read; read it again",
-    retryable: true
-  })
-
-/** Reads chunks by index, in index order; fails with `ConcurrentModification` when one is missing. */
-const readChunkRange = (
-  client: Client,
-  layout: Layout,
-  key: string,
-  version: string,
+/** Reads chunks by index, in index order; `ConcurrentModification` when one is missing. */
+const readRange = (
+  source: ChunkSource,
   indices: ReadonlyArray<number>,
-  consistent: boolean,
-  options: { readonly perRequest: number; readonly concurrency: number }
-): Effect.Effect<Array<Uint8Array>, KonserveError> =>
+  options: Batch.SliceOptions
+): Effect.Effect<Array<Uint8Array>, KonserveError | ConcurrentModification> =>
   Effect.flatMap(
-    batchGet(
-      client,
-      indices.map((index) => itemKey(layout.chunkPk(key, version, index), SK_CHUNK)),
+    Batch.batchGet(
+      source.client,
+      indices.map((index) => itemKey(source.layout.chunkPk(source.key, source.manifest.cid, index), SK_CHUNK)),
       {
-        ConsistentRead: consistent,
+        ConsistentRead: source.consistent,
         ProjectionExpression: "#idx, #val",
         ExpressionAttributeNames: { "#idx": A.index, "#val": A.value }
       },
@@ -269,7 +130,14 @@ const readChunkRange = (
       const out: Array<Uint8Array> = []
       for (const index of indices) {
         const bytes = byIndex.get(index)
-        if (bytes === undefined) return Effect.fail(concurrentModification(key, version))
+        if (bytes === undefined) {
+          return Effect.fail(
+            new ConcurrentModification({
+              key: source.key,
+              what: `chunk ${index} of content ${source.manifest.cid} is gone`
+            })
+          )
+        }
         out.push(bytes)
       }
       return Effect.succeed(out)
@@ -279,66 +147,48 @@ const readChunkRange = (
 const integrityError = (key: string, what: string) =>
   new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored chunks fail the integrity check: ${what}` })
 
-const verify = (key: string, size: number, manifest: Manifest, actualSize: number, actualCrc: number) =>
-  actualSize !== size
-    ? Effect.fail(integrityError(key, `${actualSize} bytes, expected ${size}`))
-    : actualCrc !== manifest.crc
-    ? Effect.fail(integrityError(key, `CRC-32 ${actualCrc}, expected ${manifest.crc}`))
+const verify = (source: ChunkSource, actualSize: number, actualCrc: number) =>
+  actualSize !== source.size
+    ? Effect.fail(integrityError(source.key, `${actualSize} bytes, expected ${source.size}`))
+    : actualCrc !== source.manifest.crc
+    ? Effect.fail(integrityError(source.key, `CRC-32 ${actualCrc}, expected ${source.manifest.crc}`))
     : Effect.void
 
-/** Reads a chunked value whole and verifies its size and checksum. @internal */
-export const readChunks = (
-  client: Client,
-  layout: Layout,
-  key: string,
-  version: string,
-  size: number,
-  manifest: Manifest,
-  consistent: boolean
-): Effect.Effect<Uint8Array, KonserveError> =>
+/** Reads a chunked content whole and verifies its size and checksum. @internal */
+export const readAll = (source: ChunkSource): Effect.Effect<Uint8Array, KonserveError | ConcurrentModification> =>
   Effect.flatMap(
-    readChunkRange(
-      client,
-      layout,
-      key,
-      version,
-      Array.from({ length: manifest.chunks }, (_, i) => i),
-      consistent,
-      { perRequest: CHUNKS_PER_REQUEST, concurrency: REQUESTS_IN_FLIGHT }
-    ),
+    readRange(source, Array.from({ length: source.manifest.chunks }, (_, i) => i), {
+      perRequest: CHUNKS_PER_REQUEST,
+      concurrency: REQUESTS_IN_FLIGHT
+    }),
     (pieces) => {
       const actualSize = pieces.reduce((sum, piece) => sum + piece.length, 0)
-      return Effect.as(verify(key, size, manifest, actualSize, checksum(pieces)), concat(pieces))
+      return Effect.as(verify(source, actualSize, checksum(pieces)), concat(pieces))
     }
   )
 
 /**
- * A chunked value as a lazy stream: a bounded window of chunk requests in
+ * A chunked content as a lazy stream: a bounded window of chunk requests in
  * flight, the size and checksum verified when the last chunk has passed (a
- * mismatch fails the stream with `DecodeError` instead of ending it).
+ * mismatch fails the stream with `DecodeError` instead of ending it). A chunk
+ * gone because the key was rewritten meanwhile fails it with `DynamoDBError`
+ * code "ConcurrentModification": never truncated or mixed data.
  *
  * @internal
  */
-export const chunkStream = (
-  client: Client,
-  layout: Layout,
-  key: string,
-  version: string,
-  size: number,
-  manifest: Manifest,
-  consistent: boolean
-): Stream.Stream<Uint8Array, KonserveError> =>
+export const stream = (source: ChunkSource): Stream.Stream<Uint8Array, KonserveError> =>
   Stream.suspend(() => {
     let crc = 0
     let seen = 0
-    const groups = slices(Array.from({ length: manifest.chunks }, (_, i) => i), STREAM_CHUNKS_PER_REQUEST)
+    const groups = Batch.slices(Array.from({ length: source.manifest.chunks }, (_, i) => i), STREAM_CHUNKS_PER_REQUEST)
     const pieces = Stream.fromIterable(groups).pipe(
       Stream.mapEffect(
         (indices) =>
-          readChunkRange(client, layout, key, version, indices, consistent, {
-            perRequest: STREAM_CHUNKS_PER_REQUEST,
-            concurrency: 1
-          }),
+          Effect.catchTag(
+            readRange(source, indices, { perRequest: STREAM_CHUNKS_PER_REQUEST, concurrency: 1 }),
+            "ConcurrentModification",
+            (error) => Effect.fail(surface(error))
+          ),
         { concurrency: STREAM_REQUESTS_IN_FLIGHT }
       ),
       Stream.mapConcatChunk((group) => {
@@ -349,8 +199,5 @@ export const chunkStream = (
         return Chunk.unsafeFromArray(group)
       })
     )
-    return Stream.concat(
-      pieces,
-      Stream.drain(Stream.fromEffect(Effect.suspend(() => verify(key, size, manifest, seen, crc))))
-    )
+    return Stream.concat(pieces, Stream.drain(Stream.fromEffect(Effect.suspend(() => verify(source, seen, crc)))))
   })

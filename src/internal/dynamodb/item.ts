@@ -1,23 +1,28 @@
 /**
- * The items of the table and their attributes: partition keys built from
- * the store prefix and the key, and the encoding of heads, chunks and log
+ * The items of the table and their attributes: partition keys built from the
+ * store prefix and the key, and the encoding of heads, chunks and log
  * elements. See `docs/data-model.md`.
  *
- * | item        | pk                                   | sk                    |
- * |-------------|--------------------------------------|-----------------------|
- * | head        | P + key                              | `h`                   |
- * | chunk       | P + `c` + len(version) `:` version `:` index `:` key | `c` |
- * | log element | P + key                              | `l#` gen `#` seq      |
+ * | item        | pk                                                 | sk                 |
+ * |-------------|----------------------------------------------------|--------------------|
+ * | head        | P + key                                            | `h`                |
+ * | chunk       | P + `c` + len(cid) `:` cid `:` index `:` key       | `c`                |
+ * | log element | P + key                                            | `l#` gen `#` seq   |
  *
  * where P is the encoded prefix: `:` without a prefix, `<length>:<prefix>:`
  * with one. P is prefix-free (no P is a proper prefix of another P followed
  * by anything), so `begins_with(pk, P)` selects exactly one store's items,
  * also when one prefix extends another ("p" / "p2", "t" / "t/x").
  *
+ * A head also remembers the versions of the key's last `HISTORY` writes
+ * (`ver`, then `r1`…`r7`, newest first; see `history.ts`), and a removed key
+ * leaves a tombstone head (kind `tomb`) that keeps them for a while.
+ *
  * @internal
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import type { Head, Kind } from "../backend.js"
+import * as Version from "../version.js"
 
 /** @internal */
 export type Item = Record<string, AttributeValue>
@@ -26,18 +31,21 @@ export type Item = Record<string, AttributeValue>
 export const A = {
   pk: "pk",
   sk: "sk",
+  /** "value", "binary", "log", or "tomb" for a removed key. */
   kind: "kind",
+  /** The version of the key's last write (12 bytes, see `internal/version.ts`). */
   version: "ver",
   lastWrite: "lw",
   size: "size",
   /** Expiry, epoch milliseconds: what reads and conditions use. */
   expiresAt: "exp",
-  /** Expiry, epoch seconds (rounded up): DynamoDB's TTL sweeper attribute. */
+  /** Epoch seconds: DynamoDB's TTL sweeper attribute (expired values, tombstones, chunks). */
   ttl: "ttl",
   user: "meta",
-  recent: "recent",
   /** Inline bytes (head) or a chunk's bytes. */
   value: "val",
+  /** Content id: the chunks of one write's content (a value, a binary, a log element). */
+  cid: "cid",
   /** Chunk manifest: chunk count, chunk size, CRC-32 of the whole content. */
   chunks: "chunks",
   chunkSize: "csize",
@@ -52,6 +60,9 @@ export const A = {
   owner: "owner",
   index: "idx"
 } as const
+
+/** The kind of a tombstone head. @internal */
+export const TOMBSTONE = "tomb"
 
 /** The time-to-live attribute registered with `UpdateTimeToLive`. @internal */
 export const TTL_ATTRIBUTE = A.ttl
@@ -90,11 +101,11 @@ export const encodePrefix = (prefix: string | undefined): string =>
  */
 export const namesOf = (expression: string): Record<string, string> => {
   const used: Record<string, string> = {}
-  for (const match of expression.matchAll(/#([a-z]+)/g)) used[`#${match[1]}`] = match[1]
+  for (const match of expression.matchAll(/#([a-z][a-z0-9]*)/g)) used[`#${match[1]}`] = match[1]
   return used
 }
 
-/** Every head attribute except the inline bytes. @internal */
+/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
 export const HEAD_PROJECTION = [
   A.pk,
   A.kind,
@@ -103,7 +114,7 @@ export const HEAD_PROJECTION = [
   A.size,
   A.expiresAt,
   A.user,
-  A.recent,
+  A.cid,
   A.chunks,
   A.chunkSize,
   A.crc,
@@ -116,7 +127,7 @@ export interface Layout {
   readonly prefix: string
   readonly headPk: (key: string) => string
   readonly keyOf: (pk: string) => string
-  readonly chunkPk: (key: string, version: string, index: number) => string
+  readonly chunkPk: (key: string, cid: string, index: number) => string
 }
 
 /** @internal */
@@ -126,7 +137,7 @@ export const layout = (prefix: string | undefined): Layout => {
     prefix: p,
     headPk: (key) => p + key,
     keyOf: (pk) => pk.slice(p.length),
-    chunkPk: (key, version, index) => `${p}c${version.length}:${version}:${index}:${key}`
+    chunkPk: (key, cid, index) => `${p}c${cid.length}:${cid}:${index}:${key}`
   }
 }
 
@@ -137,22 +148,19 @@ export const itemKey = (pk: string, sk: string): Item => ({ [A.pk]: { S: pk }, [
 export const logSk = (generation: string, seq: number): string =>
   `${LOG_PREFIX}${generation}#${String(seq).padStart(SEQ_DIGITS, "0")}`
 
-/** How a head's content is stored. @internal */
-export type Content =
-  | { readonly _tag: "Inline"; readonly bytes: Uint8Array }
-  | { readonly _tag: "Chunked"; readonly manifest: Manifest }
-  | { readonly _tag: "Log"; readonly generation: string }
-
 /** Where a chunked value's bytes are. @internal */
 export interface Manifest {
+  readonly cid: string
   readonly chunks: number
   readonly chunkSize: number
   readonly crc: number
 }
 
-/** A head as decoded from an item, with where its content is. @internal */
+/** A live head as decoded from an item, with where its content is. @internal */
 export interface StoredHead {
   readonly head: Head
+  /** The version as stored. */
+  readonly version: Uint8Array
   readonly manifest: Manifest | undefined
   readonly generation: string | undefined
   /** A log's chunked elements. */
@@ -161,8 +169,6 @@ export interface StoredHead {
   readonly inline: Uint8Array | undefined
 }
 
-const n = (value: number): AttributeValue => ({ N: String(value) })
-
 const num = (item: Item, name: string): number | undefined => {
   const value = item[name]?.N
   return value === undefined ? undefined : Number(value)
@@ -170,103 +176,98 @@ const num = (item: Item, name: string): number | undefined => {
 
 const str = (item: Item, name: string): string | undefined => item[name]?.S
 
+const bin = (item: Item, name: string): Uint8Array | undefined => item[name]?.B
+
 /** Epoch seconds for the TTL sweeper: never before the millisecond expiry. @internal */
 export const ttlSeconds = (expiresAt: number): number => Math.ceil(expiresAt / 1000)
 
-/** The expiry attributes of an item. @internal */
-export const expiryAttributes = (expiresAt: number | undefined): Item =>
-  expiresAt === undefined ? {} : { [A.expiresAt]: n(expiresAt), [A.ttl]: n(ttlSeconds(expiresAt)) }
-
-/** The head item of a write. @internal */
-export const headItem = (
-  pk: string,
-  head: {
-    readonly kind: Kind
-    readonly version: string
-    readonly lastWrite: number
-    readonly size: number
-    readonly expiresAt: number | undefined
-    readonly user: Uint8Array | undefined
-    readonly recent: ReadonlyArray<string>
-  },
-  content: Content
-): Item => {
-  const item: Item = {
-    ...itemKey(pk, SK_HEAD),
-    [A.kind]: { S: head.kind },
-    [A.version]: { S: head.version },
-    [A.lastWrite]: n(head.lastWrite),
-    [A.size]: n(head.size),
-    [A.recent]: { L: head.recent.map((version) => ({ S: version })) },
-    ...expiryAttributes(head.expiresAt)
-  }
-  if (head.user !== undefined) item[A.user] = { B: head.user }
-  switch (content._tag) {
-    case "Inline":
-      item[A.value] = { B: content.bytes }
-      break
-    case "Chunked":
-      item[A.chunks] = n(content.manifest.chunks)
-      item[A.chunkSize] = n(content.manifest.chunkSize)
-      item[A.crc] = n(content.manifest.crc)
-      break
-    case "Log":
-      item[A.generation] = { S: content.generation }
-      break
-  }
-  return item
-}
-
 const kinds: ReadonlySet<string> = new Set(["value", "binary", "log"])
 
-/** Decodes a head item; undefined when the item is not a well-formed head. @internal */
+/** Whether a head item holds content outside itself (chunks, log elements) that a replacing write must drop. @internal */
+export const hasContent = (stored: StoredHead): boolean =>
+  stored.manifest !== undefined || (stored.head.kind === "log" && stored.generation !== undefined)
+
+/**
+ * Decodes a head item; undefined when there is none, when it is a tombstone,
+ * or when it is not a well-formed head.
+ *
+ * @internal
+ */
 export const decodeHead = (layout: Layout, item: Item | undefined): StoredHead | undefined => {
   if (item === undefined) return undefined
   const pk = str(item, A.pk)
   const kind = str(item, A.kind)
-  const version = str(item, A.version)
+  const version = bin(item, A.version)
   if (pk === undefined || kind === undefined || !kinds.has(kind) || version === undefined) return undefined
   const chunks = num(item, A.chunks)
+  const cid = str(item, A.cid)
   return {
     head: {
       key: layout.keyOf(pk),
       kind: kind as Kind,
-      version,
+      version: Version.format(version),
       lastWrite: num(item, A.lastWrite) ?? 0,
       size: num(item, A.size) ?? 0,
       expiresAt: num(item, A.expiresAt),
-      user: item[A.user]?.B,
-      recent: (item[A.recent]?.L ?? []).flatMap((value) => value.S === undefined ? [] : [value.S])
+      user: bin(item, A.user)
     },
-    manifest: chunks === undefined
+    version,
+    manifest: chunks === undefined || cid === undefined
       ? undefined
-      : { chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 },
+      : { cid, chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 },
     generation: str(item, A.generation),
     chunkedElements: num(item, A.chunkedElements) ?? 0,
-    inline: item[A.value]?.B
+    inline: bin(item, A.value)
   }
 }
+
+/**
+ * A head item as a write's condition sees it: whatever is there, tombstones
+ * and expired heads included.
+ *
+ * @internal
+ */
+export interface HeadState {
+  /** Undefined when there is no item. */
+  readonly version: Uint8Array | undefined
+  readonly tombstone: boolean
+  readonly expiresAt: number | undefined
+  /** The head, when it is one (not a tombstone). */
+  readonly stored: StoredHead | undefined
+}
+
+/** @internal */
+export const stateOf = (layout: Layout, item: Item | undefined): HeadState => ({
+  version: item === undefined ? undefined : bin(item, A.version),
+  tombstone: item !== undefined && str(item, A.kind) === TOMBSTONE,
+  expiresAt: item === undefined ? undefined : num(item, A.expiresAt),
+  stored: decodeHead(layout, item)
+})
+
+/** Whether the key is there and alive at `now`. @internal */
+export const isLive = (state: HeadState, now: number): boolean =>
+  state.version !== undefined && !state.tombstone && (state.expiresAt === undefined || state.expiresAt > now)
 
 /** A chunk item. @internal */
 export const chunkItem = (
   layout: Layout,
   key: string,
-  version: string,
+  cid: string,
   index: number,
   bytes: Uint8Array,
   expiresAt: number | undefined
 ): Item => ({
-  ...itemKey(layout.chunkPk(key, version, index), SK_CHUNK),
+  ...itemKey(layout.chunkPk(key, cid, index), SK_CHUNK),
   [A.owner]: { S: layout.headPk(key) },
-  [A.version]: { S: version },
-  [A.index]: n(index),
+  [A.cid]: { S: cid },
+  [A.index]: { N: String(index) },
   [A.value]: { B: bytes },
-  ...(expiresAt === undefined ? {} : { [A.ttl]: n(ttlSeconds(expiresAt)) })
+  ...(expiresAt === undefined ? {} : { [A.ttl]: { N: String(ttlSeconds(expiresAt)) } })
 })
 
-/** The primary keys of a chunked value's chunks. @internal */
-export const chunkKeys = (layout: Layout, key: string, version: string, chunks: number): Array<Item> =>
-  Array.from({ length: chunks }, (_, index) => itemKey(layout.chunkPk(key, version, index), SK_CHUNK))
+/** The primary keys of a content's chunks. @internal */
+export const chunkKeys = (layout: Layout, key: string, cid: string, chunks: number): Array<Item> =>
+  Array.from({ length: chunks }, (_, index) => itemKey(layout.chunkPk(key, cid, index), SK_CHUNK))
 
 /** The primary keys of a log's elements. @internal */
 export const logKeys = (layout: Layout, key: string, generation: string, size: number): Array<Item> =>
@@ -280,56 +281,50 @@ export const logKeys = (layout: Layout, key: string, generation: string, size: n
  */
 export const contentKeys = (layout: Layout, stored: StoredHead): Array<Item> =>
   stored.manifest !== undefined
-    ? chunkKeys(layout, stored.head.key, stored.head.version, stored.manifest.chunks)
+    ? chunkKeys(layout, stored.head.key, stored.manifest.cid, stored.manifest.chunks)
     : stored.head.kind === "log" && stored.generation !== undefined
     ? logKeys(layout, stored.head.key, stored.generation, stored.head.size)
     : []
 
-/**
- * A log element item: its bytes inline, or (too large for one item) the
- * manifest of chunks written under the element's own version.
- *
- * @internal
- */
-export const elementItem = (
-  pk: string,
-  sk: string,
-  content: { readonly _tag: "Inline"; readonly bytes: Uint8Array } | {
-    readonly _tag: "Chunked"
-    readonly version: string
-    readonly size: number
-    readonly manifest: Manifest
-  }
-): Item =>
-  content._tag === "Inline"
-    ? { ...itemKey(pk, sk), [A.element]: { B: content.bytes } }
-    : {
-      ...itemKey(pk, sk),
-      [A.version]: { S: content.version },
-      [A.size]: n(content.size),
-      [A.chunks]: n(content.manifest.chunks),
-      [A.chunkSize]: n(content.manifest.chunkSize),
-      [A.crc]: n(content.manifest.crc)
-    }
-
-/** A log element as read back. @internal */
+/** A log element: its bytes inline, or (too large for one item) the manifest of its chunks. @internal */
 export type StoredElement =
   | { readonly _tag: "Inline"; readonly bytes: Uint8Array }
-  | { readonly _tag: "Chunked"; readonly version: string; readonly size: number; readonly manifest: Manifest }
+  | { readonly _tag: "Chunked"; readonly size: number; readonly manifest: Manifest }
+
+/** A log element item. @internal */
+export const elementItem = (pk: string, sk: string, element: StoredElement): Item =>
+  element._tag === "Inline"
+    ? { ...itemKey(pk, sk), [A.element]: { B: element.bytes } }
+    : {
+      ...itemKey(pk, sk),
+      [A.size]: { N: String(element.size) },
+      [A.cid]: { S: element.manifest.cid },
+      [A.chunks]: { N: String(element.manifest.chunks) },
+      [A.chunkSize]: { N: String(element.manifest.chunkSize) },
+      [A.crc]: { N: String(element.manifest.crc) }
+    }
 
 /** Decodes a log element item; undefined when malformed. @internal */
 export const decodeElement = (item: Item): StoredElement | undefined => {
-  const bytes = item[A.element]?.B
+  const bytes = bin(item, A.element)
   if (bytes !== undefined) return { _tag: "Inline", bytes }
-  const version = str(item, A.version)
+  const cid = str(item, A.cid)
   const chunks = num(item, A.chunks)
-  if (version === undefined || chunks === undefined) return undefined
+  if (cid === undefined || chunks === undefined) return undefined
   return {
     _tag: "Chunked",
-    version,
     size: num(item, A.size) ?? 0,
-    manifest: { chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 }
+    manifest: { cid, chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 }
   }
+}
+
+/** The stored size of an attribute value, in bytes, as DynamoDB counts it. @internal */
+export const valueSize = (value: AttributeValue): number => {
+  if (value.S !== undefined) return Buffer.byteLength(value.S, "utf8")
+  if (value.B !== undefined) return value.B.length
+  if (value.N !== undefined) return value.N.length
+  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + valueSize(v), 0)
+  return 1
 }
 
 /** The estimated stored size of an item, in bytes (names + values, as DynamoDB counts). @internal */
@@ -337,12 +332,4 @@ export const itemSize = (item: Item): number => {
   let total = 0
   for (const [name, value] of Object.entries(item)) total += name.length + valueSize(value)
   return total
-}
-
-const valueSize = (value: AttributeValue): number => {
-  if (value.S !== undefined) return Buffer.byteLength(value.S, "utf8")
-  if (value.B !== undefined) return value.B.length
-  if (value.N !== undefined) return value.N.length
-  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + valueSize(v), 0)
-  return 1
 }

@@ -6,11 +6,14 @@
  * @internal
  */
 import type { DescribeTableCommandOutput } from "@aws-sdk/client-dynamodb"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { DynamoDBError, type KonserveError, StoreNotFound } from "../../KonserveError.js"
+import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
+import type { RequestFailure } from "./failure.js"
+import { toKonserveError } from "./failure.js"
 import { A, TTL_ATTRIBUTE } from "./item.js"
 
 /** @internal */
@@ -27,8 +30,6 @@ export const TABLE_DELETE_TIMEOUT = Duration.minutes(2)
 
 const POLL_INTERVAL = Duration.millis(250)
 
-const liveClock = Clock.make()
-
 /**
  * Narrows a failure to the `DynamoDBError` of the table operations and of
  * `deleteStore`/`storeExists` (a throttled or missing table included).
@@ -38,7 +39,7 @@ const liveClock = Clock.make()
 export const narrowAll = (error: KonserveError): DynamoDBError =>
   error._tag === "DynamoDBError" ? error : new DynamoDBError({
     operation: "operation" in error ? error.operation : "DescribeTable",
-    name: error._tag === "StoreNotFound" ? "ResourceNotFoundException" : error._tag,
+    code: error._tag === "StoreNotFound" ? "ResourceNotFoundException" : error._tag,
     message: error.message,
     retryable: error._tag === "Throttled",
     cause: error
@@ -48,7 +49,7 @@ type Description = NonNullable<DescribeTableCommandOutput["Table"]>
 
 /** The table's description, or undefined when it does not exist. @internal */
 export const describe = (client: Client): Effect.Effect<Description | undefined, DynamoDBError> =>
-  client.send("DescribeTable", { TableName: client.table }).pipe(
+  client.call("DescribeTable", { TableName: client.table }).pipe(
     Effect.map((out): Description | undefined => out.Table),
     Effect.catchTag("StoreNotFound", () => Effect.succeed(undefined)),
     Effect.mapError(narrowAll)
@@ -57,26 +58,32 @@ export const describe = (client: Client): Effect.Effect<Description | undefined,
 const timeoutError = (client: Client, what: string, timeout: Duration.Duration) =>
   new DynamoDBError({
     operation: "DescribeTable",
-    name: "TimeoutError",
+    code: "TimeoutError",
     message: `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`,
     retryable: true
   })
 
+/** Describes the table every `POLL_INTERVAL` until `done` says so, or fails after `timeout`. */
+const pollUntil = (
+  client: Client,
+  done: (table: Description | undefined) => boolean,
+  timeout: Duration.Duration,
+  what: string
+): Effect.Effect<Description | undefined, DynamoDBError> =>
+  describe(client).pipe(
+    Effect.repeat(Schedule.spaced(POLL_INTERVAL).pipe(Schedule.untilInput(done), Schedule.passthrough)),
+    Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(client, what, timeout) }),
+    Retry.live
+  )
+
 /** Polls until the table is ACTIVE. */
-const waitActive = (client: Client): Effect.Effect<Description, DynamoDBError> => {
-  const poll: Effect.Effect<Description, DynamoDBError> = Effect.flatMap(
-    describe(client),
-    (table) =>
-      table?.TableStatus === "ACTIVE" ? Effect.succeed(table) : Effect.zipRight(Effect.sleep(POLL_INTERVAL), poll)
-  )
-  return poll.pipe(
-    Effect.timeoutFail({
-      duration: TABLE_ACTIVE_TIMEOUT,
-      onTimeout: () => timeoutError(client, "did not become ACTIVE", TABLE_ACTIVE_TIMEOUT)
-    }),
-    Effect.withClock(liveClock)
-  )
-}
+const waitActive = (client: Client): Effect.Effect<Description, DynamoDBError> =>
+  pollUntil(
+    client,
+    (table) => table?.TableStatus === "ACTIVE",
+    TABLE_ACTIVE_TIMEOUT,
+    "did not become ACTIVE"
+  ) as Effect.Effect<Description, DynamoDBError>
 
 const checkSchema = (client: Client, table: Description): Effect.Effect<void, DynamoDBError> => {
   const keyType = (name: string) => table.KeySchema?.find((k) => k.AttributeName === name)?.KeyType
@@ -86,13 +93,17 @@ const checkSchema = (client: Client, table: Description): Effect.Effect<void, Dy
   return ok ? Effect.void : Effect.fail(
     new DynamoDBError({
       operation: "DescribeTable",
-      name: "InvalidTableSchema",
+      code: "InvalidTableSchema",
       message: `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
         `${A.pk} (S, HASH) + ${A.sk} (S, RANGE): it is not a konserve-dynamodb table`,
       retryable: false
     })
   )
 }
+
+/** A failure of a table operation as `DynamoDBError`, unless `tolerated`. */
+const tableFailure = (client: Client, tolerated: (failure: RequestFailure) => boolean) => (failure: RequestFailure) =>
+  tolerated(failure) ? Effect.void : Effect.fail(narrowAll(toKonserveError(failure, client.table)))
 
 const create = (client: Client, mode: Exclude<CreateTable, false>): Effect.Effect<void, DynamoDBError> =>
   client.send("CreateTable", {
@@ -108,11 +119,7 @@ const create = (client: Client, mode: Exclude<CreateTable, false>): Effect.Effec
   }).pipe(
     Effect.asVoid,
     // Another process is creating it at the same time: wait for it as for ours.
-    Effect.catchIf(
-      (error) => error._tag === "DynamoDBError" && error.name === "ResourceInUseException",
-      () => Effect.void
-    ),
-    Effect.mapError(narrowAll)
+    Effect.catchAll(tableFailure(client, (failure) => failure.code === "ResourceInUseException"))
   )
 
 const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
@@ -122,12 +129,9 @@ const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
   }).pipe(
     Effect.asVoid,
     // Enabled already (by a concurrent creator).
-    Effect.catchIf(
-      (error) =>
-        error._tag === "DynamoDBError" && error.name === "ValidationException" && /already/i.test(error.message),
-      () => Effect.void
-    ),
-    Effect.mapError(narrowAll)
+    Effect.catchAll(
+      tableFailure(client, (failure) => failure.code === "ValidationException" && /already/i.test(failure.message))
+    )
   )
 
 /**
@@ -151,24 +155,11 @@ export const ensure = (client: Client, createTable: CreateTable): Effect.Effect<
   }).pipe(Effect.withSpan("DynamoDBStore.ensureTable"))
 
 /** Deletes the table (nothing when it is missing) and waits until it is gone. @internal */
-export const remove = (client: Client): Effect.Effect<void, DynamoDBError> => {
-  const gone: Effect.Effect<void, DynamoDBError> = Effect.flatMap(
-    describe(client),
-    (table) => table === undefined ? Effect.void : Effect.zipRight(Effect.sleep(POLL_INTERVAL), gone)
-  )
-  return client.send("DeleteTable", { TableName: client.table }).pipe(
+export const remove = (client: Client): Effect.Effect<void, DynamoDBError> =>
+  client.send("DeleteTable", { TableName: client.table }).pipe(
     Effect.asVoid,
-    Effect.catchTag("StoreNotFound", () => Effect.void),
-    Effect.mapError(narrowAll),
-    Effect.zipRight(
-      gone.pipe(
-        Effect.timeoutFail({
-          duration: TABLE_DELETE_TIMEOUT,
-          onTimeout: () => timeoutError(client, "was not deleted", TABLE_DELETE_TIMEOUT)
-        }),
-        Effect.withClock(liveClock)
-      )
-    ),
+    Effect.catchAll(tableFailure(client, (failure) => failure.verdict === "notFound")),
+    Effect.zipRight(pollUntil(client, (table) => table === undefined, TABLE_DELETE_TIMEOUT, "was not deleted")),
+    Effect.asVoid,
     Effect.withSpan("DynamoDBStore.deleteTable")
   )
-}

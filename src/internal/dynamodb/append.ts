@@ -1,0 +1,132 @@
+/**
+ * `append`: one transaction that bumps the log's head (its element count and
+ * version, on the version read) and puts the element at the next sequence
+ * number; for a missing, removed or expired key, a new log head (a new
+ * generation) with its first element. A concurrent append cancels it and it
+ * runs again on the fresh head; its token makes a resend idempotent, and the
+ * head's history tells whether an attempt whose answer was lost was applied.
+ *
+ * @internal
+ */
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import { randomBytes, randomUUID } from "node:crypto"
+import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
+import type { AppendRequest } from "../backend.js"
+import * as Retry from "../retry.js"
+import * as Chunks from "./chunks.js"
+import * as Content from "./content.js"
+import type { Context } from "./context.js"
+import type { StoredHead } from "./item.js"
+import { chunkKeys, elementItem, hasContent, isLive, itemSize, logSk, stateOf } from "./item.js"
+import * as Plan from "./plan.js"
+import * as Reads from "./reads.js"
+import type { HeadWrite } from "./requests.js"
+import * as Requests from "./requests.js"
+import { transact } from "./writes.js"
+
+const newGeneration = (): string => randomBytes(6).toString("hex")
+
+/** @internal */
+export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void, KonserveError> =>
+  Effect.suspend(() => {
+    const { key, now } = request
+    const pk = ctx.layout.headPk(key)
+    const table = ctx.client.table
+    // An element too large for one item goes to chunks first, once, whatever the attempts.
+    const overhead = itemSize(elementItem(pk, logSk(newGeneration(), 0), { _tag: "Inline", bytes: new Uint8Array(0) }))
+    const plan = Plan.element(request.element, overhead)
+    const chunked = plan.element._tag === "Chunked"
+
+    const attempt = Effect.gen(function*() {
+      const state = stateOf(ctx.layout, yield* Reads.headItem(ctx, key, false))
+      const live = isLive(state, now)
+      const log = live ? state.stored : undefined
+      if (live && (log?.head.kind !== "log" || log.generation === undefined)) {
+        return yield* new ConditionFailed({ key, operation: "append" })
+      }
+      const version = ctx.versions.next(state.version)
+      let write: HeadWrite
+      let items: Array<TransactWriteItem>
+      let replaced: StoredHead | undefined
+      if (log !== undefined && log.generation !== undefined) {
+        write = {
+          key,
+          pk,
+          operation: "append",
+          fields: {
+            kind: "log",
+            version,
+            lastWrite: now,
+            size: log.head.size + 1,
+            expiresAt: log.head.expiresAt,
+            sweepAt: undefined,
+            user: log.head.user,
+            content: { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements }
+          },
+          condition: { _tag: "None" },
+          guard: { _tag: "Pinned", head: log },
+          now
+        }
+        items = [
+          Requests.transactAppend(table, write, chunked),
+          Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
+        ]
+      } else {
+        // A new log; an expired value or log it replaces is dropped after.
+        const generation = newGeneration()
+        replaced = state.stored !== undefined && hasContent(state.stored) ? state.stored : undefined
+        write = {
+          key,
+          pk,
+          operation: "append",
+          fields: {
+            kind: "log",
+            version,
+            lastWrite: now,
+            size: 1,
+            expiresAt: undefined,
+            sweepAt: undefined,
+            user: undefined,
+            content: { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 }
+          },
+          condition: { _tag: "Absent" },
+          guard: replaced === undefined ? { _tag: "NoContent" } : { _tag: "Pinned", head: replaced },
+          now
+        }
+        items = [
+          Requests.transactUpdate(table, write),
+          Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
+        ]
+      }
+      const sent = yield* transact(ctx, {
+        operation: "append",
+        key,
+        items,
+        writes: [write, undefined],
+        token: randomUUID(),
+        ambiguous: false
+      })
+      // Not applied: another append (or write) changed the head since it was read.
+      if (sent._tag === "NotApplied") return yield* Retry.conflict
+      if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
+    })
+
+    const commit = Retry.whileConflict(
+      attempt,
+      ctx.conflictRetries,
+      () => new ConditionFailed({ key, operation: "append" })
+    )
+    if (plan.element._tag === "Inline") return commit
+    const { manifest } = plan.element
+    return Content.withNewChunks(
+      ctx,
+      Chunks.write(
+        { client: ctx.client, layout: ctx.layout, key, cid: manifest.cid, expiresAt: undefined },
+        0,
+        plan.pieces
+      ),
+      () => chunkKeys(ctx.layout, key, manifest.cid, plan.pieces.length),
+      commit
+    )
+  })

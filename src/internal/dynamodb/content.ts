@@ -1,0 +1,101 @@
+/**
+ * The life of content outside heads (chunks, log elements) around a head
+ * write: new chunks are written first under a fresh content id, invisible
+ * until a head points at them, and deleted again when the head write
+ * certainly did not apply; the content of a head a write replaced is deleted
+ * after it. Both deletions are best effort: what they leave is unreferenced,
+ * never visible, and left for a sweep.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { KonserveError } from "../../KonserveError.js"
+import * as Batch from "./batch.js"
+import type { Context } from "./context.js"
+import type { Item, StoredHead } from "./item.js"
+import { A, chunkKeys, contentKeys, hasContent, LOG_PREFIX, namesOf } from "./item.js"
+import * as Paging from "./paging.js"
+
+/**
+ * Whether a write's exit proves it was not applied: it failed with a typed
+ * failure other than `UnknownOutcome` (the write executors turn every
+ * failure after a possibly applied attempt into `UnknownOutcome`). An
+ * interruption proves nothing: a head request may be in flight.
+ */
+const notApplied = <A>(exit: Exit.Exit<A, KonserveError>): boolean =>
+  Exit.isFailure(exit) &&
+  Option.match(Cause.failureOption(exit.cause), {
+    onNone: () => false,
+    onSome: (error) => !(error._tag === "DynamoDBError" && error.code === "UnknownOutcome")
+  })
+
+/**
+ * Writes new chunks, then commits the head that points at them. The chunks
+ * are deleted again when writing them fails or is interrupted, or when the
+ * commit certainly did not apply; `chunks()` names those written so far.
+ *
+ * @internal
+ */
+export const withNewChunks = <A, E, R>(
+  ctx: Context,
+  write: Effect.Effect<void, E, R>,
+  chunks: () => ReadonlyArray<Item>,
+  commit: Effect.Effect<A, KonserveError>
+): Effect.Effect<A, KonserveError | E, R> =>
+  write.pipe(
+    Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
+    Effect.zipRight(
+      Effect.onExit(commit, (exit) => notApplied(exit) ? Batch.deleteUnreferenced(ctx.client, chunks()) : Effect.void)
+    )
+  )
+
+/**
+ * The keys of what a head's content occupies: computed from the head, but a
+ * log with chunked elements is read (one `Query` of its elements without
+ * their bytes) to find their chunks.
+ */
+const keysOf = (ctx: Context, stored: StoredHead): Effect.Effect<Array<Item>, KonserveError> => {
+  const keys = contentKeys(ctx.layout, stored)
+  if (stored.head.kind !== "log" || stored.chunkedElements === 0 || stored.generation === undefined) {
+    return Effect.succeed(keys)
+  }
+  const condition = "#pk = :pk AND begins_with(#sk, :gen)"
+  return Paging.query(ctx.client, {
+    KeyConditionExpression: condition,
+    ProjectionExpression: "#sk, #cid, #chunks",
+    ExpressionAttributeNames: namesOf(`${condition} #cid #chunks`),
+    ExpressionAttributeValues: {
+      ":pk": { S: ctx.layout.headPk(stored.head.key) },
+      ":gen": { S: `${LOG_PREFIX}${stored.generation}#` }
+    },
+    ConsistentRead: true
+  }).pipe(
+    Stream.runFold(keys, (all, item) => {
+      const cid = item[A.cid]?.S
+      const count = Number(item[A.chunks]?.N ?? 0)
+      if (cid !== undefined && count > 0) all.push(...chunkKeys(ctx.layout, stored.head.key, cid, count))
+      return all
+    })
+  )
+}
+
+/**
+ * Deletes the content of heads that writes replaced or removed, best effort.
+ * Safe whenever the head is no longer the key's: a content id is referenced
+ * by one head version only, a log generation by one log only.
+ *
+ * @internal
+ */
+export const drop = (ctx: Context, replaced: Iterable<StoredHead>): Effect.Effect<void> =>
+  Effect.forEach(Array.from(replaced).filter(hasContent), (stored) => keysOf(ctx, stored), {
+    concurrency: Batch.BATCH_CONCURRENCY
+  }).pipe(
+    Effect.flatMap((keys) => Batch.deleteUnreferenced(ctx.client, keys.flat())),
+    Effect.catchAll((error) =>
+      Effect.logWarning("konserve-dynamodb: unreferenced items left for a sweep", error.message)
+    )
+  )

@@ -1,0 +1,264 @@
+/**
+ * Failure names in one place: how the store reads a failed SDK request (by
+ * the exception's name, or a Node.js system error's code), what one failed
+ * attempt means for the next, and the constructors of the store's own codes
+ * (`UnknownOutcome`, `ConcurrentModification`, `InvalidConfiguration`, ...).
+ *
+ * @internal
+ */
+import type { AttributeValue, CancellationReason } from "@aws-sdk/client-dynamodb"
+import * as Data from "effect/Data"
+import * as Predicate from "effect/Predicate"
+import { DynamoDBError, type KonserveError, StoreNotFound, Throttled } from "../../KonserveError.js"
+
+/**
+ * What one failed request means.
+ * - `throttle`: DynamoDB refused for throughput; retried, then `Throttled`.
+ * - `retry`: transient (a transaction conflict, a 5xx, the network); retried, then `DynamoDBError`.
+ * - `condition`: a `ConditionExpression` did not hold (`ConditionalCheckFailedException`).
+ * - `cancelled`: a transaction cancelled because a condition of one of its items did not hold.
+ * - `notFound`: the table is missing: `StoreNotFound`.
+ * - `fatal`: anything else: `DynamoDBError` at once.
+ *
+ * @internal
+ */
+export type Verdict = "throttle" | "retry" | "condition" | "cancelled" | "notFound" | "fatal"
+
+/**
+ * A request that failed for good (after the store's retries when its verdict
+ * is retryable). `ambiguous`: some attempt of it may have been applied
+ * although it failed — an answer lost on the network, a 5xx, a timeout, or an
+ * SDK that resent it on its own (`$metadata.attempts > 1`).
+ *
+ * @internal
+ */
+export class RequestFailure extends Data.TaggedError("RequestFailure")<{
+  readonly command: string
+  readonly code: string
+  readonly message: string
+  readonly verdict: Verdict
+  readonly ambiguous: boolean
+  /** The store's attempts of this request. */
+  readonly attempts: number
+  readonly cause: unknown
+}> {}
+
+/**
+ * A head was read, then its content (chunks, log elements) was gone or
+ * changed: a concurrent rewrite or removal. A whole read restarts; a stream
+ * already under way fails with it (see `surface`).
+ *
+ * @internal
+ */
+export class ConcurrentModification extends Data.TaggedError("ConcurrentModification")<{
+  readonly key: string
+  readonly what: string
+}> {}
+
+const throttlingNames: ReadonlySet<string> = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "Throttling",
+  "ThrottledException",
+  "TooManyRequestsException"
+])
+
+/** Transient failures after which the request was certainly not applied. */
+const transientNames: ReadonlySet<string> = new Set([
+  "TransactionConflictException",
+  "LimitExceededException",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH"
+])
+
+/** Transient failures after which the request may have been applied. */
+const ambiguousNames: ReadonlySet<string> = new Set([
+  "TransactionInProgressException",
+  "InternalServerError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+  "NetworkingError",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "UND_ERR_SOCKET",
+  "ERR_HTTP2_STREAM_ERROR",
+  "ERR_STREAM_PREMATURE_CLOSE"
+])
+
+const throttlingReasons: ReadonlySet<string> = new Set(["ProvisionedThroughputExceeded", "ThrottlingError"])
+
+/** The name of a failure: a Node.js system error's code, else the exception's name. @internal */
+export const codeOf = (error: unknown): string => {
+  if (Predicate.hasProperty(error, "code") && typeof error.code === "string" && /^E[A-Z_]+$/.test(error.code)) {
+    return error.code
+  }
+  if (Predicate.hasProperty(error, "name") && typeof error.name === "string" && error.name !== "Error") {
+    return error.name
+  }
+  if (Predicate.hasProperty(error, "code") && typeof error.code === "string") return error.code
+  return "UnknownError"
+}
+
+const messageOf = (error: unknown): string =>
+  Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
+
+/** How many times the SDK itself sent a request (its own retries), from a failure's `$metadata`. */
+const sdkAttempts = (error: unknown): number =>
+  Predicate.hasProperty(error, "$metadata") && Predicate.isRecord(error.$metadata) &&
+    typeof error.$metadata.attempts === "number"
+    ? error.$metadata.attempts
+    : 1
+
+/** The cancellation reasons of a `TransactionCanceledException`, or empty. @internal */
+export const cancellationReasons = (error: unknown): ReadonlyArray<CancellationReason> =>
+  Predicate.hasProperty(error, "CancellationReasons") && Array.isArray(error.CancellationReasons)
+    ? error.CancellationReasons as ReadonlyArray<CancellationReason>
+    : []
+
+/** The current item returned with a failed condition (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). @internal */
+export const conditionItem = (error: unknown): Record<string, AttributeValue> | undefined =>
+  Predicate.hasProperty(error, "Item") && Predicate.isRecord(error.Item)
+    ? error.Item as Record<string, AttributeValue>
+    : undefined
+
+const verdictOf = (code: string, error: unknown): { readonly verdict: Verdict; readonly ambiguous: boolean } => {
+  if (code === "ConditionalCheckFailedException") return { verdict: "condition", ambiguous: false }
+  if (throttlingNames.has(code)) return { verdict: "throttle", ambiguous: false }
+  if (code === "ResourceNotFoundException") return { verdict: "notFound", ambiguous: false }
+  if (code === "TransactionCanceledException") {
+    const codes = cancellationReasons(error).map((reason) => reason.Code ?? "None").filter((c) => c !== "None")
+    if (codes.includes("ConditionalCheckFailed")) return { verdict: "cancelled", ambiguous: false }
+    if (codes.length === 0 || codes.some((c) => c !== "TransactionConflict" && !throttlingReasons.has(c))) {
+      return { verdict: "fatal", ambiguous: false }
+    }
+    return { verdict: codes.every((c) => throttlingReasons.has(c)) ? "throttle" : "retry", ambiguous: false }
+  }
+  if (transientNames.has(code)) return { verdict: "retry", ambiguous: false }
+  if (ambiguousNames.has(code)) return { verdict: "retry", ambiguous: true }
+  const status = Predicate.hasProperty(error, "$metadata") && Predicate.isRecord(error.$metadata)
+    ? error.$metadata.httpStatusCode
+    : undefined
+  const fault = Predicate.hasProperty(error, "$fault") ? error.$fault : undefined
+  if (fault === "server" || (typeof status === "number" && status >= 500)) return { verdict: "retry", ambiguous: true }
+  if (Predicate.hasProperty(error, "$retryable") && Predicate.isRecord(error.$retryable)) {
+    return { verdict: error.$retryable.throttling === true ? "throttle" : "retry", ambiguous: true }
+  }
+  return { verdict: "fatal", ambiguous: false }
+}
+
+/**
+ * What one failed attempt was. `ambiguous` also when the SDK resent the
+ * request on its own (a user's client with retries on): an earlier send may
+ * have been applied.
+ *
+ * @internal
+ */
+export interface Attempt {
+  readonly code: string
+  readonly message: string
+  readonly verdict: Verdict
+  readonly ambiguous: boolean
+  readonly cause: unknown
+}
+
+/** Reads one failed attempt. @internal */
+export const classify = (error: unknown): Attempt => {
+  const code = codeOf(error)
+  const { ambiguous, verdict } = verdictOf(code, error)
+  return { code, message: messageOf(error), verdict, ambiguous: ambiguous || sdkAttempts(error) > 1, cause: error }
+}
+
+/** Whether the store retries an attempt that failed so. @internal */
+export const isRetryable = (attempt: Attempt): boolean => attempt.verdict === "throttle" || attempt.verdict === "retry"
+
+/**
+ * A request's failure as the store's public failure: `Throttled`,
+ * `StoreNotFound` or `DynamoDBError` with the service's code. Only for
+ * requests whose failure leaves nothing open (reads, and writes whose every
+ * attempt certainly was not applied): see `unknownOutcome`.
+ *
+ * @internal
+ */
+export const toKonserveError = (failure: RequestFailure, table: string): KonserveError => {
+  switch (failure.verdict) {
+    case "throttle":
+      return new Throttled({ operation: failure.command, attempts: failure.attempts })
+    case "notFound":
+      return new StoreNotFound({ table })
+    default:
+      return new DynamoDBError({
+        operation: failure.command,
+        code: failure.code,
+        message: `${failure.command} on table ${JSON.stringify(table)} failed` +
+          (failure.attempts > 1 ? ` after ${failure.attempts} attempts` : "") +
+          `: ${failure.code}: ${failure.message}`,
+        retryable: isRetryable(failure),
+        cause: failure.cause
+      })
+  }
+}
+
+/**
+ * A write that may have been applied, whose outcome DynamoDB's state could
+ * not establish: `DynamoDBError` code "UnknownOutcome". Never retried by
+ * the caller blindly: re-read first.
+ *
+ * @internal
+ */
+export const unknownOutcome = (operation: string, key: string, why: string, cause?: unknown): DynamoDBError =>
+  new DynamoDBError({
+    operation,
+    code: "UnknownOutcome",
+    message: `${operation} of key ${JSON.stringify(key)}: whether it was applied is unknown: ${why}; ` +
+      "re-read the key before writing again",
+    retryable: false,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+/** Why a failed request leaves a write's outcome open, for `unknownOutcome`. @internal */
+export const describeFailure = (failure: RequestFailure): string =>
+  `${failure.command} failed after a request that may have been applied ` +
+  `(${failure.attempts} attempt${failure.attempts === 1 ? "" : "s"}; last: ${failure.code}: ${failure.message})`
+
+/** A concurrent modification that a read could not get past, as the public failure. @internal */
+export const surface = (error: ConcurrentModification): DynamoDBError =>
+  new DynamoDBError({
+    operation: "read",
+    code: "ConcurrentModification",
+    message: `key ${JSON.stringify(error.key)}: ${error.what}: the key was rewritten or removed while it was read; ` +
+      "read it again",
+    retryable: true
+  })
+
+/** A configuration that cannot work. @internal */
+export const invalidConfiguration = (message: string): DynamoDBError =>
+  new DynamoDBError({ operation: "DynamoDBStore.make", code: "InvalidConfiguration", message, retryable: false })
+
+/**
+ * The failure of a write whose request failed for good: `UnknownOutcome`
+ * when some attempt of the write may have been applied (`ambiguous` before
+ * this request, or this request's own attempts), else the request's failure.
+ * So a write never fails with `Throttled` or a plain error after an attempt
+ * that may have been applied.
+ *
+ * @internal
+ */
+export const writeFailure = (
+  failure: RequestFailure,
+  table: string,
+  write: { readonly operation: string; readonly key: string; readonly ambiguous: boolean }
+): KonserveError =>
+  write.ambiguous || failure.ambiguous
+    ? unknownOutcome(write.operation, write.key, describeFailure(failure), failure.cause)
+    : toKonserveError(failure, table)

@@ -1,0 +1,280 @@
+/**
+ * The reads: a head (`GetItem`), a key with its whole content (the head,
+ * then its chunks or its log elements), many keys (`BatchGetItem` slices),
+ * a log (one `Query` of the key's partition), every head (`Scan`).
+ *
+ * A read follows the head it read. When the content it points at is gone or
+ * of another generation (a concurrent rewrite or removal, or a rewrite into
+ * another kind), the whole read restarts on the fresh head, a few times,
+ * then fails with `DynamoDBError` "ConcurrentModification": never a made-up,
+ * mixed or truncated value.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { KonserveError } from "../../KonserveError.js"
+import type { BinaryEntry, Entry, Head } from "../backend.js"
+import * as Retry from "../retry.js"
+import * as Batch from "./batch.js"
+import * as Chunks from "./chunks.js"
+import type { Context } from "./context.js"
+import { ConcurrentModification, surface } from "./failure.js"
+import type { Item, StoredElement, StoredHead } from "./item.js"
+import {
+  A,
+  decodeElement,
+  decodeHead,
+  HEAD_PROJECTION,
+  itemKey,
+  LOG_END,
+  LOG_PREFIX,
+  namesOf,
+  SEQ_DIGITS,
+  SK_HEAD,
+  TOMBSTONE
+} from "./item.js"
+import * as Paging from "./paging.js"
+
+/** How many times a whole read restarts after a concurrent rewrite took its content away. @internal */
+export const READ_RESTARTS = 3
+
+const isConcurrentModification = (error: unknown): error is ConcurrentModification =>
+  error instanceof ConcurrentModification
+
+/** Runs a whole read again while a concurrent rewrite takes its content away. */
+const restarting = <A>(
+  ctx: Context,
+  read: Effect.Effect<A, KonserveError | ConcurrentModification>
+): Effect.Effect<A, KonserveError> =>
+  Retry.retrying(read, {
+    schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS }),
+    while: isConcurrentModification
+  }).pipe(Effect.catchIf(isConcurrentModification, (error) => Effect.fail(surface(error))))
+
+const headRequest = (ctx: Context, withBytes: boolean) =>
+  withBytes
+    ? { ConsistentRead: ctx.consistent }
+    : {
+      ConsistentRead: ctx.consistent,
+      ProjectionExpression: HEAD_PROJECTION,
+      ExpressionAttributeNames: namesOf(HEAD_PROJECTION)
+    }
+
+/** The item of a key's head as stored (tombstones included), or undefined. @internal */
+export const headItem = (
+  ctx: Context,
+  key: string,
+  withBytes: boolean
+): Effect.Effect<Item | undefined, KonserveError> =>
+  Effect.map(
+    ctx.client.call("GetItem", {
+      TableName: ctx.client.table,
+      Key: itemKey(ctx.layout.headPk(key), SK_HEAD),
+      ...headRequest(ctx, withBytes)
+    }),
+    (out) => out.Item
+  )
+
+const getHead = (ctx: Context, key: string, withBytes: boolean) =>
+  Effect.map(headItem(ctx, key, withBytes), (item) => decodeHead(ctx.layout, item))
+
+/** The live heads among keys (tombstones left out), by key. @internal */
+export const getHeads = (
+  ctx: Context,
+  keys: ReadonlyArray<string>,
+  withBytes: boolean
+): Effect.Effect<Map<string, StoredHead>, KonserveError> =>
+  Effect.map(
+    Batch.batchGet(
+      ctx.client,
+      keys.map((key) => itemKey(ctx.layout.headPk(key), SK_HEAD)),
+      headRequest(ctx, withBytes)
+    ),
+    (items) => {
+      const heads = new Map<string, StoredHead>()
+      for (const item of items) {
+        const stored = decodeHead(ctx.layout, item)
+        if (stored !== undefined) heads.set(stored.head.key, stored)
+      }
+      return heads
+    }
+  )
+
+/** @internal */
+export const readHead = (ctx: Context, key: string): Effect.Effect<Option.Option<Head>, KonserveError> =>
+  Effect.map(getHead(ctx, key, false), (stored) => Option.fromNullable(stored?.head))
+
+const chunkSource = (ctx: Context, key: string, size: number, manifest: NonNullable<StoredHead["manifest"]>) => ({
+  client: ctx.client,
+  layout: ctx.layout,
+  key,
+  size,
+  manifest,
+  consistent: ctx.consistent
+})
+
+/** The bytes of a value or binary head (its chunks read when it has any). */
+const bytesOf = (ctx: Context, stored: StoredHead) =>
+  stored.manifest === undefined
+    ? Effect.succeed(stored.inline ?? new Uint8Array(0))
+    : Chunks.readAll(chunkSource(ctx, stored.head.key, stored.head.size, stored.manifest))
+
+/** A log key read since its head: the head and its elements, from one `Query` of its partition. */
+const logOnce = (
+  ctx: Context,
+  key: string
+): Effect.Effect<
+  Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
+  KonserveError | ConcurrentModification
+> => {
+  const projection = `${HEAD_PROJECTION}, #sk, #el`
+  const items = Paging.query(ctx.client, {
+    KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+    ProjectionExpression: projection,
+    ExpressionAttributeNames: namesOf(`#pk #sk ${projection}`),
+    ExpressionAttributeValues: {
+      ":pk": { S: ctx.layout.headPk(key) },
+      ":from": { S: SK_HEAD },
+      ":to": { S: LOG_END }
+    },
+    ConsistentRead: ctx.consistent
+  })
+  // The head comes first (`h` sorts before `l#`): when it is not a log's, stop there.
+  interface Fold {
+    readonly stored: StoredHead | undefined
+    readonly done: boolean
+    readonly elements: Array<StoredElement>
+  }
+  return Effect.flatMap(
+    Stream.runFoldWhile(items, { stored: undefined, done: false, elements: [] } as Fold, (s) => !s.done, (s, item) => {
+      const sk = item[A.sk]?.S
+      if (sk === SK_HEAD) {
+        const stored = decodeHead(ctx.layout, item)
+        return { ...s, stored, done: stored?.head.kind !== "log" || stored.generation === undefined }
+      }
+      if (s.stored === undefined || sk === undefined) return { ...s, done: true }
+      const own = `${LOG_PREFIX}${s.stored.generation}#`
+      const element = decodeElement(item)
+      // Elements of an older generation (being cleaned up) and past the count read (appended since) are not this log's.
+      if (
+        sk.startsWith(own) && sk.length === own.length + SEQ_DIGITS && element !== undefined &&
+        Number(sk.slice(own.length)) < s.stored.head.size
+      ) {
+        s.elements.push(element)
+      }
+      return s
+    }),
+    ({ elements, stored }) => {
+      if (stored?.head.kind !== "log" || stored.generation === undefined) return Effect.succeed(Option.none())
+      if (elements.length !== stored.head.size) {
+        return Effect.fail(
+          new ConcurrentModification({
+            key,
+            what: `the log has ${elements.length} of its ${stored.head.size} elements`
+          })
+        )
+      }
+      return Effect.map(
+        Effect.forEach(
+          elements,
+          (element) =>
+            element._tag === "Inline"
+              ? Effect.succeed(element.bytes)
+              : Chunks.readAll(chunkSource(ctx, key, element.size, element.manifest)),
+          { concurrency: Chunks.REQUESTS_IN_FLIGHT }
+        ),
+        (bytes) => Option.some({ head: stored.head, elements: bytes })
+      )
+    }
+  )
+}
+
+/** A key whose head was read with its bytes: its whole content. */
+const contentOf = (ctx: Context, stored: StoredHead): Effect.Effect<Entry, KonserveError | ConcurrentModification> =>
+  stored.head.kind === "log"
+    ? Effect.flatMap(logOnce(ctx, stored.head.key), (log) =>
+      Option.isSome(log)
+        ? Effect.succeed<Entry>({ _tag: "Log", head: log.value.head, elements: log.value.elements })
+        // Rewritten into a value or removed since its head was read: read it again.
+        : Effect.fail(new ConcurrentModification({ key: stored.head.key, what: "the log is gone" })))
+    : Effect.map(bytesOf(ctx, stored), (bytes): Entry => ({ _tag: "Bytes", head: stored.head, bytes }))
+
+/** @internal */
+export const readEntry = (ctx: Context, key: string): Effect.Effect<Option.Option<Entry>, KonserveError> =>
+  restarting(
+    ctx,
+    Effect.flatMap(
+      getHead(ctx, key, true),
+      (stored) => stored === undefined ? Effect.succeed(Option.none()) : Effect.asSome(contentOf(ctx, stored))
+    )
+  )
+
+/** @internal */
+export const readLog = (ctx: Context, key: string) => restarting(ctx, logOnce(ctx, key))
+
+/** @internal */
+export const readBinary = (ctx: Context, key: string): Effect.Effect<Option.Option<BinaryEntry>, KonserveError> =>
+  Effect.map(getHead(ctx, key, true), (stored): Option.Option<BinaryEntry> => {
+    if (stored === undefined || stored.head.kind !== "binary") return Option.none()
+    const { head, inline, manifest } = stored
+    return Option.some({
+      head,
+      stream: manifest === undefined
+        ? Stream.succeed(inline ?? new Uint8Array(0))
+        : Chunks.stream(chunkSource(ctx, head.key, head.size, manifest))
+    })
+  })
+
+/** @internal */
+export const readMany = (
+  ctx: Context,
+  keys: ReadonlyArray<string>
+): Effect.Effect<ReadonlyMap<string, Entry>, KonserveError> =>
+  Effect.flatMap(getHeads(ctx, keys, true), (heads) => {
+    const out = new Map<string, Entry>()
+    const more: Array<StoredHead> = []
+    // Inline entries need nothing more (and no fiber each); chunked values and logs are read a few at a time.
+    for (const stored of heads.values()) {
+      if (stored.manifest === undefined && stored.head.kind !== "log") {
+        out.set(stored.head.key, { _tag: "Bytes", head: stored.head, bytes: stored.inline ?? new Uint8Array(0) })
+      } else {
+        more.push(stored)
+      }
+    }
+    if (more.length === 0) return Effect.succeed(out)
+    return Effect.as(
+      Effect.forEach(
+        more,
+        (stored) =>
+          contentOf(ctx, stored).pipe(
+            Effect.asSome,
+            // Rewritten meanwhile: read it again on its own.
+            Effect.catchIf(isConcurrentModification, () => readEntry(ctx, stored.head.key)),
+            Effect.map(Option.map((entry) => out.set(entry.head.key, entry)))
+          ),
+        { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+      ),
+      out
+    )
+  })
+
+/** Every head of the store (tombstones left out), lazily, page by page. @internal */
+export const scan = (ctx: Context): Stream.Stream<Head, KonserveError> => {
+  const filter = "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
+  return Paging.scan(ctx.client, {
+    FilterExpression: filter,
+    ProjectionExpression: HEAD_PROJECTION,
+    ExpressionAttributeNames: namesOf(`${filter} ${HEAD_PROJECTION}`),
+    ExpressionAttributeValues: {
+      ":h": { S: SK_HEAD },
+      ":prefix": { S: ctx.layout.prefix },
+      ":tomb": { S: TOMBSTONE }
+    },
+    ConsistentRead: ctx.consistent
+  }).pipe(
+    Stream.mapChunks(Chunk.filterMap((item) => Option.fromNullable(decodeHead(ctx.layout, item)?.head)))
+  )
+}

@@ -1,0 +1,214 @@
+/**
+ * What a failed condition means, decided without I/O from the head that
+ * DynamoDB returned with it (`ReturnValuesOnConditionCheckFailure: ALL_OLD`)
+ * and from whether any attempt of the write may have been applied.
+ *
+ * A head write's condition is `ver < :v AND <the user's condition> AND
+ * <guard>`; when it fails, exactly one of these holds:
+ * - the head remembers `:v`: an earlier attempt was applied → `Applied`;
+ * - some attempt may have been applied and the head no longer tells → `Unknown`;
+ * - the user's condition does not hold → `Refused` (`ConditionFailed`, or
+ *   "nothing to remove" for a removal);
+ * - else the write was not applied and can be sent again, re-planned: on a
+ *   fresh version when the head's is not older than `:v` (another writer got
+ *   there first, or a clock behind), pinned to the head when it holds content
+ *   the write must clean up after → `Replan`.
+ *
+ * See docs/consistency.md.
+ *
+ * @internal
+ */
+import type { CancellationReason } from "@aws-sdk/client-dynamodb"
+import * as Version from "../version.js"
+import * as History from "./history.js"
+import type { HeadState, Item, Layout } from "./item.js"
+import { hasContent, isLive, stateOf } from "./item.js"
+import type { Guard, HeadWrite, WriteCondition } from "./requests.js"
+
+/** What to do after a head write's condition failed. @internal */
+export type Step =
+  | { readonly _tag: "Applied" }
+  | { readonly _tag: "Unknown"; readonly why: string }
+  | { readonly _tag: "Refused" }
+  | {
+    readonly _tag: "Replan"
+    readonly write: HeadWrite
+    /** Whether an attempt of the re-planned write's version may already have been applied. */
+    readonly ambiguous: boolean
+    /** Another writer's newer version got in the way: back off before sending again. */
+    readonly contended: boolean
+  }
+
+/** Whether the user's condition holds on a head. @internal */
+export const holds = (condition: WriteCondition, state: HeadState, now: number): boolean => {
+  switch (condition._tag) {
+    case "None":
+      return true
+    case "Absent":
+      return !isLive(state, now)
+    case "Version":
+      return isLive(state, now) && state.version !== undefined && Version.equals(state.version, condition.version)
+    case "Live":
+      return isLive(state, now)
+  }
+}
+
+const guardHolds = (guard: Guard, state: HeadState): boolean =>
+  guard._tag === "Pinned"
+    ? state.version !== undefined && Version.equals(state.version, guard.head.version)
+    : state.stored === undefined || !hasContent(state.stored)
+
+const unknownWhy = (trace: History.Trace): string =>
+  `an attempt may have been applied, and the key's last ${trace.versions.length} writes ` +
+  "do not go back far enough to tell"
+
+/**
+ * After the condition of `write` failed on `item`: applied, unknown,
+ * refused, or how to send it again.
+ *
+ * @internal
+ */
+export const headWrite = (
+  layout: Layout,
+  item: Item | undefined,
+  write: HeadWrite,
+  ambiguous: boolean,
+  next: (after?: Uint8Array) => Uint8Array
+): Step => {
+  const trace = History.traceOf(item)
+  const version = write.fields.version
+  switch (History.verdict(trace, version, ambiguous)) {
+    case "Applied":
+      return { _tag: "Applied" }
+    case "Unknown":
+      return { _tag: "Unknown", why: unknownWhy(trace) }
+  }
+  const state = stateOf(layout, item)
+  if (!holds(write.condition, state, write.now)) return { _tag: "Refused" }
+  return { _tag: "Replan", ...replan(state, write, ambiguous, next) }
+}
+
+/**
+ * The write again, not applied: on a fresh version past the head's when the
+ * head is not older than it (then no attempt of the old version can ever
+ * apply: its ambiguity is over), pinned to the head when the head has
+ * content to clean up.
+ */
+const replan = (
+  state: HeadState,
+  write: HeadWrite,
+  ambiguous: boolean,
+  next: (after?: Uint8Array) => Uint8Array
+): { readonly write: HeadWrite; readonly ambiguous: boolean; readonly contended: boolean } => {
+  const version = write.fields.version
+  const newer = state.version !== undefined && Version.compare(state.version, version) >= 0
+  const guard: Guard = state.stored !== undefined && hasContent(state.stored)
+    ? { _tag: "Pinned", head: state.stored }
+    : { _tag: "NoContent" }
+  // Every part of the condition holds on this head as far as the store can tell (an item it does not
+  // understand, say): a fresh version past it, so that the next attempt is not the same request.
+  const stuck = !newer && guardHolds(write.guard, state) && guard._tag === write.guard._tag
+  const fresh = newer || stuck
+  return {
+    write: { ...write, guard, fields: fresh ? { ...write.fields, version: next(state.version) } : write.fields },
+    ambiguous: fresh ? false : ambiguous,
+    contended: fresh
+  }
+}
+
+/** The head write behind each item of a transaction (undefined for puts and condition checks). @internal */
+export type TransactionWrites = ReadonlyArray<HeadWrite | undefined>
+
+/**
+ * Whether a cancelled transaction was applied (by an earlier attempt, its
+ * answer lost): the heads its conditions failed on tell, as for one write.
+ * It is atomic, so one head that remembers its version, or that covers it
+ * without remembering it, decides for all; so does a head write whose
+ * condition held (reason `None` in a transaction cancelled only by failed
+ * conditions: DynamoDB evaluates every item's condition and names each that
+ * failed), since `ver < :v` fails on every head of an applied transaction.
+ *
+ * @internal
+ */
+export const transactionVerdict = (
+  reasons: ReadonlyArray<CancellationReason>,
+  writes: TransactionWrites,
+  ambiguous: boolean
+): { readonly verdict: History.Verdict; readonly why: string } => {
+  let covered = !ambiguous
+  let trace: History.Trace | undefined
+  const onlyConditions = reasons.length === writes.length &&
+    reasons.every((reason) => (reason.Code ?? "None") === "None" || reason.Code === "ConditionalCheckFailed")
+  for (let i = 0; i < writes.length; i++) {
+    if (onlyConditions && writes[i] !== undefined && (reasons[i]?.Code ?? "None") === "None") covered = true
+    const write = writes[i]
+    const reason = reasons[i]
+    if (write === undefined || reason?.Code !== "ConditionalCheckFailed" || reason.Item === undefined) continue
+    trace = History.traceOf(reason.Item)
+    if (History.remembers(trace, write.fields.version)) return { verdict: "Applied", why: "" }
+    if (History.covers(trace, write.fields.version)) covered = true
+  }
+  return covered
+    ? { verdict: "NotApplied", why: "" }
+    : {
+      verdict: "Unknown",
+      why: trace === undefined
+        ? "an attempt may have been applied, and no head of the transaction tells"
+        : unknownWhy(trace)
+    }
+}
+
+/**
+ * A cancelled transaction of head writes that was not applied: refused (the
+ * first key whose condition does not hold), or every write re-planned as a
+ * single write would be; a fresh version is one for all (past every head in
+ * the way), and a new transaction needs a new token.
+ *
+ * @internal
+ */
+export const replanTransaction = (
+  layout: Layout,
+  reasons: ReadonlyArray<CancellationReason>,
+  writes: ReadonlyArray<HeadWrite>,
+  ambiguous: boolean,
+  next: (after?: Uint8Array) => Uint8Array
+):
+  | { readonly _tag: "Refused"; readonly key: string }
+  | {
+    readonly _tag: "Replan"
+    readonly writes: ReadonlyArray<HeadWrite>
+    readonly ambiguous: boolean
+    readonly contended: boolean
+  } =>
+{
+  const version = writes[0].fields.version
+  let latest: Uint8Array | undefined
+  const replanned = writes.map((write, i) => {
+    const reason = reasons[i]
+    if (reason?.Code !== "ConditionalCheckFailed") return write
+    const state = stateOf(layout, reason.Item)
+    if (!holds(write.condition, state, write.now)) return undefined
+    if (state.version !== undefined && Version.compare(state.version, version) >= 0) {
+      if (latest === undefined || Version.compare(state.version, latest) > 0) latest = state.version
+    }
+    const guard: Guard = state.stored !== undefined && hasContent(state.stored)
+      ? { _tag: "Pinned", head: state.stored }
+      : { _tag: "NoContent" }
+    return { ...write, guard }
+  })
+  const refused = replanned.findIndex((write) => write === undefined)
+  if (refused >= 0) return { _tag: "Refused", key: writes[refused].key }
+  // A version past every head in the way; also when nothing seems to be in the way (items the store
+  // does not understand), so that the next attempt is not the same request.
+  const unchanged = latest === undefined &&
+    replanned.every((write, i) => write!.guard._tag === writes[i].guard._tag)
+  const fresh = latest !== undefined || unchanged ? next(latest ?? version) : undefined
+  return {
+    _tag: "Replan",
+    writes: replanned.map((write) =>
+      fresh === undefined ? write! : { ...write!, fields: { ...write!.fields, version: fresh } }
+    ),
+    ambiguous: fresh === undefined ? ambiguous : false,
+    contended: fresh !== undefined
+  }
+}

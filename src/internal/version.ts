@@ -1,0 +1,73 @@
+/**
+ * Versions: 12 bytes, the first 7 a time in microseconds since the epoch
+ * (big-endian), the last 5 random. Versions compare bytewise (as DynamoDB
+ * compares binary attributes), so they order by time: a clock mints strictly
+ * increasing versions, and `next(after)` is also greater than `after`. The
+ * DynamoDB backend conditions every write of a key on `ver < :v`, which makes
+ * a key's versions increase whoever writes it — the ordering its at-most-once
+ * protocol rests on (docs/consistency.md). Users see a version as 16
+ * base64url characters (`Meta.version`).
+ *
+ * @internal
+ */
+import { randomFillSync } from "node:crypto"
+
+/** Bytes of a version. @internal */
+export const BYTES = 12
+
+/** Bytes of the time part. */
+const TIME_BYTES = 7
+
+/** Mints versions. @internal */
+export interface VersionClock {
+  /** A new version, greater than every version this clock minted before, and than `after` when given. */
+  readonly next: (after?: Uint8Array) => Uint8Array
+}
+
+/**
+ * A clock of versions: the wall clock in microseconds, never going back and
+ * never repeating (a hybrid logical clock: it also moves past every version
+ * it is asked to follow).
+ *
+ * @internal
+ */
+export const makeClock = (): VersionClock => {
+  let last = 0
+  return {
+    next: (after) => {
+      let micros = Math.max(Date.now() * 1000, last + 1)
+      if (after !== undefined && after.length === BYTES) micros = Math.max(micros, timeOf(after) + 1)
+      last = micros
+      const version = new Uint8Array(BYTES)
+      let rest = micros
+      for (let i = TIME_BYTES - 1; i >= 0; i--) {
+        version[i] = rest % 256
+        rest = Math.floor(rest / 256)
+      }
+      randomFillSync(version, TIME_BYTES)
+      return version
+    }
+  }
+}
+
+/** The time part of a version, in microseconds since the epoch. @internal */
+export const timeOf = (version: Uint8Array): number => {
+  let micros = 0
+  for (let i = 0; i < TIME_BYTES && i < version.length; i++) micros = micros * 256 + version[i]
+  return micros
+}
+
+/** A version as users see it. @internal */
+export const format = (version: Uint8Array): string => Buffer.from(version).toString("base64url")
+
+const FORMATTED = /^[A-Za-z0-9_-]{16}$/
+
+/** A version from its formatted string; undefined when the string is not one. @internal */
+export const parse = (formatted: string): Uint8Array | undefined =>
+  FORMATTED.test(formatted) ? new Uint8Array(Buffer.from(formatted, "base64url")) : undefined
+
+/** Bytewise order, as DynamoDB orders binary attributes. @internal */
+export const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
+
+/** @internal */
+export const equals = (a: Uint8Array, b: Uint8Array): boolean => compare(a, b) === 0
