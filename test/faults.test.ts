@@ -1,0 +1,342 @@
+/**
+ * Exactly-once writes under faults on the wire: a fault-injecting proxy
+ * (`utils/proxy.ts`) between the store and DynamoDB Local drops answers after
+ * the engine applied the request, refuses, throttles, holds requests past
+ * their client's timeout; a second store, straight to the engine, writes in
+ * between. One test per failure found in issue 6 (cases 1–6), and the
+ * protocol's own corners (docs/consistency.md).
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { assert, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
+import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import type { KonserveError } from "../src/KonserveError.js"
+import * as KonserveStore from "../src/KonserveStore.js"
+import { clientConfig, endpoint, uniqueTable } from "./utils/dynamodb.js"
+import * as Proxy from "./utils/proxy.js"
+
+const MiB = 1024 * 1024
+const table = uniqueTable("faults")
+let prefixes = 0
+
+type Store = KonserveStore.KonserveStore
+
+/** Two stores on one fresh prefix: `a` through the proxy, `b` straight to the engine. */
+const stores = (extra?: Partial<DynamoDBStore.DynamoDBStoreConfig>) =>
+  Effect.gen(function*() {
+    const proxy = yield* Proxy.make(endpoint())
+    const prefix = `p${prefixes++}`
+    const config = (url: string): DynamoDBStore.DynamoDBStoreConfig => ({
+      table,
+      endpoint: url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
+      prefix,
+      retry: { baseDelay: "2 millis" },
+      ...extra
+    })
+    const a = yield* DynamoDBStore.make(config(proxy.endpoint))
+    const b = yield* DynamoDBStore.make(config(endpoint()))
+    return { a, b, proxy, config }
+  })
+
+/** Runs another store's operation from inside the proxy (between "applied" and "answer lost"). */
+const meanwhile = <A>(self: Effect.Effect<A, KonserveError>) => () => Effect.runPromise(self)
+
+const inc = (current: Option.Option<unknown>): number => Option.getOrElse(current as Option.Option<number>, () => 0) + 1
+
+const codeOf = (error: KonserveError): string => error._tag === "DynamoDBError" ? error.code : error._tag
+
+/** Every read of a key succeeds and agrees: the key is readable, not wedged. */
+const readable = (store: Store, key: string) =>
+  Effect.gen(function*() {
+    const value = yield* store.get(key)
+    const many = yield* store.multiGet([key, "other"])
+    expect(Option.getOrUndefined(value)).toEqual(many.get(key))
+    expect(yield* store.exists(key)).toBe(Option.isSome(value))
+    return value
+  })
+
+describe("case 1: a retried blind write never puts back a head whose content is gone", () => {
+  it.scopedLive("a chunked assoc whose answer was lost, then another writer's assoc: the key stays readable", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      const mine = randomBytes(MiB)
+      const theirs = randomBytes(MiB)
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.assoc("k", theirs))))
+      yield* a.assoc("k", mine)
+      expect(proxy.stats().Lose).toBe(1)
+      // b wrote after a: b's value, readable by every operation
+      const value = yield* readable(a, "k")
+      assert.isTrue(Option.isSome(value) && Buffer.compare(value.value as Uint8Array, theirs) === 0)
+      const { before } = yield* a.update("k", () => "updated")
+      assert.isTrue(Option.isSome(before))
+      expect(yield* a.get("k")).toEqual(Option.some("updated"))
+    }))
+
+  it.scopedLive("a streamed bassoc whose answer was lost, then another writer's dissoc: the key stays removed", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      const piece = randomBytes(MiB)
+      proxy.setRule(Proxy.loseFirst(
+        "UpdateItem",
+        1,
+        meanwhile(Effect.map(b.dissoc("blob"), (removed) => {
+          // the lost write was applied: b removes a's binary
+          expect(removed).toBe(true)
+        }))
+      ))
+      yield* a.bassoc("blob", Stream.make(piece, piece, piece))
+      expect(yield* a.bget("blob")).toEqual(Option.none())
+      expect(yield* readable(a, "blob")).toEqual(Option.none())
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(a.keys)).map((meta) => meta.key)).toEqual([])
+    }))
+})
+
+describe("case 2: a retry never brings a removed key back, and a retried removal never removes a newer key", () => {
+  it.scopedLive("assoc ifAbsent whose answer was lost, then another writer's dissoc: the lock stays released", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      let released = false
+      proxy.setRule(Proxy.loseFirst(
+        "UpdateItem",
+        1,
+        meanwhile(Effect.map(b.dissoc("lock"), (r) => {
+          released = r
+        }))
+      ))
+      yield* a.assoc("lock", "A", { ifAbsent: true })
+      expect(released).toBe(true)
+      expect(yield* readable(a, "lock")).toEqual(Option.none())
+    }))
+
+  it.scopedLive("update of a missing key whose answer was lost, then a dissoc: it stays removed, f ran once", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      let calls = 0
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.dissoc("n"))))
+      const { after, before } = yield* a.update("n", (n) => {
+        calls++
+        return inc(n)
+      })
+      expect([before, after, calls]).toEqual([Option.none(), 1, 1])
+      expect(yield* readable(a, "n")).toEqual(Option.none())
+    }))
+
+  it.scopedLive("a blind assoc whose answer was lost, then a dissoc: it stays removed", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.dissoc("k"))))
+      yield* a.assoc("k", "new")
+      expect(yield* readable(a, "k")).toEqual(Option.none())
+    }))
+
+  it.scopedLive("a dissoc whose answer was lost, then another writer re-creates the key: the new key survives", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.assoc("k", "new"))))
+      // the removal was applied (by its lost attempt): it says so, and the key created after it stays
+      expect(yield* a.dissoc("k")).toBe(true)
+      expect(yield* readable(a, "k")).toEqual(Option.some("new"))
+    }))
+
+  it.scopedLive("an atomic multiDissoc whose answer was lost, then a re-creation: the new key survives", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.multiAssoc({ x: 1, y: 2 })
+      proxy.setRule(Proxy.loseFirst("TransactWriteItems", 1, meanwhile(b.assoc("x", "new"))))
+      expect(yield* a.multiDissoc(["x", "y"])).toEqual(new Map([["x", true], ["y", true]]))
+      expect(yield* readable(a, "x")).toEqual(Option.some("new"))
+      expect(yield* readable(a, "y")).toEqual(Option.none())
+    }))
+})
+
+describe("case 3: every terminal failure after an attempt that may have been applied is UnknownOutcome", () => {
+  it.scopedLive("update applied, its answer lost, then throttled until the schedule is spent: UnknownOutcome", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("n", 0)
+      proxy.setRule((request) =>
+        request.command !== "UpdateItem"
+          ? { _tag: "Pass" }
+          : request.n === 0
+          ? { _tag: "Lose" }
+          : { _tag: "Throttle" }
+      )
+      const error = yield* Effect.flip(a.update("n", inc))
+      expect(codeOf(error)).toBe("UnknownOutcome")
+      expect(error.message).toContain("ProvisionedThroughputExceededException")
+      // it was applied: retrying on Throttled would have applied it twice
+      expect(yield* b.get("n")).toEqual(Option.some(1))
+    }))
+
+  it.scopedLive("the same throttling with no ambiguous attempt is Throttled: nothing was applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("n", 0)
+      proxy.setRule((request) => request.command === "UpdateItem" ? { _tag: "Throttle" } : { _tag: "Pass" })
+      const error = yield* Effect.flip(a.update("n", inc))
+      expect(error._tag).toBe("Throttled")
+      expect(yield* b.get("n")).toEqual(Option.some(0))
+    }))
+
+  it.scopedLive("a transaction applied, its answer lost, then failing for good: UnknownOutcome", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      proxy.setRule((request) =>
+        request.command !== "TransactWriteItems"
+          ? { _tag: "Pass" }
+          : request.n === 0
+          ? { _tag: "Lose" }
+          : { _tag: "Error500" }
+      )
+      const error = yield* Effect.flip(a.append("log", "once"))
+      expect(codeOf(error)).toBe("UnknownOutcome")
+      expect(yield* b.log("log")).toEqual(Option.some(["once"]))
+    }))
+})
+
+describe("case 4: a user's client with the SDK's own retries on", () => {
+  it.scopedLive("the SDK resends an update whose answer was lost, over another writer's blind write: f runs once", () =>
+    Effect.gen(function*() {
+      const proxy = yield* Proxy.make(endpoint())
+      // the SDK's defaults: its standard retry strategy, 3 attempts
+      const client = new DynamoDBClient(clientConfig(proxy.endpoint))
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      const prefix = `p${prefixes++}`
+      const store = yield* Effect.provide(
+        KonserveStore.KonserveStore,
+        DynamoDBStore.layerWithClient({ client, table, prefix })
+      )
+      const other = yield* DynamoDBStore.make({
+        table,
+        endpoint: endpoint(),
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
+        prefix
+      })
+      yield* store.assoc("n", 8)
+      let calls = 0
+      // applied, answer lost; then another writer sets the value it sees (a blind write), then the SDK resends
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(other.assoc("n", 9))))
+      const { after } = yield* store.update("n", (n) => {
+        calls++
+        return inc(n)
+      })
+      // the SDK sent it twice (its own retry); the store saw one failed condition, and the head's history
+      expect(proxy.stats().Lose).toBe(1)
+      expect([after, calls]).toEqual([9, 1])
+      expect(yield* store.get("n")).toEqual(Option.some(9))
+    }))
+})
+
+describe("case 5: what DynamoDB still tells is decided, not UnknownOutcome", () => {
+  it.scopedLive("an update whose lost write another writer built on: recognised as applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("n", 0)
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.update("n", inc))))
+      const { after } = yield* a.update("n", inc)
+      expect(after).toBe(1)
+      expect(yield* b.get("n")).toEqual(Option.some(2))
+    }))
+
+  it.scopedLive("an update whose lost attempt never reached the engine: its base tells, f re-runs on the fresh value", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("n", 0)
+      // the first attempt's connection resets before the engine (the store cannot tell it from a lost answer);
+      // another writer changes the key before the resend
+      proxy.setRule((request) =>
+        request.command === "UpdateItem" && request.n === 0
+          ? { _tag: "Reset", before: meanwhile(b.update("n", inc)) }
+          : { _tag: "Pass" }
+      )
+      const { after } = yield* a.update("n", inc)
+      expect(after).toBe(2)
+      expect(yield* b.get("n")).toEqual(Option.some(2))
+    }))
+
+  it.scopedLive("a blind assoc whose lost attempt never reached the engine, then other writes: written once, last", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      proxy.setRule((request) =>
+        request.command === "UpdateItem" && request.n === 0
+          ? { _tag: "Reset", before: meanwhile(Effect.zipRight(b.assoc("k", "theirs"), b.assoc("k", "theirs again"))) }
+          : { _tag: "Pass" }
+      )
+      yield* a.assoc("k", "mine")
+      expect(yield* readable(a, "k")).toEqual(Option.some("mine"))
+    }))
+})
+
+describe("case 6: a read of a key that changes kind under it restarts, never made up", () => {
+  it.scopedLive("get and multiGet of a log being rewritten into a value see the log or the value, never []", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      for (const key of ["k1", "k2"]) {
+        yield* b.append(key, "first")
+        yield* b.append(key, "second")
+      }
+      // between the reader's head and its Query of the elements, the log becomes a value
+      proxy.setRule((request) =>
+        request.command === "Query" && request.n === 0
+          ? { _tag: "Hold", until: () => Effect.runPromise(b.assoc("k1", "a value")) }
+          : request.command === "Query" && request.n === 1
+          ? { _tag: "Hold", until: () => Effect.runPromise(b.assoc("k2", "a value")) }
+          : { _tag: "Pass" }
+      )
+      expect(yield* a.get("k1")).toEqual(Option.some("a value"))
+      expect((yield* a.multiGet(["k2"])).get("k2")).toBe("a value")
+    }))
+})
+
+describe("requests that reach the engine late, and timeouts", () => {
+  it.scopedLive("an update held past its client's timeout, applied after the resend: applied once", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ timeouts: { request: "300 millis" } })
+      yield* b.assoc("n", 0)
+      let resent: () => void = () => {}
+      const resend = new Promise<void>((resolve) => {
+        resent = resolve
+      })
+      // the first attempt reaches the engine only after the resend was answered
+      proxy.setRule((request) =>
+        request.command === "UpdateItem" && request.n === 0
+          ? { _tag: "Hold", until: () => resend }
+          : request.command === "UpdateItem" && request.n === 1
+          ? { _tag: "Hold", until: async () => setTimeout(resent, 50) }
+          : { _tag: "Pass" }
+      )
+      const { after } = yield* a.update("n", inc)
+      expect(after).toBe(1)
+      yield* Effect.promise(() => resend)
+      yield* Effect.sleep("200 millis")
+      expect(yield* b.get("n")).toEqual(Option.some(1))
+    }))
+
+  it.scopedLive("a request that never gets an answer times out and is retried on the schedule, not hung", () =>
+    Effect.gen(function*() {
+      const { a, proxy } = yield* stores({
+        timeouts: { request: "200 millis" },
+        retry: { maxAttempts: 2, baseDelay: "1 millis" }
+      })
+      proxy.setRule((request) =>
+        request.command === "GetItem" ? { _tag: "Hold", until: () => new Promise(() => {}) } : { _tag: "Pass" }
+      )
+      const error = yield* Effect.flip(a.get("k"))
+      expect(error._tag).toBe("DynamoDBError")
+      if (error._tag === "DynamoDBError") {
+        expect(error.code).toBe("ETIMEDOUT")
+        expect(error.message).toContain("2 attempts")
+      }
+    }))
+})
