@@ -1,0 +1,48 @@
+/**
+ * `npm run soak`: many seeded histories, longer than `npm test`'s, each
+ * checked for linearizability. `SOAK_SEEDS` sets how many (default 40),
+ * `SOAK_SEED` the first (default: drawn from the clock, and printed); a
+ * failing seed is replayed with `HISTORY_SEED=<seed> npx vitest run
+ * test/history.test.ts`, or `SOAK_SEED=<seed> SOAK_SEEDS=1 npm run soak`.
+ */
+import { assert, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Jepsen from "../utils/jepsen.js"
+
+const first = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000)
+const count = Number(process.env.SOAK_SEEDS ?? 40)
+
+console.log(`soak: ${count} seeds from ${first} (replay one: SOAK_SEED=<seed> SOAK_SEEDS=1 npm run soak)`)
+
+const totals = { operations: 0, writes: 0, unknownWrites: 0, faults: 0 }
+
+describe(`soak: ${count} histories from seed ${first}`, () => {
+  for (let seed = first; seed < first + count; seed++) {
+    const clients = 3 + (seed % 2)
+    it.scopedLive(
+      `seed ${seed}: ${clients} clients × 80 operations on 3 keys, faults on every request`,
+      () =>
+        Effect.gen(function*() {
+          const { faults, result, run } = yield* Jepsen.history(seed, {
+            clients,
+            workload: { keys: ["a", "b", "c"], opsPerClient: 80 }
+          })
+          totals.operations += run.history.length
+          totals.writes += run.writes
+          totals.unknownWrites += run.unknownWrites
+          totals.faults += faults.Lose + faults.Reset + faults.Throttle + faults.Error500 + faults.Applied500
+          assert.isTrue(result.linearizable, Jepsen.explain(seed, run, result))
+          expect(run.unknownWrites / run.writes).toBeLessThan(0.05)
+        }),
+      300_000
+    )
+  }
+
+  it("summary", () => {
+    console.log(
+      `soak: ${count} histories, ${totals.operations} operations, ${totals.faults} faults injected, ` +
+        `${totals.unknownWrites} of ${totals.writes} writes UnknownOutcome ` +
+        `(${(100 * totals.unknownWrites / Math.max(1, totals.writes)).toFixed(2)}%)`
+    )
+  })
+})

@@ -1,0 +1,86 @@
+/**
+ * The set-up shared by the history tests (`npm test`, a few seeds) and the
+ * soak (`npm run soak`, many): clients on one prefix of one table, each a
+ * DynamoDBStore of its own behind one fault proxy, a seeded workload, and the
+ * linearizability check of what they did. The seed replays the operations
+ * and the fault draws; the interleaving is the machine's.
+ */
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as DynamoDBStore from "../../src/DynamoDBStore.js"
+import type { KonserveError } from "../../src/KonserveError.js"
+import type { KonserveStore } from "../../src/KonserveStore.js"
+import { endpoint, uniqueTable } from "./dynamodb.js"
+import * as Linearizability from "./linearizability.js"
+import * as Proxy from "./proxy.js"
+import * as Workload from "./workload.js"
+
+/** Faults on every request: answers lost after the write applied, resets, throttling, 500s, latency. */
+export const faults: Proxy.Plan = {
+  lose: 0.1,
+  reset: 0.04,
+  throttle: 0.04,
+  error500: 0.02,
+  applied500: 0.02,
+  delay: { probability: 0.05, maxMillis: 25 }
+}
+
+const table = uniqueTable("jepsen")
+let prefixes = 0
+
+/** `count` stores on a fresh prefix, behind one proxy with `plan` drawn from `seed`. */
+export const clients = (
+  count: number,
+  seed: number,
+  plan: Proxy.Plan
+): Effect.Effect<
+  { readonly stores: ReadonlyArray<KonserveStore>; readonly proxy: Proxy.Proxy },
+  KonserveError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const proxy = yield* Proxy.make(endpoint())
+    const prefix = `s${seed}-${prefixes++}`
+    const config = (url: string): DynamoDBStore.DynamoDBStoreConfig => ({
+      table,
+      endpoint: url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
+      prefix,
+      retry: { maxAttempts: 10, baseDelay: "2 millis" }
+    })
+    // the table is made before the faults start
+    yield* DynamoDBStore.make(config(endpoint()))
+    proxy.setRule(Proxy.planned(plan, Proxy.random(seed)))
+    const stores = yield* Effect.forEach(
+      Array.from({ length: count }, (_, i) => i),
+      () => DynamoDBStore.make(config(proxy.endpoint))
+    )
+    return { stores, proxy }
+  })
+
+/** One seeded history: its run, and whether it is linearizable. */
+export const history = (seed: number, options: {
+  readonly clients: number
+  readonly workload: Workload.Workload
+  readonly plan?: Proxy.Plan | undefined
+}) =>
+  Effect.gen(function*() {
+    const { proxy, stores } = yield* clients(options.clients, seed, options.plan ?? faults)
+    const run = yield* Workload.run(stores, options.workload, Proxy.random(seed ^ 0x5bd1e995))
+    const result = Linearizability.check(run.history, Workload.model)
+    return { run, result, faults: proxy.stats() }
+  })
+
+/** A failure message that lets the history be replayed and read. */
+export const explain = (
+  seed: number,
+  run: Workload.Run,
+  result: Linearizability.Result
+): string =>
+  result.linearizable
+    ? ""
+    : `seed ${seed}: the history is not linearizable (replay: HISTORY_SEED=${seed}); ` +
+      `outcomes ${JSON.stringify(run.outcomes)}; longest explained prefix: ${result.longestPrefix.length} of ` +
+      `${run.history.length} operations\n${Workload.show(run.history)}`
