@@ -98,7 +98,7 @@ describe("a mixed workload under the same faults", () => {
     Effect.gen(function*() {
       const { faults, result, run } = yield* Jepsen.history(104, {
         clients: 3,
-        workload: { keys: ["a", "b", "c"], opsPerClient: 100 },
+        workload: { keys: ["a", "b", "c"], opsPerClient: 150 },
         plan: lostWrites
       })
       assert.isTrue(result.linearizable, Jepsen.explain(104, run, result))

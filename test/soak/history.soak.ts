@@ -15,21 +15,31 @@ const count = Number(process.env.SOAK_SEEDS ?? 40)
 console.log(`soak: ${count} seeds from ${first} (replay one: SOAK_SEED=<seed> SOAK_SEEDS=1 npm run soak)`)
 
 const totals = { operations: 0, writes: 0, unknownWrites: 0, faults: 0 }
+/** Why outcomes were unknown, by the gist of their message. */
+const reasons = new Map<string, number>()
 
 describe(`soak: ${count} histories from seed ${first}`, () => {
   for (let seed = first; seed < first + count; seed++) {
-    const clients = 3 + (seed % 2)
+    // odd seeds: 4 clients, and requests that reach the engine after their client timed out and resent them
+    const late = seed % 2 === 1
+    const clients = late ? 4 : 3
+    const what = late ? "late requests and faults" : "faults on every request"
     it.scopedLive(
-      `seed ${seed}: ${clients} clients × 80 operations on 3 keys, faults on every request`,
+      `seed ${seed}: ${clients} clients × 80 operations on 3 keys, ${what}`,
       () =>
         Effect.gen(function*() {
           const { faults, result, run } = yield* Jepsen.history(seed, {
             clients,
-            workload: { keys: ["a", "b", "c"], opsPerClient: 80 }
+            workload: { keys: ["a", "b", "c"], opsPerClient: 80 },
+            ...(late ? { plan: Jepsen.lateFaults, config: { timeouts: { request: Jepsen.lateTimeout } } } : {})
           })
           totals.operations += run.history.length
           totals.writes += run.writes
           totals.unknownWrites += run.unknownWrites
+          for (const message of run.unknowns) {
+            const gist = message.replace(/^[a-zA-Z]+ of key "[^"]*": /, "").replace(/\(.*\)/, "(…)")
+            reasons.set(gist, (reasons.get(gist) ?? 0) + 1)
+          }
           totals.faults += faults.Lose + faults.Reset + faults.Throttle + faults.Error500 + faults.Applied500
           assert.isTrue(result.linearizable, Jepsen.explain(seed, run, result))
           expect(run.unknownWrites / run.writes).toBeLessThan(0.05)
@@ -42,7 +52,8 @@ describe(`soak: ${count} histories from seed ${first}`, () => {
     console.log(
       `soak: ${count} histories, ${totals.operations} operations, ${totals.faults} faults injected, ` +
         `${totals.unknownWrites} of ${totals.writes} writes UnknownOutcome ` +
-        `(${(100 * totals.unknownWrites / Math.max(1, totals.writes)).toFixed(2)}%)`
+        `(${(100 * totals.unknownWrites / Math.max(1, totals.writes)).toFixed(2)}%)` +
+        Array.from(reasons, ([gist, n]) => `\n  ${n} × ${gist}`).join("")
     )
   })
 })

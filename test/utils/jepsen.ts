@@ -33,7 +33,8 @@ let prefixes = 0
 export const clients = (
   count: number,
   seed: number,
-  plan: Proxy.Plan
+  plan: Proxy.Plan,
+  extra?: Partial<DynamoDBStore.DynamoDBStoreConfig>
 ): Effect.Effect<
   { readonly stores: ReadonlyArray<KonserveStore>; readonly proxy: Proxy.Proxy },
   KonserveError,
@@ -48,7 +49,8 @@ export const clients = (
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
       prefix,
-      retry: { maxAttempts: 10, baseDelay: "2 millis" }
+      retry: { maxAttempts: 10, baseDelay: "2 millis" },
+      ...extra
     })
     // the table is made before the faults start
     yield* DynamoDBStore.make(config(endpoint()))
@@ -65,13 +67,24 @@ export const history = (seed: number, options: {
   readonly clients: number
   readonly workload: Workload.Workload
   readonly plan?: Proxy.Plan | undefined
+  readonly config?: Partial<DynamoDBStore.DynamoDBStoreConfig> | undefined
 }) =>
   Effect.gen(function*() {
-    const { proxy, stores } = yield* clients(options.clients, seed, options.plan ?? faults)
+    const { proxy, stores } = yield* clients(options.clients, seed, options.plan ?? faults, options.config)
     const run = yield* Workload.run(stores, options.workload, Proxy.random(seed ^ 0x5bd1e995))
     const result = Linearizability.check(run.history, Workload.model)
     return { run, result, faults: proxy.stats() }
   })
+
+/**
+ * Faults with late requests: some held longer than the clients' request
+ * timeout (`lateTimeout`), so that the client gives up and resends while the
+ * first attempt still reaches the engine after it.
+ */
+export const lateFaults: Proxy.Plan = { ...faults, delay: { probability: 0.08, maxMillis: 400 } }
+
+/** The request timeout that `lateFaults` outlast. */
+export const lateTimeout = "150 millis"
 
 /** A failure message that lets the history be replayed and read. */
 export const explain = (

@@ -128,6 +128,8 @@ export interface Run {
   /** Writes whose outcome was unknown, and all writes. */
   readonly unknownWrites: number
   readonly writes: number
+  /** Why each unknown outcome was unknown (the errors' messages). */
+  readonly unknowns: ReadonlyArray<string>
 }
 
 export interface Workload {
@@ -178,6 +180,7 @@ export const run = (
     const outcomes: Record<string, number> = {}
     let writes = 0
     let unknownWrites = 0
+    const unknowns: Array<string> = []
     const count = (outcome: string) => {
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
     }
@@ -195,6 +198,7 @@ export const run = (
           const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
           if (Exit.isFailure(exit) && failure === undefined) throw new Error(`a defect: ${Cause.pretty(exit.cause)}`)
           const unknown = failure !== undefined && isUnknown(failure)
+          if (unknown) unknowns.push(failure.message)
           if (write) {
             writes++
             if (unknown) unknownWrites++
@@ -300,7 +304,7 @@ export const run = (
 
     return Effect.map(
       Effect.forEach(stores, (store, id) => client(store, id), { concurrency: "unbounded", discard: true }),
-      (): Run => ({ history, outcomes, unknownWrites, writes })
+      (): Run => ({ history, outcomes, unknownWrites, writes, unknowns })
     )
   })
 

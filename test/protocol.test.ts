@@ -1,0 +1,230 @@
+/**
+ * The write protocol's pure parts, without DynamoDB: versions, the head's
+ * write history, the decisions after a failed condition, the request
+ * builders and the planning of writes (docs/consistency.md).
+ */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb"
+import { describe, expect, it } from "@effect/vitest"
+import * as FastCheck from "effect/FastCheck"
+import * as History from "../src/internal/dynamodb/history.js"
+import type { Item, StoredHead } from "../src/internal/dynamodb/item.js"
+import { layout as makeLayout } from "../src/internal/dynamodb/item.js"
+import * as Plan from "../src/internal/dynamodb/plan.js"
+import type { HeadWrite } from "../src/internal/dynamodb/requests.js"
+import * as Requests from "../src/internal/dynamodb/requests.js"
+import * as Resolve from "../src/internal/dynamodb/resolve.js"
+import * as Version from "../src/internal/version.js"
+
+const layout = makeLayout("p")
+const clock = Version.makeClock()
+
+/** Versions in increasing order. */
+const versions = (n: number): Array<Uint8Array> => Array.from({ length: n }, () => clock.next())
+
+/** A head item whose history is `history` (newest first) and whose other attributes are `extra`. */
+const headItem = (history: ReadonlyArray<Uint8Array>, extra: Item = {}): Item => {
+  const item: Item = { pk: { S: layout.headPk("k") }, sk: { S: "h" }, kind: { S: "value" }, lw: { N: "1" }, ...extra }
+  History.SLOTS.forEach((slot, i) => {
+    item[slot] = { B: history[i] ?? History.EMPTY }
+  })
+  return item
+}
+
+const write = (version: Uint8Array, overrides: Partial<HeadWrite> = {}): HeadWrite => ({
+  key: "k",
+  pk: layout.headPk("k"),
+  operation: "assoc",
+  fields: {
+    kind: "value",
+    version,
+    lastWrite: 1,
+    size: 1,
+    expiresAt: undefined,
+    sweepAt: undefined,
+    user: undefined,
+    content: { _tag: "Inline", bytes: new Uint8Array([1]) }
+  },
+  condition: { _tag: "None" },
+  guard: { _tag: "NoContent" },
+  now: 1000,
+  ...overrides
+})
+
+describe("versions", () => {
+  it("a clock's versions strictly increase, also past a version it is asked to follow", () => {
+    const minted = versions(1000)
+    for (let i = 1; i < minted.length; i++) expect(Version.compare(minted[i - 1], minted[i])).toBeLessThan(0)
+    const ahead = Version.makeClock().next()
+    // a version from a clock an hour ahead
+    const future = new Uint8Array(ahead)
+    future[3] = (future[3] + 1) % 256
+    future[2] = future[2] + (future[3] === 0 ? 1 : 0)
+    const after = clock.next(future)
+    expect(Version.compare(after, future)).toBeGreaterThan(0)
+    expect(Version.compare(clock.next(), after)).toBeGreaterThan(0)
+  })
+
+  it("format and parse are inverse; other strings are no version", () => {
+    FastCheck.assert(FastCheck.property(FastCheck.uint8Array({ minLength: 12, maxLength: 12 }), (bytes) => {
+      expect(Version.parse(Version.format(bytes))).toEqual(bytes)
+    }))
+    for (const text of ["", "nope", "x".repeat(15), "x".repeat(17), "!".repeat(16)]) {
+      expect(Version.parse(text)).toBeUndefined()
+    }
+  })
+})
+
+describe("the write history", () => {
+  it("remembers its versions; covers a version when it is complete or reaches back past it", () => {
+    const [a, b, c] = versions(3)
+    const short = History.traceOf(headItem([c, a]))
+    expect(short.complete).toBe(true)
+    expect(History.remembers(short, a)).toBe(true)
+    expect(History.remembers(short, b)).toBe(false)
+    expect(History.verdict(short, b, true)).toBe("NotApplied")
+    const all = versions(History.HISTORY + 2)
+    // the newest HISTORY versions, newest first: the two oldest pushed out
+    const full = History.traceOf(headItem(all.slice(2).reverse()))
+    expect(full.complete).toBe(false)
+    expect(History.verdict(full, all[0], true)).toBe("Unknown")
+    expect(History.verdict(full, all[0], false)).toBe("NotApplied")
+    expect(History.verdict(full, all[5], true)).toBe("Applied")
+    // a version between the oldest remembered and the newest that is not there: never applied
+    const older = versions(History.HISTORY / 2)
+    const gap = versions(1)[0]
+    const later = History.traceOf(headItem([...older, ...versions(History.HISTORY / 2)].reverse()))
+    expect(History.covers(later, gap)).toBe(true)
+    expect(History.verdict(later, gap, true)).toBe("NotApplied")
+    expect(History.verdict(History.traceOf(undefined), gap, true)).toBe("NotApplied")
+  })
+})
+
+describe("what a failed condition means", () => {
+  const next = (after?: Uint8Array) => clock.next(after)
+
+  it("the head remembers the write: applied", () => {
+    const [base, mine, theirs] = versions(3)
+    const step = Resolve.headWrite(layout, headItem([theirs, mine, base]), write(mine), true, next)
+    expect(step._tag).toBe("Applied")
+  })
+
+  it("an ambiguous write that HISTORY newer writes pushed out: unknown; the same without ambiguity: re-sent", () => {
+    const [mine, ...newer] = versions(History.HISTORY + 1)
+    const item = headItem([...newer].reverse())
+    expect(Resolve.headWrite(layout, item, write(mine), true, next)._tag).toBe("Unknown")
+    const step = Resolve.headWrite(layout, item, write(mine), false, next)
+    expect(step._tag).toBe("Replan")
+    if (step._tag === "Replan") {
+      // a fresh version past the head's: the old one can never apply
+      expect(Version.compare(step.write.fields.version, newer[newer.length - 1])).toBeGreaterThan(0)
+      expect([step.ambiguous, step.contended]).toEqual([false, true])
+    }
+  })
+
+  it("the user's condition does not hold: refused", () => {
+    const [current, mine, other] = versions(3)
+    const item = headItem([current])
+    expect(Resolve.headWrite(layout, item, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+      .toBe("Refused")
+    expect(
+      Resolve.headWrite(layout, item, write(mine, { condition: { _tag: "Version", version: other } }), false, next)
+        ._tag
+    ).toBe("Refused")
+    // a tombstone and an expired head are absent: not refused, and a removal of them is
+    const tombstone = headItem([current], { kind: { S: "tomb" } })
+    expect(Resolve.headWrite(layout, tombstone, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+      .toBe("Refused")
+    const expired = headItem([current], { exp: { N: "999" } })
+    expect(Resolve.headWrite(layout, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+      .toBe("Replan")
+  })
+
+  it("a head with chunks in the way of a blind write: pinned to it, same version, ambiguity kept", () => {
+    const [current, mine] = versions(2)
+    const chunked: Record<string, AttributeValue> = {
+      cid: { S: "c".repeat(16) },
+      chunks: { N: "3" },
+      csize: { N: "10" },
+      crc: { N: "7" },
+      size: { N: "25" }
+    }
+    const step = Resolve.headWrite(layout, headItem([current], chunked), write(mine), true, next)
+    expect(step._tag).toBe("Replan")
+    if (step._tag === "Replan") {
+      expect(step.write.guard._tag).toBe("Pinned")
+      expect((step.write.guard as { readonly head: StoredHead }).head.manifest?.chunks).toBe(3)
+      expect(step.write.fields.version).toEqual(mine)
+      expect([step.ambiguous, step.contended]).toEqual([true, false])
+    }
+  })
+
+  it("a transaction: one head that remembers decides applied, one that covers decides not applied", () => {
+    const [base, mine, other] = versions(3)
+    const writes = [write(mine), write(mine, { key: "j" })]
+    const failed = (item: Item) => ({ Code: "ConditionalCheckFailed", Item: item })
+    expect(
+      Resolve.transactionVerdict([failed(headItem([mine, base])), failed(headItem([other]))], writes, true).verdict
+    )
+      .toBe("Applied")
+    expect(Resolve.transactionVerdict([failed(headItem([other, base])), { Code: "None" }], writes, true).verdict)
+      .toBe("NotApplied")
+    const pushedOut = headItem([...versions(History.HISTORY)].reverse())
+    expect(Resolve.transactionVerdict([failed(pushedOut), failed(pushedOut)], writes, true).verdict).toBe("Unknown")
+  })
+})
+
+describe("request builders", () => {
+  it("a head write sets the whole head, shifts the history, and removes what it does not set", () => {
+    const [version] = versions(1)
+    const input = Requests.updateHead("t", write(version))
+    const expression = input.UpdateExpression!
+    expect(expression).toContain("#r7 = if_not_exists(#r6, :nil)")
+    expect(expression).toContain("#r1 = if_not_exists(#ver, :nil)")
+    expect(expression).toContain("#ver = :ver")
+    expect(expression).toMatch(/REMOVE .*#cid.*#gen/)
+    expect(input.ConditionExpression).toContain("#ver < :ver")
+    expect(input.ConditionExpression).toContain("attribute_not_exists(#cid) AND attribute_not_exists(#gen)")
+    expect(input.ReturnValuesOnConditionCheckFailure).toBe("ALL_OLD")
+    // every placeholder used is declared, and every one declared is used (DynamoDB rejects both)
+    const text = `${expression} ${input.ConditionExpression}`
+    for (const name of Object.keys(input.ExpressionAttributeNames!)) expect(text).toContain(name)
+    for (const value of Object.keys(input.ExpressionAttributeValues!)) expect(text).toContain(value)
+    for (const used of text.match(/[#:][a-z][a-z0-9]*/g)!) {
+      expect({ ...input.ExpressionAttributeNames, ...input.ExpressionAttributeValues }).toHaveProperty(used)
+    }
+  })
+
+  it("the size of a head counts its history", () => {
+    const [version] = versions(1)
+    const fields = write(version).fields
+    expect(Requests.headSize("k", fields)).toBeGreaterThan(History.HISTORY * Version.BYTES)
+  })
+})
+
+describe("planning", () => {
+  it("inline up to the item limit, then chunks under a fresh content id", () => {
+    expect(Plan.content(new Uint8Array(1000), 200).content._tag).toBe("Inline")
+    const big = Plan.content(new Uint8Array(Plan.INLINE_ITEM_BYTES), 200)
+    expect(big.content._tag).toBe("Chunked")
+    expect(big.pieces.length).toBe(1)
+    const huge = Plan.content(new Uint8Array(3 * Plan.CHUNK_BYTES + 1), 200)
+    expect(huge.pieces.map((piece) => piece.length)).toEqual([
+      Plan.CHUNK_BYTES,
+      Plan.CHUNK_BYTES,
+      Plan.CHUNK_BYTES,
+      1
+    ])
+  })
+
+  it("a transaction over its size moves the largest inline values to chunks, only as many as needed", () => {
+    // 11 × 300 kB, one of 350 kB, two small: 3.65 MB, over the 3.5 MB aimed at
+    const sizes = [300_000, 100, 300_000, 1_000, 350_000, ...Array.from({ length: 9 }, () => 300_000)]
+    const chunked = Plan.transaction(sizes, sizes.map(() => 10))
+    const left = sizes.reduce((sum, size, i) => sum + (chunked.has(i) ? Plan.CHUNKED_HEAD_BYTES + 10 : size), 0)
+    expect(left).toBeLessThanOrEqual(Plan.TRANSACTION_BYTES)
+    // the largest went, and nothing else was needed
+    expect(chunked).toEqual(new Set([4]))
+    expect(Plan.transaction([1000, 2000], [10, 10]).size).toBe(0)
+    expect(Plan.transaction([Plan.INLINE_ITEM_BYTES + 1], [10])).toEqual(new Set([0]))
+  })
+})
