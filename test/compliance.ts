@@ -1038,6 +1038,33 @@ export const compliance = (
         timeout
       )
 
+      it.effect(
+        "an ifVersion that no write made (made up, far in the future, all zeros) is refused and writes go on working",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("ifVersion-made-up")
+            yield* KonserveStore.assoc(key, 0)
+            for (const madeUp of ["zzzzzzzzzzzzzzzz", "________________", "AAAAAAAAAAAAAAAA", "not a version", ""]) {
+              yield* expectTag(KonserveStore.assoc(key, -1, { ifVersion: madeUp }), "ConditionFailed")
+              yield* expectTag(KonserveStore.update(key, () => -1, { ifVersion: madeUp }), "ConditionFailed")
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), 0)
+            // every kind of write of the key still works, many times over, and each changes the version
+            const seen = new Set<string>()
+            for (let i = 1; i <= 12; i++) {
+              yield* KonserveStore.assoc(key, i)
+              yield* KonserveStore.update(key, (n) => Option.getOrElse(n as Option.Option<number>, () => 0) * 10)
+              seen.add((yield* getMetaSome(key)).version)
+            }
+            expect(seen.size).toBe(12)
+            assertSomeEqual(yield* KonserveStore.get(key), 120)
+            expect(yield* KonserveStore.dissoc(key)).toBe(true)
+            yield* KonserveStore.assoc(key, "back", { ifAbsent: true })
+            assertSomeEqual(yield* KonserveStore.get(key), "back")
+          }),
+        timeout
+      )
+
       it.effect("update, updateIn, assocIn and bassoc honour ifAbsent and ifVersion", () =>
         Effect.gen(function*() {
           const key = uniqueKey("conditions")

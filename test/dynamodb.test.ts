@@ -6,6 +6,7 @@
  */
 import {
   type AttributeValue,
+  DeleteItemCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
@@ -24,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import { randomBytes } from "node:crypto"
 import { afterAll } from "vitest"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
@@ -374,6 +376,33 @@ describe("DynamoDBStore: items in the table", () => {
         const left = yield* rawItems(prefix)
         expect(left.length).toBe(1)
         assert.isTrue(onlyTombstones(left))
+      }),
+    60_000
+  )
+
+  it.scoped(
+    "an expired chunked value whose chunks DynamoDB's TTL sweeper took first reads as absent (on TestClock)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("expired")
+        const store = yield* DynamoDBStore.make(config({ prefix }))
+        yield* store.assoc("big", randomBytes(MiB), { ttl: "1 second" })
+        yield* store.assoc("small", 1)
+        yield* TestClock.adjust("2 seconds")
+        // the sweeper takes the chunks (their own items) before the head
+        const chunks = (yield* rawItems(prefix)).filter((item) => item.sk.S === "c")
+        expect(chunks.length).toBeGreaterThan(0)
+        yield* Effect.promise(() =>
+          Promise.all(chunks.map((item) =>
+            raw().send(new DeleteItemCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk } }))
+          ))
+        )
+        expect(yield* store.get("big")).toEqual(Option.none())
+        expect(yield* store.multiGet(["big", "small"])).toEqual(new Map([["small", 1]]))
+        const { before } = yield* store.update("big", () =>
+          "fresh")
+        expect(before).toEqual(Option.none())
+        expect(yield* store.get("big")).toEqual(Option.some("fresh"))
       }),
     60_000
   )

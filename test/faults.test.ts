@@ -11,13 +11,12 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
-import { clientConfig, endpoint, uniqueTable } from "./utils/dynamodb.js"
+import { clientConfig, endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import * as Proxy from "./utils/proxy.js"
 
 const MiB = 1024 * 1024
@@ -31,15 +30,7 @@ const stores = (extra?: Partial<DynamoDBStore.DynamoDBStoreConfig>) =>
   Effect.gen(function*() {
     const proxy = yield* Proxy.make(endpoint())
     const prefix = `p${prefixes++}`
-    const config = (url: string): DynamoDBStore.DynamoDBStoreConfig => ({
-      table,
-      endpoint: url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
-      prefix,
-      retry: { baseDelay: "2 millis" },
-      ...extra
-    })
+    const config = (url: string) => storeConfig(url, table, { prefix, retry: { baseDelay: "2 millis" }, ...extra })
     const a = yield* DynamoDBStore.make(config(proxy.endpoint))
     const b = yield* DynamoDBStore.make(config(endpoint()))
     return { a, b, proxy, config }
@@ -164,17 +155,50 @@ describe("case 3: every terminal failure after an attempt that may have been app
       const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
       yield* b.assoc("n", 0)
       proxy.setRule((request) =>
-        request.command !== "UpdateItem"
-          ? { _tag: "Pass" }
-          : request.n === 0
+        request.command === "UpdateItem" && request.n === 0
           ? { _tag: "Lose" }
-          : { _tag: "Throttle" }
+          : request.command === "UpdateItem" || (request.command === "GetItem" && request.n > 0)
+          ? { _tag: "Throttle" }
+          : { _tag: "Pass" }
       )
       const error = yield* Effect.flip(a.update("n", inc))
       expect(codeOf(error)).toBe("UnknownOutcome")
       expect(error.message).toContain("ProvisionedThroughputExceededException")
       // it was applied: retrying on Throttled would have applied it twice
       expect(yield* b.get("n")).toEqual(Option.some(1))
+    }))
+
+  it.scopedLive("the same, but the head can still be read: the read tells it was applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("n", 0)
+      proxy.setRule((request) =>
+        request.command !== "UpdateItem"
+          ? { _tag: "Pass" }
+          : request.n === 0
+          ? { _tag: "Lose" }
+          : { _tag: "Throttle" }
+      )
+      const { after } = yield* a.update("n", inc)
+      expect(after).toBe(1)
+      expect(yield* b.get("n")).toEqual(Option.some(1))
+    }))
+
+  it.scopedLive("the same for a write never applied (reset before DynamoDB), another writer past it: Throttled", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("n", 0)
+      proxy.setRule((request) =>
+        request.command !== "UpdateItem"
+          ? { _tag: "Pass" }
+          : request.n === 0
+          ? { _tag: "Reset", before: meanwhile(b.assoc("n", 10)) }
+          : { _tag: "Throttle" }
+      )
+      // the head is past the write's version and reaches back to it without it: never applied, and never will be
+      const error = yield* Effect.flip(a.assoc("n", 1))
+      expect(error._tag).toBe("Throttled")
+      expect(yield* b.get("n")).toEqual(Option.some(10))
     }))
 
   it.scopedLive("the same throttling with no ambiguous attempt is Throttled: nothing was applied", () =>
@@ -215,13 +239,7 @@ describe("case 4: a user's client with the SDK's own retries on", () => {
         KonserveStore.KonserveStore,
         DynamoDBStore.layerWithClient({ client, table, prefix })
       )
-      const other = yield* DynamoDBStore.make({
-        table,
-        endpoint: endpoint(),
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
-        prefix
-      })
+      const other = yield* DynamoDBStore.make(storeConfig(endpoint(), table, { prefix }))
       yield* store.assoc("n", 8)
       let calls = 0
       // applied, answer lost; then another writer sets the value it sees (a blind write), then the SDK resends

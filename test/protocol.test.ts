@@ -64,6 +64,18 @@ describe("versions", () => {
     expect(Version.compare(clock.next(), after)).toBeGreaterThan(0)
   })
 
+  it("a version far ahead of this machine's clock (made up, or from a broken clock) is not followed", () => {
+    const own = Version.makeClock()
+    for (const madeUp of ["zzzzzzzzzzzzzzzz", "________________", "_____________8A_"]) {
+      const before = Date.now() * 1000
+      const next = own.next(Version.parse(madeUp))
+      expect(Version.timeOf(next)).toBeGreaterThanOrEqual(before)
+      expect(Version.timeOf(next)).toBeLessThan(Date.now() * 1000 + Version.MAX_AHEAD_MICROS)
+      // and the clock goes on from the machine's time
+      expect(Version.timeOf(own.next()) - Version.timeOf(next)).toBeLessThan(1_000_000)
+    }
+  })
+
   it("format and parse are inverse; other strings are no version", () => {
     FastCheck.assert(FastCheck.property(FastCheck.uint8Array({ minLength: 12, maxLength: 12 }), (bytes) => {
       expect(Version.parse(Version.format(bytes))).toEqual(bytes)
@@ -139,6 +151,28 @@ describe("what a failed condition means", () => {
       .toBe("Replan")
   })
 
+  it("a failed condition without the head it failed on: unknown after an ambiguous attempt, unless it needs one", () => {
+    const [base, mine] = versions(2)
+    // a blind write cannot fail on no item: the answer lacks the head
+    expect(Resolve.headWrite(layout, undefined, write(mine), true, next)._tag).toBe("Unknown")
+    expect(Resolve.headWrite(layout, undefined, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+      .toBe("Unknown")
+    // an ifVersion (or a removal) fails on no item: refused, decided
+    const versioned = write(mine, { condition: { _tag: "Version", version: base } })
+    expect(Resolve.headWrite(layout, undefined, versioned, true, next)._tag).toBe("Refused")
+    expect(Resolve.headWrite(layout, undefined, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+      .toBe("Refused")
+  })
+
+  it("re-planned on a fresh version without a newer head in the way: the old attempts' ambiguity is kept", () => {
+    const [older, mine] = versions(2)
+    // an expired head without content: the Absent write's condition holds as far as the store can tell
+    const expired = headItem([older], { exp: { N: "999" } })
+    const step = Resolve.headWrite(layout, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)
+    expect(step._tag).toBe("Replan")
+    if (step._tag === "Replan") expect(step.ambiguous).toBe(true)
+  })
+
   it("a head with chunks in the way of a blind write: pinned to it, same version, ambiguity kept", () => {
     const [current, mine] = versions(2)
     const chunked: Record<string, AttributeValue> = {
@@ -170,6 +204,12 @@ describe("what a failed condition means", () => {
       .toBe("NotApplied")
     const pushedOut = headItem([...versions(History.HISTORY)].reverse())
     expect(Resolve.transactionVerdict([failed(pushedOut), failed(pushedOut)], writes, true).verdict).toBe("Unknown")
+    // a head gone under an ifVersion: never applied there
+    const versioned = [write(mine, { condition: { _tag: "Version", version: base } })]
+    expect(Resolve.transactionVerdict([{ Code: "ConditionalCheckFailed" }], versioned, true).verdict).toBe("NotApplied")
+    expect(Resolve.transactionVerdict([{ Code: "ConditionalCheckFailed" }], [write(mine)], true).verdict).toBe(
+      "Unknown"
+    )
   })
 })
 

@@ -7,8 +7,10 @@
  *
  * Conventions every backend keeps:
  * - keys are already validated and values already encoded when they arrive;
- * - reads return heads as stored, expired or not: the shared store filters
- *   them against its `Clock` (see `head.ts`);
+ * - `readHead`, `readBinary`, `readLog` and `scan` return heads as stored,
+ *   expired or not: the shared store filters them against its `Clock`;
+ *   `readEntry` and `readMany` take the caller's `now` and never read the
+ *   content of a head expired at `now` (its chunks may be gone already);
  * - writes and removals receive `now` and treat an expired head as absent
  *   (for `Absent` conditions and for the "existed" answers);
  * - a backend mints the versions of its writes (`internal/version.ts`): fresh,
@@ -148,7 +150,7 @@ export interface Backend {
    * all of one version: a read that overlaps a rewrite, even one that changes
    * the key's kind, restarts or fails, never mixes.
    */
-  readonly readEntry: (key: string) => Effect.Effect<Option.Option<Entry>, KonserveError>
+  readonly readEntry: (key: string, now: number) => Effect.Effect<Option.Option<Entry>, KonserveError>
   /** A binary key with a lazy stream of its bytes; none when missing or of another kind. */
   readonly readBinary: (key: string) => Effect.Effect<Option.Option<BinaryEntry>, KonserveError>
   /** A log key's elements (encoded), in append order; none when missing or of another kind. */
@@ -158,8 +160,11 @@ export interface Backend {
     Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
     KonserveError
   >
-  /** The entries of the keys that exist (expired ones included), any number of keys. */
-  readonly readMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Entry>, KonserveError>
+  /** The entries of the keys alive at `now`, any number of keys. */
+  readonly readMany: (
+    keys: ReadonlyArray<string>,
+    now: number
+  ) => Effect.Effect<ReadonlyMap<string, Entry>, KonserveError>
   /** Every head (expired ones included), once each, lazily. */
   readonly scan: Stream.Stream<Head, KonserveError>
 

@@ -124,7 +124,10 @@ export const make = (): Backend => {
 
   return {
     readHead: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), (record) => record.head)),
-    readEntry: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), entryOf)),
+    readEntry: (key, now) =>
+      Effect.sync(() =>
+        Option.map(Option.filter(Option.fromNullable(records.get(key)), (r) => isAlive(r.head, now)), entryOf)
+      ),
     readBinary,
     readLog: (key) =>
       Effect.sync(() => {
@@ -133,12 +136,12 @@ export const make = (): Backend => {
           ? Option.none()
           : Option.some({ head: record.head, elements: record.elements.map((element) => element.slice()) })
       }),
-    readMany: (keys) =>
+    readMany: (keys, now) =>
       Effect.sync(() => {
         const found = new Map<string, Entry>()
         for (const key of keys) {
           const record = records.get(key)
-          if (record !== undefined) found.set(key, entryOf(record))
+          if (record !== undefined && isAlive(record.head, now)) found.set(key, entryOf(record))
         }
         return found
       }),

@@ -145,8 +145,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     condition
   })
 
-  const aliveEntry = (key: string) =>
-    Effect.zipWith(backend.readEntry(key), now, (entry, at) => Option.filter(entry, (e) => isAlive(e.head, at)))
+  const aliveEntry = (key: string) => Effect.flatMap(now, (at) => backend.readEntry(key, at))
 
   /** The public value of a live entry: a decoded value, a binary's bytes, a log's elements. */
   const valueOf = (entry: Entry): Effect.Effect<unknown, KonserveError> =>
@@ -306,11 +305,11 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
   const multiGet = Effect.fn("KonserveStore.multiGet", noStackTrace)(function*(keys: Iterable<Key>) {
     const valid = yield* Keys.validateAll(keys)
     if (valid.length === 0) return new Map<Key, unknown>()
-    const [entries, at] = yield* Effect.zip(backend.readMany(valid), now)
+    const entries = yield* backend.readMany(valid, yield* now)
     const found = new Map<Key, unknown>()
     for (const key of valid) {
       const entry = entries.get(key)
-      if (entry !== undefined && isAlive(entry.head, at)) {
+      if (entry !== undefined) {
         found.set(key, yield* valueOf(entry))
       }
     }

@@ -18,16 +18,29 @@ export const BYTES = 12
 /** Bytes of the time part. */
 const TIME_BYTES = 7
 
+/**
+ * How far ahead of this machine's clock a version may be and still be
+ * followed: 10 minutes. A version further ahead (a caller's made-up
+ * `ifVersion`, a writer whose clock is badly wrong) is not followed, so that
+ * it cannot drag this clock into the future for good.
+ *
+ * @internal
+ */
+export const MAX_AHEAD_MICROS = 10 * 60 * 1_000_000
+
 /** Mints versions. @internal */
 export interface VersionClock {
-  /** A new version, greater than every version this clock minted before, and than `after` when given. */
+  /**
+   * A new version, greater than every version this clock minted before, and
+   * than `after` when given and not more than `MAX_AHEAD_MICROS` ahead.
+   */
   readonly next: (after?: Uint8Array) => Uint8Array
 }
 
 /**
  * A clock of versions: the wall clock in microseconds, never going back and
- * never repeating (a hybrid logical clock: it also moves past every version
- * it is asked to follow).
+ * never repeating (a hybrid logical clock: it also moves past the versions it
+ * is asked to follow, within `MAX_AHEAD_MICROS`).
  *
  * @internal
  */
@@ -35,8 +48,12 @@ export const makeClock = (): VersionClock => {
   let last = 0
   return {
     next: (after) => {
-      let micros = Math.max(Date.now() * 1000, last + 1)
-      if (after !== undefined && after.length === BYTES) micros = Math.max(micros, timeOf(after) + 1)
+      const now = Date.now() * 1000
+      let micros = Math.max(now, last + 1)
+      if (after !== undefined && after.length === BYTES) {
+        const followed = timeOf(after) + 1
+        if (followed <= now + MAX_AHEAD_MICROS) micros = Math.max(micros, followed)
+      }
       last = micros
       const version = new Uint8Array(BYTES)
       let rest = micros

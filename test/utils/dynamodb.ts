@@ -4,7 +4,9 @@
  */
 import type { DynamoDBClientConfig } from "@aws-sdk/client-dynamodb"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { inject } from "vitest"
+import type { DynamoDBStoreConfig } from "../../src/DynamoDBStore.js"
 import { DynamoDBLocal } from "../../src/testing.js"
 
 /** The endpoint of the run's shared engine, `http://127.0.0.1:<port>`. */
@@ -38,3 +40,16 @@ export const uniqueTable = (prefix = "t"): string => {
   const random = Math.random().toString(36).slice(2, 8)
   return `${clean}-${Date.now().toString(36)}-${process.pid}-${counter}-${random}`
 }
+
+/** A store's configuration for DynamoDB Local at `url` (the engine, or a proxy in front of it). */
+export const storeConfig = (
+  url: string,
+  table: string,
+  extra?: Partial<DynamoDBStoreConfig>
+): DynamoDBStoreConfig => ({
+  table,
+  endpoint: url,
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
+  ...extra
+})

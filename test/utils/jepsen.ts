@@ -6,12 +6,11 @@
  * and the fault draws; the interleaving is the machine's.
  */
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as DynamoDBStore from "../../src/DynamoDBStore.js"
 import type { KonserveError } from "../../src/KonserveError.js"
 import type { KonserveStore } from "../../src/KonserveStore.js"
-import { endpoint, uniqueTable } from "./dynamodb.js"
+import { endpoint, storeConfig, uniqueTable } from "./dynamodb.js"
 import * as Linearizability from "./linearizability.js"
 import * as Proxy from "./proxy.js"
 import * as Workload from "./workload.js"
@@ -43,15 +42,8 @@ export const clients = (
   Effect.gen(function*() {
     const proxy = yield* Proxy.make(endpoint())
     const prefix = `s${seed}-${prefixes++}`
-    const config = (url: string): DynamoDBStore.DynamoDBStoreConfig => ({
-      table,
-      endpoint: url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: Redacted.make("local") },
-      prefix,
-      retry: { maxAttempts: 10, baseDelay: "2 millis" },
-      ...extra
-    })
+    const config = (url: string) =>
+      storeConfig(url, table, { prefix, retry: { maxAttempts: 10, baseDelay: "2 millis" }, ...extra })
     // the table is made before the faults start
     yield* DynamoDBStore.make(config(endpoint()))
     proxy.setRule(Proxy.planned(plan, Proxy.random(seed)))

@@ -11,19 +11,20 @@
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import { randomBytes, randomUUID } from "node:crypto"
-import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
+import type { KonserveError } from "../../KonserveError.js"
 import type { AppendRequest } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import type { Context } from "./context.js"
+import { Refused } from "./failure.js"
 import type { StoredHead } from "./item.js"
 import { chunkKeys, elementItem, hasContent, isLive, itemSize, logSk, stateOf } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
-import type { HeadWrite } from "./requests.js"
+import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests.js"
 import * as Requests from "./requests.js"
-import { transact } from "./writes.js"
+import { surfaceRefused, transact } from "./writes.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
 
@@ -38,36 +39,46 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
     const plan = Plan.element(request.element, overhead)
     const chunked = plan.element._tag === "Chunked"
 
+    // Whether a round was not applied although an attempt of it may have been: then its chunks, if any, stay.
+    let unsettled = false
     const attempt = Effect.gen(function*() {
-      const state = stateOf(ctx.layout, yield* Reads.headItem(ctx, key, false))
+      const state = stateOf(ctx.layout, yield* Reads.headItem(ctx, key, false, true))
       const live = isLive(state, now)
       const log = live ? state.stored : undefined
       if (live && (log?.head.kind !== "log" || log.generation === undefined)) {
-        return yield* new ConditionFailed({ key, operation: "append" })
+        return yield* new Refused({ key, operation: "append", settled: !unsettled })
       }
       const version = ctx.versions.next(state.version)
+      const logWrite = (
+        size: number,
+        content: Extract<HeadContent, { _tag: "Log" }>,
+        condition: WriteCondition,
+        guard: Guard
+      ): HeadWrite => ({
+        key,
+        pk,
+        operation: "append",
+        fields: {
+          kind: "log",
+          version,
+          lastWrite: now,
+          size,
+          expiresAt: undefined,
+          sweepAt: undefined,
+          user: undefined,
+          content
+        },
+        condition,
+        guard,
+        now
+      })
       let write: HeadWrite
       let items: Array<TransactWriteItem>
       let replaced: StoredHead | undefined
       if (log !== undefined && log.generation !== undefined) {
-        write = {
-          key,
-          pk,
-          operation: "append",
-          fields: {
-            kind: "log",
-            version,
-            lastWrite: now,
-            size: log.head.size + 1,
-            expiresAt: log.head.expiresAt,
-            sweepAt: undefined,
-            user: log.head.user,
-            content: { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements }
-          },
-          condition: { _tag: "None" },
-          guard: { _tag: "Pinned", head: log },
-          now
-        }
+        // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
+        const content = { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements } as const
+        write = logWrite(log.head.size + 1, content, { _tag: "None" }, { _tag: "Pinned", head: log })
         items = [
           Requests.transactAppend(table, write, chunked),
           Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
@@ -76,24 +87,12 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
         // A new log; an expired value or log it replaces is dropped after.
         const generation = newGeneration()
         replaced = state.stored !== undefined && hasContent(state.stored) ? state.stored : undefined
-        write = {
-          key,
-          pk,
-          operation: "append",
-          fields: {
-            kind: "log",
-            version,
-            lastWrite: now,
-            size: 1,
-            expiresAt: undefined,
-            sweepAt: undefined,
-            user: undefined,
-            content: { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 }
-          },
-          condition: { _tag: "Absent" },
-          guard: replaced === undefined ? { _tag: "NoContent" } : { _tag: "Pinned", head: replaced },
-          now
-        }
+        write = logWrite(
+          1,
+          { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
+          { _tag: "Absent" },
+          replaced === undefined ? { _tag: "NoContent" } : { _tag: "Pinned", head: replaced }
+        )
         items = [
           Requests.transactUpdate(table, write),
           Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
@@ -108,25 +107,28 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
         ambiguous: false
       })
       // Not applied: another append (or write) changed the head since it was read.
-      if (sent._tag === "NotApplied") return yield* Retry.conflict
+      if (sent._tag === "NotApplied") {
+        if (sent.ambiguous) unsettled = true
+        return yield* Retry.conflict
+      }
       if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
     })
 
     const commit = Retry.whileConflict(
       attempt,
       ctx.conflictRetries,
-      () => new ConditionFailed({ key, operation: "append" })
+      () => new Refused({ key, operation: "append", settled: !unsettled })
     )
-    if (plan.element._tag === "Inline") return commit
+    if (plan.element._tag === "Inline") return surfaceRefused(commit)
     const { manifest } = plan.element
     return Content.withNewChunks(
       ctx,
       Chunks.write(
-        { client: ctx.client, layout: ctx.layout, key, cid: manifest.cid, expiresAt: undefined },
+        { client: ctx.client, layout: ctx.layout, key, cid: manifest.cid, sweepAt: undefined },
         0,
         plan.pieces
       ),
       () => chunkKeys(ctx.layout, key, manifest.cid, plan.pieces.length),
       commit
-    )
+    ).pipe(surfaceRefused)
   })

@@ -38,10 +38,10 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
   }
   return {
     readHead: (key) => Reads.readHead(ctx, key),
-    readEntry: (key) => Reads.readEntry(ctx, key),
+    readEntry: (key, now) => Reads.readEntry(ctx, key, now),
     readBinary: (key) => Reads.readBinary(ctx, key),
     readLog: (key) => Reads.readLog(ctx, key),
-    readMany: (keys) => Reads.readMany(ctx, keys),
+    readMany: (keys, now) => Reads.readMany(ctx, keys, now),
     scan: Reads.scan(ctx),
     put: (request) => Writes.put(ctx, request),
     putStream: (header, bytes) => Writes.putStream(ctx, header, bytes),

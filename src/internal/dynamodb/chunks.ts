@@ -39,8 +39,8 @@ export interface ChunkTarget {
   readonly layout: Layout
   readonly key: string
   readonly cid: string
-  /** The value's expiry: its chunks carry it for DynamoDB's TTL sweeper. */
-  readonly expiresAt: number | undefined
+  /** The TTL sweeper's epoch seconds of the head they belong to (chunks never go before it may). */
+  readonly sweepAt: number | undefined
 }
 
 /** Writes chunks `[first, first + pieces.length)` of a content. @internal */
@@ -52,7 +52,7 @@ export const write = (
 ): Effect.Effect<void, KonserveError> =>
   Batch.putItems(
     target.client,
-    pieces.map((bytes, i) => chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.expiresAt)),
+    pieces.map((bytes, i) => chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.sweepAt)),
     options
   )
 

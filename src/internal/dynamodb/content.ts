@@ -16,21 +16,24 @@ import * as Stream from "effect/Stream"
 import type { KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
 import type { Context } from "./context.js"
+import type { Refused } from "./failure.js"
 import type { Item, StoredHead } from "./item.js"
 import { A, chunkKeys, contentKeys, hasContent, LOG_PREFIX, namesOf } from "./item.js"
 import * as Paging from "./paging.js"
 
 /**
- * Whether a write's exit proves it was not applied: it failed with a typed
- * failure other than `UnknownOutcome` (the write executors turn every
- * failure after a possibly applied attempt into `UnknownOutcome`). An
- * interruption proves nothing: a head request may be in flight.
+ * Whether a write's exit proves it was not applied and never will be: a
+ * refusal after which no attempt can still apply, or any other typed failure
+ * but `UnknownOutcome` (the write executors turn every failure after a
+ * possibly applied attempt into `UnknownOutcome`). An interruption proves
+ * nothing: a head request may be in flight.
  */
-const notApplied = <A>(exit: Exit.Exit<A, KonserveError>): boolean =>
+const notApplied = <A>(exit: Exit.Exit<A, KonserveError | Refused>): boolean =>
   Exit.isFailure(exit) &&
   Option.match(Cause.failureOption(exit.cause), {
     onNone: () => false,
-    onSome: (error) => !(error._tag === "DynamoDBError" && error.code === "UnknownOutcome")
+    onSome: (error) =>
+      error._tag === "Refused" ? error.settled : !(error._tag === "DynamoDBError" && error.code === "UnknownOutcome")
   })
 
 /**
@@ -44,8 +47,8 @@ export const withNewChunks = <A, E, R>(
   ctx: Context,
   write: Effect.Effect<void, E, R>,
   chunks: () => ReadonlyArray<Item>,
-  commit: Effect.Effect<A, KonserveError>
-): Effect.Effect<A, KonserveError | E, R> =>
+  commit: Effect.Effect<A, KonserveError | Refused>
+): Effect.Effect<A, KonserveError | Refused | E, R> =>
   write.pipe(
     Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
     Effect.zipRight(

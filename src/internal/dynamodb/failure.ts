@@ -241,6 +241,20 @@ export const surface = (error: ConcurrentModification): DynamoDBError =>
     retryable: true
   })
 
+/**
+ * A write refused by its own condition (`ifAbsent`, `ifVersion`, a removal
+ * of nothing): not applied. `settled`: no attempt of it can still apply (none
+ * was ambiguous), so content written for it may go; else it is left for
+ * `sweep`. Internal: it surfaces as `ConditionFailed`.
+ *
+ * @internal
+ */
+export class Refused extends Data.TaggedError("Refused")<{
+  readonly key: string
+  readonly operation: string
+  readonly settled: boolean
+}> {}
+
 /** A configuration that cannot work. @internal */
 export const invalidConfiguration = (message: string): DynamoDBError =>
   new DynamoDBError({ operation: "DynamoDBStore.make", code: "InvalidConfiguration", message, retryable: false })

@@ -255,14 +255,14 @@ export const chunkItem = (
   cid: string,
   index: number,
   bytes: Uint8Array,
-  expiresAt: number | undefined
+  sweepAt: number | undefined
 ): Item => ({
   ...itemKey(layout.chunkPk(key, cid, index), SK_CHUNK),
   [A.owner]: { S: layout.headPk(key) },
   [A.cid]: { S: cid },
   [A.index]: { N: String(index) },
   [A.value]: { B: bytes },
-  ...(expiresAt === undefined ? {} : { [A.ttl]: { N: String(ttlSeconds(expiresAt)) } })
+  ...(sweepAt === undefined ? {} : { [A.ttl]: { N: String(sweepAt) } })
 })
 
 /** The primary keys of a content's chunks. @internal */

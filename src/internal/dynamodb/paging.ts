@@ -14,32 +14,31 @@ import type { KonserveError } from "../../KonserveError.js"
 import type { Client } from "./client.js"
 import type { Item } from "./item.js"
 
+/** Pages one after the other, following `LastEvaluatedKey`, one request per pull. */
+const pages = (
+  fetch: (cursor: Item | undefined) => Effect.Effect<{
+    readonly Items?: Array<Item> | undefined
+    readonly LastEvaluatedKey?: Item | undefined
+  }, KonserveError>
+): Stream.Stream<Item, KonserveError> =>
+  Stream.paginateChunkEffect(undefined as Item | undefined, (cursor) =>
+    Effect.map(
+      fetch(cursor),
+      (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const
+    ))
+
+const from = (cursor: Item | undefined) => cursor === undefined ? {} : { ExclusiveStartKey: cursor }
+
 /** The pages of a `Scan`, item by item. @internal */
 export const scan = (
   client: Client,
   input: Omit<ScanCommandInput, "TableName" | "ExclusiveStartKey">
 ): Stream.Stream<Item, KonserveError> =>
-  Stream.paginateChunkEffect(undefined as Item | undefined, (cursor) =>
-    Effect.map(
-      client.call("Scan", {
-        ...input,
-        TableName: client.table,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
-      }),
-      (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const
-    ))
+  pages((cursor) => client.call("Scan", { ...input, TableName: client.table, ...from(cursor) }))
 
 /** The pages of a `Query`, item by item. @internal */
 export const query = (
   client: Client,
   input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">
 ): Stream.Stream<Item, KonserveError> =>
-  Stream.paginateChunkEffect(undefined as Item | undefined, (cursor) =>
-    Effect.map(
-      client.call("Query", {
-        ...input,
-        TableName: client.table,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
-      }),
-      (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const
-    ))
+  pages((cursor) => client.call("Query", { ...input, TableName: client.table, ...from(cursor) }))

@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { KonserveError } from "../../KonserveError.js"
 import type { BinaryEntry, Entry, Head } from "../backend.js"
+import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Batch from "./batch.js"
 import * as Chunks from "./chunks.js"
@@ -63,17 +64,25 @@ const headRequest = (ctx: Context, withBytes: boolean) =>
       ExpressionAttributeNames: namesOf(HEAD_PROJECTION)
     }
 
-/** The item of a key's head as stored (tombstones included), or undefined. @internal */
+/**
+ * The item of a key's head as stored (tombstones included), or undefined.
+ * `consistent` (default: the store's setting) is forced on for reads that a
+ * write is conditioned on.
+ *
+ * @internal
+ */
 export const headItem = (
   ctx: Context,
   key: string,
-  withBytes: boolean
+  withBytes: boolean,
+  consistent = ctx.consistent
 ): Effect.Effect<Item | undefined, KonserveError> =>
   Effect.map(
     ctx.client.call("GetItem", {
       TableName: ctx.client.table,
       Key: itemKey(ctx.layout.headPk(key), SK_HEAD),
-      ...headRequest(ctx, withBytes)
+      ...headRequest(ctx, withBytes),
+      ConsistentRead: consistent
     }),
     (out) => out.Item
   )
@@ -81,17 +90,18 @@ export const headItem = (
 const getHead = (ctx: Context, key: string, withBytes: boolean) =>
   Effect.map(headItem(ctx, key, withBytes), (item) => decodeHead(ctx.layout, item))
 
-/** The live heads among keys (tombstones left out), by key. @internal */
+/** The heads among keys (tombstones left out), by key; `consistent` as in `headItem`. @internal */
 export const getHeads = (
   ctx: Context,
   keys: ReadonlyArray<string>,
-  withBytes: boolean
+  withBytes: boolean,
+  consistent = ctx.consistent
 ): Effect.Effect<Map<string, StoredHead>, KonserveError> =>
   Effect.map(
     Batch.batchGet(
       ctx.client,
       keys.map((key) => itemKey(ctx.layout.headPk(key), SK_HEAD)),
-      headRequest(ctx, withBytes)
+      { ...headRequest(ctx, withBytes), ConsistentRead: consistent }
     ),
     (items) => {
       const heads = new Map<string, StoredHead>()
@@ -202,13 +212,20 @@ const contentOf = (ctx: Context, stored: StoredHead): Effect.Effect<Entry, Konse
         : Effect.fail(new ConcurrentModification({ key: stored.head.key, what: "the log is gone" })))
     : Effect.map(bytesOf(ctx, stored), (bytes): Entry => ({ _tag: "Bytes", head: stored.head, bytes }))
 
-/** @internal */
-export const readEntry = (ctx: Context, key: string): Effect.Effect<Option.Option<Entry>, KonserveError> =>
+/** A key alive at `now` with its whole content; the content of an expired head is never read. @internal */
+export const readEntry = (
+  ctx: Context,
+  key: string,
+  now: number
+): Effect.Effect<Option.Option<Entry>, KonserveError> =>
   restarting(
     ctx,
     Effect.flatMap(
       getHead(ctx, key, true),
-      (stored) => stored === undefined ? Effect.succeed(Option.none()) : Effect.asSome(contentOf(ctx, stored))
+      (stored) =>
+        stored === undefined || !isAlive(stored.head, now)
+          ? Effect.succeed(Option.none())
+          : Effect.asSome(contentOf(ctx, stored))
     )
   )
 
@@ -231,13 +248,15 @@ export const readBinary = (ctx: Context, key: string): Effect.Effect<Option.Opti
 /** @internal */
 export const readMany = (
   ctx: Context,
-  keys: ReadonlyArray<string>
+  keys: ReadonlyArray<string>,
+  now: number
 ): Effect.Effect<ReadonlyMap<string, Entry>, KonserveError> =>
   Effect.flatMap(getHeads(ctx, keys, true), (heads) => {
     const out = new Map<string, Entry>()
     const more: Array<StoredHead> = []
     // Inline entries need nothing more (and no fiber each); chunked values and logs are read a few at a time.
     for (const stored of heads.values()) {
+      if (!isAlive(stored.head, now)) continue
       if (stored.manifest === undefined && stored.head.kind !== "log") {
         out.set(stored.head.key, { _tag: "Bytes", head: stored.head, bytes: stored.inline ?? new Uint8Array(0) })
       } else {
@@ -252,7 +271,7 @@ export const readMany = (
           contentOf(ctx, stored).pipe(
             Effect.asSome,
             // Rewritten meanwhile: read it again on its own.
-            Effect.catchIf(isConcurrentModification, () => readEntry(ctx, stored.head.key)),
+            Effect.catchIf(isConcurrentModification, () => readEntry(ctx, stored.head.key, now)),
             Effect.map(Option.map((entry) => out.set(entry.head.key, entry)))
           ),
         { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }

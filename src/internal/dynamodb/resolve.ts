@@ -77,6 +77,10 @@ export const headWrite = (
 ): Step => {
   const trace = History.traceOf(item)
   const version = write.fields.version
+  // Without a head, only a condition that wants one can fail; else the answer lacks the head it failed on.
+  if (item === undefined && ambiguous && !wantsHead(write)) {
+    return { _tag: "Unknown", why: "an attempt may have been applied, and DynamoDB returned no head to tell" }
+  }
   switch (History.verdict(trace, version, ambiguous)) {
     case "Applied":
       return { _tag: "Applied" }
@@ -111,10 +115,15 @@ const replan = (
   const fresh = newer || stuck
   return {
     write: { ...write, guard, fields: fresh ? { ...write.fields, version: next(state.version) } : write.fields },
-    ambiguous: fresh ? false : ambiguous,
+    // Only a head at or past the version ends it for good: no attempt of it can apply any more.
+    ambiguous: newer ? false : ambiguous,
     contended: fresh
   }
 }
+
+/** Whether a write's condition fails without a head (so that "no head" is an answer, not a missing one). */
+const wantsHead = (write: HeadWrite): boolean =>
+  write.condition._tag === "Version" || write.condition._tag === "Live" || write.guard._tag === "Pinned"
 
 /** The head write behind each item of a transaction (undefined for puts and condition checks). @internal */
 export type TransactionWrites = ReadonlyArray<HeadWrite | undefined>
@@ -143,7 +152,12 @@ export const transactionVerdict = (
     if (onlyConditions && writes[i] !== undefined && (reasons[i]?.Code ?? "None") === "None") covered = true
     const write = writes[i]
     const reason = reasons[i]
-    if (write === undefined || reason?.Code !== "ConditionalCheckFailed" || reason.Item === undefined) continue
+    if (write === undefined || reason?.Code !== "ConditionalCheckFailed") continue
+    if (reason.Item === undefined) {
+      // No head: the write was never applied there (and a condition that wants a head says so).
+      if (wantsHead(write)) covered = true
+      continue
+    }
     trace = History.traceOf(reason.Item)
     if (History.remembers(trace, write.fields.version)) return { verdict: "Applied", why: "" }
     if (History.covers(trace, write.fields.version)) covered = true
@@ -208,7 +222,8 @@ export const replanTransaction = (
     writes: replanned.map((write) =>
       fresh === undefined ? write! : { ...write!, fields: { ...write!.fields, version: fresh } }
     ),
-    ambiguous: fresh === undefined ? ambiguous : false,
+    // Only heads at or past the version end its ambiguity for good.
+    ambiguous: latest === undefined ? ambiguous : false,
     contended: fresh !== undefined
   }
 }

@@ -17,6 +17,7 @@ import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
@@ -27,10 +28,18 @@ import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import type { Context } from "./context.js"
-import { cancellationReasons, conditionItem, unknownOutcome, writeFailure } from "./failure.js"
+import type { RequestFailure } from "./failure.js"
+import {
+  cancellationReasons,
+  conditionItem,
+  Refused,
+  toKonserveError,
+  unknownOutcome,
+  writeFailure
+} from "./failure.js"
 import * as History from "./history.js"
 import type { StoredHead } from "./item.js"
-import { chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
+import { A, chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
 import type { Guard, HeadContent, HeadFields, HeadWrite, WriteCondition } from "./requests.js"
@@ -97,27 +106,64 @@ const writeCondition = (condition: Condition): WriteCondition | undefined => {
 
 type HeadRun =
   | { readonly _tag: "Pending"; readonly write: HeadWrite; readonly ambiguous: boolean; readonly round: number }
-  | { readonly _tag: "Done"; readonly applied: boolean; readonly replaced: StoredHead | undefined }
+  | { readonly _tag: "Done"; readonly replaced: StoredHead | undefined }
 
 const exhausted = (write: HeadWrite, ambiguous: boolean): KonserveError =>
   ambiguous
     ? unknownOutcome(write.operation, write.key, "an attempt may have been applied, and the key kept changing")
     : new ConditionFailed({ key: write.key, operation: write.operation })
 
-const attemptHead = (ctx: Context, run: Extract<HeadRun, { _tag: "Pending" }>): Effect.Effect<HeadRun, KonserveError> =>
+const applied = (write: HeadWrite): HeadRun => ({ _tag: "Done", replaced: pinnedOf(write.guard) })
+
+/**
+ * A write whose request failed for good after an attempt that may have been
+ * applied: one strongly consistent read of the head may still tell. It
+ * remembers the version: applied. It is past the version and reaches back to
+ * it without remembering it: never applied, and never will be (the request's
+ * own failure is then the answer). Else, or when the read fails too:
+ * `UnknownOutcome`.
+ */
+const settle = (
+  ctx: Context,
+  write: HeadWrite,
+  failure: RequestFailure
+): Effect.Effect<HeadRun, KonserveError> =>
+  Reads.headItem(ctx, write.key, true, true).pipe(
+    Effect.option,
+    Effect.flatMap((item): Effect.Effect<HeadRun, KonserveError> => {
+      const version = write.fields.version
+      const read = Option.getOrUndefined(item)
+      const trace = History.traceOf(read)
+      if (Option.isSome(item) && History.remembers(trace, version)) return Effect.succeed(applied(write))
+      const head = read?.[A.version]?.B
+      const past = head !== undefined && Version.compare(head, version) >= 0
+      return Effect.fail(
+        Option.isSome(item) && past && History.covers(trace, version)
+          ? toKonserveError(failure, ctx.client.table)
+          : writeFailure(failure, ctx.client.table, { ...write, ambiguous: true })
+      )
+    })
+  )
+
+const attemptHead = (
+  ctx: Context,
+  run: Extract<HeadRun, { _tag: "Pending" }>
+): Effect.Effect<HeadRun, KonserveError | Refused> =>
   ctx.client.send("UpdateItem", Requests.updateHead(ctx.client.table, run.write)).pipe(
-    Effect.as<HeadRun>({ _tag: "Done", applied: true, replaced: pinnedOf(run.write.guard) }),
-    Effect.catchAll((failure): Effect.Effect<HeadRun, KonserveError> => {
+    Effect.as(applied(run.write)),
+    Effect.catchAll((failure): Effect.Effect<HeadRun, KonserveError | Refused> => {
       const ambiguous = run.ambiguous || failure.ambiguous
       if (failure.verdict !== "condition") {
-        return Effect.fail(writeFailure(failure, ctx.client.table, { ...run.write, ambiguous }))
+        return ambiguous
+          ? settle(ctx, run.write, failure)
+          : Effect.fail(toKonserveError(failure, ctx.client.table))
       }
       const step = Resolve.headWrite(ctx.layout, conditionItem(failure.cause), run.write, ambiguous, ctx.versions.next)
       switch (step._tag) {
         case "Applied":
-          return Effect.succeed({ _tag: "Done", applied: true, replaced: pinnedOf(run.write.guard) })
+          return Effect.succeed(applied(run.write))
         case "Refused":
-          return Effect.succeed({ _tag: "Done", applied: false, replaced: undefined })
+          return Effect.fail(new Refused({ key: run.write.key, operation: run.write.operation, settled: !ambiguous }))
         case "Unknown":
           return Effect.fail(unknownOutcome(run.write.operation, run.write.key, step.why))
         case "Replan": {
@@ -130,37 +176,38 @@ const attemptHead = (ctx: Context, run: Extract<HeadRun, { _tag: "Pending" }>): 
   )
 
 /**
- * Writes one head, at most once: true when it was applied, false when the
- * user's condition does not hold (nothing written). The content of the head
- * it replaced is dropped after.
+ * Writes one head, at most once; `Refused` when the user's condition does not
+ * hold (nothing written). The content of the head it replaced is dropped
+ * after.
  *
  * @internal
  */
-export const writeHead = (ctx: Context, write: HeadWrite): Effect.Effect<boolean, KonserveError> =>
+export const writeHead = (ctx: Context, write: HeadWrite): Effect.Effect<void, KonserveError | Refused> =>
   Effect.iterate({ _tag: "Pending", write, ambiguous: false, round: 0 } as HeadRun, {
     while: (run): run is Extract<HeadRun, { _tag: "Pending" }> => run._tag === "Pending",
     body: (run) => attemptHead(ctx, run)
   }).pipe(
     Effect.flatMap((run) => {
-      const done = run as Extract<HeadRun, { _tag: "Done" }>
-      return done.replaced === undefined
-        ? Effect.succeed(done.applied)
-        : Effect.as(Content.drop(ctx, [done.replaced]), true)
+      const { replaced } = run as Extract<HeadRun, { _tag: "Done" }>
+      return replaced === undefined ? Effect.void : Content.drop(ctx, [replaced])
     })
   )
 
 const refused = (header: { readonly key: string; readonly operation: string }) =>
   new ConditionFailed({ key: header.key, operation: header.operation })
 
-const writeHeadOrFail = (ctx: Context, write: HeadWrite): Effect.Effect<void, KonserveError> =>
-  Effect.flatMap(writeHead(ctx, write), (applied) => applied ? Effect.void : Effect.fail(refused(write)))
+/** A refusal as the public failure, once whoever owns the write's new content has seen it. @internal */
+export const surfaceRefused = <A, E, R>(
+  self: Effect.Effect<A, E | Refused, R>
+): Effect.Effect<A, E | ConditionFailed, R> =>
+  Effect.catchIf(self, (error): error is Refused => error instanceof Refused, (error) => Effect.fail(refused(error)))
 
 const chunkTarget = (ctx: Context, header: WriteHeader, cid: string): Chunks.ChunkTarget => ({
   client: ctx.client,
   layout: ctx.layout,
   key: header.key,
   cid,
-  expiresAt: header.expiresAt
+  sweepAt: sweepAt(header.expiresAt)
 })
 
 /** Writes one key whose bytes are in memory: inline in its head, or chunks first. @internal */
@@ -181,14 +228,14 @@ export const put = (ctx: Context, request: PutRequest): Effect.Effect<void, Kons
       guard: noContent,
       now: request.now
     }
-    if (plan.content._tag !== "Chunked") return writeHeadOrFail(ctx, write)
+    if (plan.content._tag !== "Chunked") return surfaceRefused(writeHead(ctx, write))
     const { cid } = plan.content.manifest
     return Content.withNewChunks(
       ctx,
       Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
       () => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length),
-      writeHeadOrFail(ctx, write)
-    )
+      writeHead(ctx, write)
+    ).pipe(surfaceRefused)
   })
 
 /**
@@ -253,7 +300,7 @@ export const putStream = <E, R>(
       const content: HeadContent = pieces === 0 || inline !== undefined
         ? { _tag: "Inline", bytes: inline ?? new Uint8Array(0) }
         : { _tag: "Chunked", manifest: { cid, chunks: pieces, chunkSize: Plan.CHUNK_BYTES, crc } }
-      return writeHeadOrFail(ctx, {
+      return writeHead(ctx, {
         key: header.key,
         pk,
         operation: header.operation,
@@ -263,7 +310,9 @@ export const putStream = <E, R>(
         now: header.now
       })
     })
-    return Content.withNewChunks(ctx, writeAll, () => chunkKeys(ctx.layout, header.key, cid, dispatched), commit)
+    return Content.withNewChunks(ctx, writeAll, () => chunkKeys(ctx.layout, header.key, cid, dispatched), commit).pipe(
+      surfaceRefused
+    )
   })
 
 const removal = (ctx: Context, key: string, version: Uint8Array, now: number, guard: Guard): HeadWrite => ({
@@ -284,7 +333,11 @@ const removal = (ctx: Context, key: string, version: Uint8Array, now: number, gu
  * @internal
  */
 export const remove = (ctx: Context, key: string, now: number): Effect.Effect<boolean, KonserveError> =>
-  Effect.suspend(() => writeHead(ctx, removal(ctx, key, ctx.versions.next(), now, noContent)))
+  Effect.suspend(() => writeHead(ctx, removal(ctx, key, ctx.versions.next(), now, noContent))).pipe(
+    Effect.as(true),
+    // Nothing alive to remove.
+    Effect.catchIf((error): error is Refused => error instanceof Refused, () => Effect.succeed(false))
+  )
 
 // -------------------------------------------------------------------------------------------------
 // transactions
@@ -349,9 +402,12 @@ type ManyRun =
   | { readonly _tag: "Done"; readonly replaced: ReadonlyArray<StoredHead> }
 
 /** Head writes of several keys in one transaction, at most once; re-planned as single writes are. */
-const transactHeads = (ctx: Context, writes: ReadonlyArray<HeadWrite>): Effect.Effect<void, KonserveError> => {
+const transactHeads = (
+  ctx: Context,
+  writes: ReadonlyArray<HeadWrite>
+): Effect.Effect<void, KonserveError | Refused> => {
   const operation = writes[0].operation
-  const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError> =>
+  const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError | Refused> =>
     Effect.flatMap(
       transact(ctx, {
         operation,
@@ -361,12 +417,14 @@ const transactHeads = (ctx: Context, writes: ReadonlyArray<HeadWrite>): Effect.E
         token: randomUUID(),
         ambiguous: run.ambiguous
       }),
-      (sent): Effect.Effect<ManyRun, KonserveError> => {
+      (sent): Effect.Effect<ManyRun, KonserveError | Refused> => {
         if (sent._tag === "Applied") {
           return Effect.succeed({ _tag: "Done", replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? []) })
         }
         const step = Resolve.replanTransaction(ctx.layout, sent.reasons, run.writes, sent.ambiguous, ctx.versions.next)
-        if (step._tag === "Refused") return Effect.fail(new ConditionFailed({ key: step.key, operation }))
+        if (step._tag === "Refused") {
+          return Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
+        }
         if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.writes[0], step.ambiguous))
         const next: ManyRun = { _tag: "Pending", writes: step.writes, ambiguous: step.ambiguous, round: run.round + 1 }
         return step.contended ? Effect.as(contentionPause(run.round), next) : Effect.succeed(next)
@@ -423,7 +481,7 @@ export const putMany = (
       const chunked = plans.flatMap((plan, i) =>
         plan.content._tag === "Chunked" ? [{ request: requests[i], cid: plan.content.manifest.cid, plan }] : []
       )
-      if (chunked.length === 0) return transactHeads(ctx, writes)
+      if (chunked.length === 0) return surfaceRefused(transactHeads(ctx, writes))
       return Content.withNewChunks(
         ctx,
         Effect.forEach(
@@ -433,7 +491,7 @@ export const putMany = (
         ),
         () => chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length)),
         transactHeads(ctx, writes)
-      )
+      ).pipe(surfaceRefused)
     })
 
 /**
@@ -461,7 +519,7 @@ export const removeMany = (
     )
   }
   const attempt = Effect.gen(function*() {
-    const heads = yield* Reads.getHeads(ctx, keys, false)
+    const heads = yield* Reads.getHeads(ctx, keys, false, true)
     const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
     const result = new Map(keys.map((key) => [key, live.has(key)] as const))
     // Nothing to remove: the consistent read of the heads is the answer.
