@@ -71,9 +71,15 @@ export const conflict: Conflict = new Conflict()
  */
 export const conflictSchedule = (retries: number): Schedule.Schedule<unknown, unknown> =>
   Schedule.exponential(Duration.millis(5), 2).pipe(
-    Schedule.modifyDelay((_, delay) => Duration.millis(Math.random() * Math.min(500, Duration.toMillis(delay)))),
+    Schedule.modifyDelay((_, delay) => conflictDelay(Duration.toMillis(delay))),
     Schedule.intersect(Schedule.recurs(Math.max(0, retries)))
   )
+
+const conflictDelay = (capMillis: number): Duration.Duration =>
+  Duration.millis(Math.random() * Math.min(500, capMillis))
+
+/** The pause of `conflictSchedule` before attempt `round + 1`, for a loop that is a state machine, not a retry. @internal */
+export const conflictPause = (round: number): Effect.Effect<void> => live(Effect.sleep(conflictDelay(5 * 2 ** round)))
 
 /**
  * Runs `body` again while it fails with `Conflict`, at most `retries` more

@@ -15,7 +15,6 @@
  */
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -55,10 +54,6 @@ const maxRounds = (ctx: Context): number => ctx.conflictRetries + 2
 const noContent: Guard = { _tag: "NoContent" }
 
 const pinnedOf = (guard: Guard): StoredHead | undefined => guard._tag === "Pinned" ? guard.head : undefined
-
-/** A pause after another writer's newer version got in the way: full jitter, like a conflict's. */
-const contentionPause = (round: number): Effect.Effect<void> =>
-  Retry.live(Effect.sleep(Duration.millis(Math.random() * Math.min(500, 5 * 2 ** round))))
 
 /** The epoch seconds after which DynamoDB's TTL sweeper may delete a head: never while its history matters. */
 const sweepAt = (expiresAt: number | undefined): number | undefined =>
@@ -169,7 +164,7 @@ const attemptHead = (
         case "Replan": {
           if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.write, step.ambiguous))
           const next: HeadRun = { _tag: "Pending", write: step.write, ambiguous: step.ambiguous, round: run.round + 1 }
-          return step.contended ? Effect.as(contentionPause(run.round), next) : Effect.succeed(next)
+          return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
         }
       }
     })
@@ -427,7 +422,7 @@ const transactHeads = (
         }
         if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.writes[0], step.ambiguous))
         const next: ManyRun = { _tag: "Pending", writes: step.writes, ambiguous: step.ambiguous, round: run.round + 1 }
-        return step.contended ? Effect.as(contentionPause(run.round), next) : Effect.succeed(next)
+        return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
       }
     )
   return Effect.iterate({ _tag: "Pending", writes, ambiguous: false, round: 0 } as ManyRun, {
