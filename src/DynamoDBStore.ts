@@ -13,7 +13,6 @@
  * @since 0.1.0
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -23,13 +22,11 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Backend from "./internal/dynamodb/backend.js"
-import * as Batch from "./internal/dynamodb/batch.js"
 import * as Client from "./internal/dynamodb/client.js"
 import { invalidConfiguration } from "./internal/dynamodb/failure.js"
 import * as Item from "./internal/dynamodb/item.js"
-import * as Paging from "./internal/dynamodb/paging.js"
+import * as Prefix from "./internal/dynamodb/prefix.js"
 import * as Table from "./internal/dynamodb/table.js"
 import * as Retry from "./internal/retry.js"
 import * as Store from "./internal/store.js"
@@ -351,27 +348,6 @@ const withClient = <A>(
     return yield* f(clientOf(sdk, settings), settings)
   }))
 
-/** Every item of a prefix (heads, chunks, log elements), page by page. */
-const prefixItems = (
-  client: Client.Client,
-  prefix: string,
-  onlyHeads: boolean
-): Stream.Stream<Item.Item, DynamoDBError> => {
-  const filter = onlyHeads
-    ? "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
-    : "begins_with(#pk, :prefix)"
-  return Paging.scan(client, {
-    FilterExpression: filter,
-    ProjectionExpression: "#pk, #sk",
-    ExpressionAttributeNames: Item.namesOf(`${filter} #pk #sk`),
-    ExpressionAttributeValues: {
-      ":prefix": { S: Item.encodePrefix(prefix) },
-      ...(onlyHeads ? { ":h": { S: Item.SK_HEAD }, ":tomb": { S: Item.TOMBSTONE } } : {})
-    },
-    ConsistentRead: true
-  }).pipe(Stream.mapError(Table.narrowAll))
-}
-
 /**
  * Deletes a store: without a prefix, its table (and waits until it is
  * gone); with one, every item of that prefix, keeping the table and the
@@ -390,21 +366,10 @@ const prefixItems = (
 export const deleteStore = (config: DynamoDBStoreConfig | LayerWithClientOptions): Effect.Effect<void, DynamoDBError> =>
   withClient(config, (client, settings) => {
     if (settings.prefix === undefined) return Table.remove(client)
+    const prefix = settings.prefix
     return Effect.flatMap(
       Table.describe(client),
-      (table) =>
-        table === undefined ? Effect.void : prefixItems(client, settings.prefix!, false).pipe(
-          Stream.mapChunksEffect((items) =>
-            Effect.as(
-              Effect.mapError(
-                Batch.deleteItems(client, Array.from(items, (item) => Item.itemKey(item.pk.S!, item.sk.S!))),
-                Table.narrowAll
-              ),
-              Chunk.empty<never>()
-            )
-          ),
-          Stream.runDrain
-        )
+      (table) => table === undefined ? Effect.void : Effect.mapError(Prefix.remove(client, prefix), Table.narrowAll)
     )
   }).pipe(Effect.withSpan("DynamoDBStore.deleteStore"))
 
@@ -431,6 +396,6 @@ export const storeExists = (
         ? Effect.succeed(false)
         : settings.prefix === undefined
         ? Effect.succeed(true)
-        : Effect.map(Stream.runHead(prefixItems(client, settings.prefix, true)), Option.isSome))).pipe(
+        : Effect.mapError(Prefix.holdsAKey(client, settings.prefix), Table.narrowAll))).pipe(
       Effect.withSpan("DynamoDBStore.storeExists")
     )

@@ -22,7 +22,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -37,6 +37,7 @@ import * as Http from "node:http"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
 import * as Path from "node:path"
+import * as Retry from "./retry.js"
 
 /** @internal */
 export const JAVA_FIX = "install Java 17+ (Debian: apt-get install openjdk-17-jre-headless) and put `java` on PATH"
@@ -417,8 +418,7 @@ const startWatchdog = (pid: number): ChildProcess.ChildProcess | undefined => {
  * `TestClock` is installed (`it.effect`, `it.scoped`, `it.layer` of
  * `@effect/vitest`): its timeouts and poll intervals would never elapse there.
  */
-const realTime = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withClock(effect, Clock.make())
+const realTime = Retry.live
 
 /**
  * Stops the engine: SIGTERM, then SIGKILL after `grace`; waits for the exit.

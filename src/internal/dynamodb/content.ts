@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import type { KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
 import type { Context } from "./context.js"
-import type { Refused } from "./failure.js"
+import { isUnknownOutcome, type Refused } from "./failure.js"
 import type { Item, StoredHead } from "./item.js"
 import { A, chunkKeys, contentKeys, hasContent, LOG_PREFIX, namesOf } from "./item.js"
 import * as Paging from "./paging.js"
@@ -32,8 +32,7 @@ const notApplied = <A>(exit: Exit.Exit<A, KonserveError | Refused>): boolean =>
   Exit.isFailure(exit) &&
   Option.match(Cause.failureOption(exit.cause), {
     onNone: () => false,
-    onSome: (error) =>
-      error._tag === "Refused" ? error.settled : !(error._tag === "DynamoDBError" && error.code === "UnknownOutcome")
+    onSome: (error) => error._tag === "Refused" ? error.settled : !isUnknownOutcome(error)
   })
 
 /**

@@ -255,6 +255,17 @@ export class Refused extends Data.TaggedError("Refused")<{
   readonly settled: boolean
 }> {}
 
+/** A `CreateTable` that found the table being created by someone else. @internal */
+export const isTableInUse = (failure: RequestFailure): boolean => failure.code === "ResourceInUseException"
+
+/** An `UpdateTimeToLive` that found TTL already enabled. @internal */
+export const isTtlAlreadyEnabled = (failure: RequestFailure): boolean =>
+  failure.code === "ValidationException" && /already/i.test(failure.message)
+
+/** Whether a failure is the store's "whether it was applied is unknown". @internal */
+export const isUnknownOutcome = (error: { readonly _tag: string }): boolean =>
+  error._tag === "DynamoDBError" && (error as DynamoDBError).code === "UnknownOutcome"
+
 /** A configuration that cannot work. @internal */
 export const invalidConfiguration = (message: string): DynamoDBError =>
   new DynamoDBError({ operation: "DynamoDBStore.make", code: "InvalidConfiguration", message, retryable: false })

@@ -13,7 +13,7 @@ import { DynamoDBError, type KonserveError, StoreNotFound } from "../../Konserve
 import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
 import type { RequestFailure } from "./failure.js"
-import { toKonserveError } from "./failure.js"
+import { isTableInUse, isTtlAlreadyEnabled, toKonserveError } from "./failure.js"
 import { A, TTL_ATTRIBUTE } from "./item.js"
 
 /** @internal */
@@ -119,7 +119,7 @@ const create = (client: Client, mode: Exclude<CreateTable, false>): Effect.Effec
   }).pipe(
     Effect.asVoid,
     // Another process is creating it at the same time: wait for it as for ours.
-    Effect.catchAll(tableFailure(client, (failure) => failure.code === "ResourceInUseException"))
+    Effect.catchAll(tableFailure(client, isTableInUse))
   )
 
 const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
@@ -130,7 +130,7 @@ const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
     Effect.asVoid,
     // Enabled already (by a concurrent creator).
     Effect.catchAll(
-      tableFailure(client, (failure) => failure.code === "ValidationException" && /already/i.test(failure.message))
+      tableFailure(client, isTtlAlreadyEnabled)
     )
   )
 
