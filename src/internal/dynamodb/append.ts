@@ -24,7 +24,8 @@ import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
 import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests.js"
 import * as Requests from "./requests.js"
-import { surfaceRefused, transact } from "./writes.js"
+import { transact } from "./transactions.js"
+import { surfaceRefused } from "./writes.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
 

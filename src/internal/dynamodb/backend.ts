@@ -1,7 +1,8 @@
 /**
  * The DynamoDB backend: every `Backend` primitive as a small, counted number
- * of DynamoDB requests — reads in `reads.ts`, writes in `writes.ts` and
- * `append.ts` (plan → write chunks → send → resolve → drop old content). See
+ * of DynamoDB requests — reads in `reads.ts`, writes in `writes.ts`,
+ * `transactions.ts` and `append.ts` (plan → write chunks → send → resolve →
+ * drop old content). See
  * `docs/data-model.md` for the items and `docs/consistency.md` for the
  * protocol that applies each write at most once.
  *
@@ -14,6 +15,7 @@ import type { Client } from "./client.js"
 import type { Context } from "./context.js"
 import type { Layout } from "./item.js"
 import * as Reads from "./reads.js"
+import * as Transactions from "./transactions.js"
 import * as Writes from "./writes.js"
 
 /** @internal */
@@ -46,8 +48,8 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     put: (request) => Writes.put(ctx, request),
     putStream: (header, bytes) => Writes.putStream(ctx, header, bytes),
     remove: (key, now) => Writes.remove(ctx, key, now),
-    putMany: (requests, atomic) => Writes.putMany(ctx, requests, atomic),
-    removeMany: (keys, atomic, now) => Writes.removeMany(ctx, keys, atomic, now),
+    putMany: (requests, atomic) => Transactions.putMany(ctx, requests, atomic),
+    removeMany: (keys, atomic, now) => Transactions.removeMany(ctx, keys, atomic, now),
     append: (request) => append(ctx, request)
   }
 }

@@ -1,0 +1,257 @@
+/**
+ * Writes of many keys: atomic in one `TransactWriteItems` with a token the
+ * store sets and reuses on every resend, each head conditioned as a single
+ * write is (`writes.ts`), a cancelled transaction decided from the heads its
+ * cancellation reasons return (`resolve.ts`); or, not atomic, each key on its
+ * own.
+ *
+ * @internal
+ */
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
+import type { PutRequest } from "../backend.js"
+import { isAlive } from "../backend.js"
+import * as Retry from "../retry.js"
+import * as Version from "../version.js"
+import * as Chunks from "./chunks.js"
+import * as Content from "./content.js"
+import type { Context } from "./context.js"
+import { cancellationReasons, Refused, unknownOutcome, writeFailure } from "./failure.js"
+import type { StoredHead } from "./item.js"
+import { chunkKeys } from "./item.js"
+import * as Plan from "./plan.js"
+import * as Reads from "./reads.js"
+import type { HeadWrite } from "./requests.js"
+import * as Requests from "./requests.js"
+import * as Resolve from "./resolve.js"
+import {
+  chunkTarget,
+  exhausted,
+  fieldsOf,
+  KEY_CONCURRENCY,
+  maxRounds,
+  noContent,
+  pinnedOf,
+  put,
+  refused,
+  removal,
+  remove,
+  surfaceRefused,
+  writeCondition
+} from "./writes.js"
+
+/** What a transaction's answer proved. */
+type Sent =
+  | { readonly _tag: "Applied" }
+  | {
+    readonly _tag: "NotApplied"
+    readonly reasons: ReturnType<typeof cancellationReasons>
+    readonly ambiguous: boolean
+  }
+
+/**
+ * Sends a transaction with its token (the same on every resend, so that
+ * DynamoDB applies it once); when its conditions fail, the heads they failed
+ * on tell whether an earlier attempt was applied.
+ *
+ * @internal
+ */
+export const transact = (
+  ctx: Context,
+  request: {
+    readonly operation: string
+    readonly key: string
+    readonly items: ReadonlyArray<TransactWriteItem>
+    readonly writes: Resolve.TransactionWrites
+    readonly token: string
+    readonly ambiguous: boolean
+  }
+): Effect.Effect<Sent, KonserveError> =>
+  ctx.client.send("TransactWriteItems", {
+    TransactItems: request.items as Array<TransactWriteItem>,
+    ClientRequestToken: request.token
+  }).pipe(
+    Effect.as<Sent>({ _tag: "Applied" }),
+    Effect.catchAll((failure): Effect.Effect<Sent, KonserveError> => {
+      const ambiguous = request.ambiguous || failure.ambiguous
+      if (failure.verdict !== "cancelled") {
+        return Effect.fail(writeFailure(failure, ctx.client.table, { ...request, ambiguous }))
+      }
+      const reasons = cancellationReasons(failure.cause)
+      const { verdict, why } = Resolve.transactionVerdict(reasons, request.writes, ambiguous)
+      switch (verdict) {
+        case "Applied":
+          return Effect.succeed({ _tag: "Applied" })
+        case "Unknown":
+          return Effect.fail(unknownOutcome(request.operation, request.key, why))
+        case "NotApplied":
+          return Effect.succeed({ _tag: "NotApplied", reasons, ambiguous })
+      }
+    })
+  )
+
+type ManyRun =
+  | {
+    readonly _tag: "Pending"
+    readonly writes: ReadonlyArray<HeadWrite>
+    readonly ambiguous: boolean
+    readonly round: number
+  }
+  | { readonly _tag: "Done"; readonly replaced: ReadonlyArray<StoredHead> }
+
+/** Head writes of several keys in one transaction, at most once; re-planned as single writes are. */
+const transactHeads = (
+  ctx: Context,
+  writes: ReadonlyArray<HeadWrite>
+): Effect.Effect<void, KonserveError | Refused> => {
+  const operation = writes[0].operation
+  const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError | Refused> =>
+    Effect.flatMap(
+      transact(ctx, {
+        operation,
+        key: run.writes[0].key,
+        items: run.writes.map((write) => Requests.transactUpdate(ctx.client.table, write)),
+        writes: run.writes,
+        token: randomUUID(),
+        ambiguous: run.ambiguous
+      }),
+      (sent): Effect.Effect<ManyRun, KonserveError | Refused> => {
+        if (sent._tag === "Applied") {
+          return Effect.succeed({ _tag: "Done", replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? []) })
+        }
+        const step = Resolve.replanTransaction(ctx.layout, sent.reasons, run.writes, sent.ambiguous, ctx.versions.next)
+        if (step._tag === "Refused") {
+          return Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
+        }
+        if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.writes[0], step.ambiguous))
+        const next: ManyRun = { _tag: "Pending", writes: step.writes, ambiguous: step.ambiguous, round: run.round + 1 }
+        return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
+      }
+    )
+  return Effect.iterate({ _tag: "Pending", writes, ambiguous: false, round: 0 } as ManyRun, {
+    while: (run): run is Extract<ManyRun, { _tag: "Pending" }> => run._tag === "Pending",
+    body: attempt
+  }).pipe(Effect.flatMap((run) => Content.drop(ctx, (run as Extract<ManyRun, { _tag: "Done" }>).replaced)))
+}
+
+/**
+ * Writes several keys. Atomic: the values too large for one item, then the
+ * largest until the transaction fits, go to chunks first; then every head in
+ * one transaction, all with one version. Not atomic: each key on its own,
+ * `KEY_CONCURRENCY` at a time.
+ *
+ * @internal
+ */
+export const putMany = (
+  ctx: Context,
+  requests: ReadonlyArray<PutRequest>,
+  atomic: boolean
+): Effect.Effect<void, KonserveError> =>
+  requests.length === 0
+    ? Effect.void
+    : !atomic
+    ? Effect.forEach(requests, (request) => put(ctx, request), { concurrency: KEY_CONCURRENCY, discard: true })
+    : Effect.suspend(() => {
+      const conditions = requests.map((request) => writeCondition(request.condition))
+      const unmatched = conditions.findIndex((condition) => condition === undefined)
+      if (unmatched >= 0) return Effect.fail(refused(requests[unmatched]))
+      const version = ctx.versions.next()
+      const pks = requests.map((request) => ctx.layout.headPk(request.key))
+      const bases = requests.map((request) => fieldsOf(request, version, request.bytes.length, { _tag: "None" }))
+      const toChunk = Plan.transaction(
+        requests.map((request, i) =>
+          Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
+        ),
+        pks.map((pk) => Buffer.byteLength(pk, "utf8"))
+      )
+      const plans = requests.map((request, i): Plan.ContentPlan =>
+        toChunk.has(i) ? Plan.chunked(request.bytes) : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
+      )
+      const writes = requests.map((request, i): HeadWrite => ({
+        key: request.key,
+        pk: pks[i],
+        operation: request.operation,
+        fields: { ...bases[i], content: plans[i].content },
+        condition: conditions[i]!,
+        guard: noContent,
+        now: request.now
+      }))
+      const chunked = plans.flatMap((plan, i) =>
+        plan.content._tag === "Chunked" ? [{ request: requests[i], cid: plan.content.manifest.cid, plan }] : []
+      )
+      if (chunked.length === 0) return surfaceRefused(transactHeads(ctx, writes))
+      return Content.withNewChunks(
+        ctx,
+        Effect.forEach(
+          chunked,
+          ({ cid, plan, request }) => Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
+          { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+        ),
+        () => chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length)),
+        transactHeads(ctx, writes)
+      ).pipe(surfaceRefused)
+    })
+
+/**
+ * Removes several keys; each maps to whether it was alive at `now`. Atomic:
+ * read the heads, then one transaction that turns the live ones into
+ * tombstones on the version read and checks the others are still absent; a
+ * concurrent change cancels it and it runs again on fresh heads. Not atomic:
+ * each key on its own.
+ *
+ * @internal
+ */
+export const removeMany = (
+  ctx: Context,
+  keys: ReadonlyArray<string>,
+  atomic: boolean,
+  now: number
+): Effect.Effect<ReadonlyMap<string, boolean>, KonserveError> => {
+  if (keys.length === 0) return Effect.succeed(new Map())
+  if (!atomic) {
+    return Effect.map(
+      Effect.forEach(keys, (key) => Effect.map(remove(ctx, key, now), (removed) => [key, removed] as const), {
+        concurrency: KEY_CONCURRENCY
+      }),
+      (pairs) => new Map(pairs)
+    )
+  }
+  const attempt = Effect.gen(function*() {
+    const heads = yield* Reads.getHeads(ctx, keys, false, true)
+    const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
+    const result = new Map(keys.map((key) => [key, live.has(key)] as const))
+    // Nothing to remove: the consistent read of the heads is the answer.
+    if (live.size === 0) return result
+    const latest = Array.from(live.values(), (stored) => stored.version).reduce((a, b) =>
+      Version.compare(a, b) >= 0 ? a : b
+    )
+    const version = ctx.versions.next(latest)
+    const writes = keys.map((key) => {
+      const stored = live.get(key)
+      return stored === undefined ? undefined : removal(ctx, key, version, now, { _tag: "Pinned", head: stored })
+    })
+    const sent = yield* transact(ctx, {
+      operation: "multiDissoc",
+      key: keys[0],
+      items: keys.map((key, i) =>
+        writes[i] === undefined
+          ? Requests.transactAbsent(ctx.client.table, ctx.layout.headPk(key), now)
+          : Requests.transactUpdate(ctx.client.table, writes[i])
+      ),
+      writes,
+      token: randomUUID(),
+      ambiguous: false
+    })
+    // Not applied: another writer changed one of the keys since they were read.
+    if (sent._tag === "NotApplied") return yield* Retry.conflict
+    yield* Content.drop(ctx, live.values())
+    return result
+  })
+  return Retry.whileConflict(
+    attempt,
+    ctx.conflictRetries,
+    () => new ConditionFailed({ key: keys[0], operation: "multiDissoc" })
+  )
+}
