@@ -187,7 +187,8 @@ const makeWith = (
     yield* Table.ensure(client, settings.createTable)
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
-      conflictRetries: settings.conflictRetries
+      conflictRetries: settings.conflictRetries,
+      maxValueBytes: settings.maxValueBytes
     })
     return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
   })

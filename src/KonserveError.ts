@@ -20,7 +20,7 @@ export class InvalidKey extends Schema.TaggedError<InvalidKey>("konserve-dynamod
   reason: Schema.String
 }) {
   override get message(): string {
-    return `InvalidKey: ${describeKey(this.key)} ${this.reason}`
+    return `${describeKey(this.key)} ${this.reason}`
   }
 }
 
@@ -63,13 +63,15 @@ export class ItemTooLarge extends Schema.TaggedError<ItemTooLarge>("konserve-dyn
   limit: Schema.Number
 }) {
   override get message(): string {
-    return `ItemTooLarge: key ${JSON.stringify(this.key)} is ${this.size} bytes, limit ${this.limit}`
+    return `key ${JSON.stringify(this.key)} is ${this.size} bytes, limit ${this.limit}`
   }
 }
 
 /**
- * An atomic multi-key operation over the service's limit (100 keys). Nothing
- * was written.
+ * An atomic multi-key operation over the service's limits: more than `limit`
+ * (100) keys, or — `bytes`, the estimated size — more than the 4 MB a
+ * DynamoDB transaction may carry even with every value in chunks (large
+ * `meta`s). Nothing was written.
  *
  * @since 0.1.0
  * @category errors
@@ -79,10 +81,14 @@ export class TransactionLimitExceeded extends Schema.TaggedError<TransactionLimi
 )("TransactionLimitExceeded", {
   operation: Schema.String,
   items: Schema.Number,
-  limit: Schema.Number
+  limit: Schema.Number,
+  bytes: Schema.optional(Schema.Number)
 }) {
   override get message(): string {
-    return `TransactionLimitExceeded: ${this.operation} of ${this.items} keys, limit ${this.limit}`
+    return this.bytes === undefined
+      ? `${this.operation} of ${this.items} keys, limit ${this.limit}`
+      : `${this.operation} of ${this.items} keys needs about ${this.bytes} bytes in one transaction, ` +
+        "more than a DynamoDB transaction carries (4 MB) with every value in chunks"
   }
 }
 
@@ -101,7 +107,9 @@ export class ConditionFailed extends Schema.TaggedError<ConditionFailed>("konser
   }
 ) {
   override get message(): string {
-    return `ConditionFailed: ${this.operation} of key ${JSON.stringify(this.key)}`
+    return `${this.operation} of key ${
+      JSON.stringify(this.key)
+    } not applied: its condition does not hold, or other writers kept changing the key`
   }
 }
 
@@ -116,7 +124,7 @@ export class Throttled extends Schema.TaggedError<Throttled>("konserve-dynamodb/
   attempts: Schema.Number
 }) {
   override get message(): string {
-    return `Throttled: ${this.operation} after ${this.attempts} attempts`
+    return `${this.operation} still throttled after ${this.attempts} attempts`
   }
 }
 
@@ -133,7 +141,7 @@ export class StoreNotFound extends Schema.TaggedError<StoreNotFound>("konserve-d
   }
 ) {
   override get message(): string {
-    return `StoreNotFound: table ${JSON.stringify(this.table)} does not exist and createTable is false`
+    return `table ${JSON.stringify(this.table)} does not exist and createTable is false`
   }
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import { Buffer } from "node:buffer"
+import { randomBytes } from "node:crypto"
 import * as Zlib from "node:zlib"
 import * as Codec from "../src/internal/codec.js"
 import { deepEqual } from "./utils/deepEqual.js"
@@ -505,5 +506,83 @@ describe("decoding bad bytes", () => {
       expect(decodeError(bytes)).toMatch(/^unknown (format version|serializer id|compression id|encryption id) /)
     },
     { fastCheck: { numRuns: 100 } }
+  )
+})
+
+describe("hostile bytes: bounded memory, never a throw", () => {
+  it("a decompression bomb fails at the limit, without inflating it", () => {
+    // 256 MiB of zeros deflate to ~260 KB: one stored item
+    const body = Zlib.deflateSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 })
+    const bomb = framed([1, 1, 1, 0], body)
+    expect(bomb.byteLength).toBeLessThan(400_000)
+    const before = process.memoryUsage().rss
+    expect(Codec.decode(bomb, { maxBytes: 1024 * 1024 })).toEqual(
+      Either.left(`the compressed body inflates past ${1024 * 1024 - Codec.HEADER_SIZE} bytes (the limit)`)
+    )
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024)
+  })
+
+  it("a stored value over the limit fails before it is decoded; one at the limit decodes", () => {
+    const bytes = encodeOk("x".repeat(1000))
+    expect(Either.isLeft(Codec.decode(bytes, { maxBytes: bytes.byteLength - 1 }))).toBe(true)
+    expect(Codec.decode(bytes, { maxBytes: bytes.byteLength })).toEqual(Either.right("x".repeat(1000)))
+  })
+
+  it("sizes count the encoded bytes before compression", () => {
+    const compressible = Either.getOrThrow(Codec.encodeSized("x".repeat(100_000)))
+    expect(compressible.bytes[2]).toBe(Codec.COMPRESSION_DEFLATE)
+    expect(compressible.size).toBe(Codec.HEADER_SIZE + 5 + 100_000) // text header: 0x7a + 4 length bytes
+    expect(compressible.bytes.byteLength).toBeLessThan(1_000)
+    const random = Either.getOrThrow(Codec.encodeSized(new Uint8Array(randomBytes(4000))))
+    expect(random.size).toBe(random.bytes.byteLength)
+    // a compressed value decodes within a limit of its size, not one of its stored bytes
+    expect(Either.isRight(Codec.decode(compressible.bytes, { maxBytes: compressible.size }))).toBe(true)
+    expect(Either.isLeft(Codec.decode(compressible.bytes, { maxBytes: compressible.size - 1 }))).toBe(true)
+  })
+
+  const adversarial: ReadonlyArray<readonly [string, Uint8Array]> = [
+    ["an array that claims 2^32 - 1 elements", framed([1, 1, 0, 0], hex("9affffffff"))],
+    ["an array that claims 2^64 - 1 elements", framed([1, 1, 0, 0], hex("9bffffffffffffffff"))],
+    ["a string that claims 2^32 - 1 bytes", framed([1, 1, 0, 0], hex("7affffffff"))],
+    ["a map that claims 2^32 - 1 pairs", framed([1, 1, 0, 0], hex("baffffffff"))],
+    ["a byte string that claims 2^32 - 1 bytes", framed([1, 1, 0, 0], hex("5affffffff"))],
+    ["arrays nested 100,000 deep", framed([1, 1, 0, 0], new Uint8Array(100_000).fill(0x81))],
+    ["indefinite arrays nested 100,000 deep", framed([1, 1, 0, 0], new Uint8Array(100_000).fill(0x9f))],
+    ["tags nested 100,000 deep", framed([1, 1, 0, 0], new Uint8Array(100_000).fill(0xc6))],
+    ["a break code alone", framed([1, 1, 0, 0], hex("ff"))],
+    ["a Set tag around a number", framed([1, 1, 0, 0], hex("d9010201"))],
+    ["a Map tag around a string", framed([1, 1, 0, 0], hex("d9010361"))]
+  ]
+  for (const [name, bytes] of adversarial) {
+    it(`${name}: a Left, no throw, bounded memory`, () => {
+      const before = process.memoryUsage().rss
+      expect(Either.isLeft(Codec.decode(bytes, { maxBytes: 64 * 1024 * 1024 }))).toBe(true)
+      expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024)
+    })
+  }
+
+  it.prop(
+    "random bytes behind a valid header decode to a storable value or a Left, never a throw",
+    [FastCheck.uint8Array({ maxLength: 300 }), FastCheck.constantFrom(0, 1)],
+    ([body, compression]) => {
+      const bytes = framed([1, 1, compression, 0], compression === 1 ? Zlib.deflateSync(body) : body)
+      const result = Codec.decode(bytes, { maxBytes: 1024 * 1024 })
+      if (Either.isRight(result)) expect(Either.isRight(Codec.encode(result.right))).toBe(true)
+    },
+    { fastCheck: { numRuns: 2000 } }
+  )
+
+  it.prop(
+    "a valid encoding with random bytes flipped decodes to a storable value or a Left",
+    [top, FastCheck.array(FastCheck.tuple(FastCheck.nat(), FastCheck.integer({ min: 0, max: 255 })), { maxLength: 8 })],
+    ([value, flips]) => {
+      const bytes = Uint8Array.from(encodeOk(value))
+      for (const [at, byte] of flips) {
+        bytes[Codec.HEADER_SIZE + (at % Math.max(1, bytes.byteLength - Codec.HEADER_SIZE))] = byte
+      }
+      const result = Codec.decode(bytes, { maxBytes: 1024 * 1024 })
+      if (Either.isRight(result)) expect(Either.isRight(Codec.encode(result.right))).toBe(true)
+    },
+    { fastCheck: { numRuns: 500 } }
   )
 })

@@ -1931,6 +1931,24 @@ export const compliance = (
 
     // -----------------------------------------------------------------------
     block("TTL", (it) => {
+      it.effect("ttl: Duration.infinity means no expiry, for every kind of write", () =>
+        Effect.gen(function*() {
+          yield* startClock
+          const value = uniqueKey("ttl-infinity")
+          const binary = uniqueKey("ttl-infinity-binary")
+          const many = uniqueKey("ttl-infinity-many")
+          yield* KonserveStore.assoc(value, 1, { ttl: Duration.infinity })
+          yield* KonserveStore.update(value, () => 2, { ttl: Duration.infinity })
+          yield* KonserveStore.bassoc(binary, "bytes", { ttl: Duration.infinity })
+          yield* KonserveStore.multiAssoc([[many, 3]], { ttl: Duration.infinity })
+          yield* TestClock.adjust(Duration.days(365 * 100))
+          for (const key of [value, binary, many]) {
+            expect((yield* getMetaSome(key)).expiresAt, key).toBeUndefined()
+            expect(yield* KonserveStore.exists(key), key).toBe(true)
+          }
+          assertSomeEqual(yield* KonserveStore.get(value), 2)
+        }), timeout)
+
       it.effect(
         "a key with a ttl reads present until just before expiry and absent at expiry, everywhere",
         () =>
@@ -2032,6 +2050,28 @@ export const compliance = (
 
     // -----------------------------------------------------------------------
     block("SerializationError", (it) => {
+      it.effect(
+        "assocIn and updateIn with a path deeper than 512 fail with SerializationError and write nothing",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("deep-path")
+            yield* KonserveStore.assoc(key, { a: 1 })
+            for (const depth of [513, 20_000]) {
+              const steps = Array.from({ length: depth }, (_, i) => `s${i}`)
+              const error = yield* expectTag(KonserveStore.assocIn([key, ...steps], 1), "SerializationError")
+              expect(error.message).toContain("512")
+              yield* expectTag(KonserveStore.updateIn([key, ...steps], () => 1), "SerializationError")
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), { a: 1 })
+            // a deep path to read is just a path that is not there
+            assertNone(yield* KonserveStore.getIn([key, ...Array.from({ length: 20_000 }, () => "a")]))
+            // 512 steps with a scalar leaf: the deepest value there is, and it round-trips
+            const deepest = Array.from({ length: 511 }, (_, i) => i % 2 === 0 ? "x" : "y")
+            yield* KonserveStore.assocIn([uniqueKey("deepest"), ...deepest], 1)
+          }),
+        timeout
+      )
+
       it.effect(
         "values outside the domain fail with SerializationError on every write and write nothing",
         () =>

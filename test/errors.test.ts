@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as KonserveError from "../src/KonserveError.js"
@@ -30,12 +31,23 @@ describe("KonserveError", () => {
 
   it("messages name the key or operation and the figures", () => {
     expect(samples[0].message).toContain("must not be empty")
-    expect(samples[3].message).toBe("ItemTooLarge: key \"banana\" is 10485760 bytes, limit 1048576")
+    expect(samples[3].message).toBe("key \"banana\" is 10485760 bytes, limit 1048576")
     expect(samples[4].message).toContain("101")
     expect(samples[4].message).toContain("100")
     expect(samples[5].message).toContain("assoc")
     expect(samples[6].message).toContain("10 attempts")
     expect(samples[7].message).toContain("konserve")
+  })
+
+  it("name is the class, and String(error) shows the tag once, then the message", () => {
+    for (const error of samples) {
+      expect(error.name).toBe(error._tag)
+      expect(String(error)).toBe(`${error._tag}: ${error.message}`)
+      expect(error.message.startsWith(`${error._tag}:`)).toBe(false)
+    }
+    expect(String(samples[0])).toBe("InvalidKey: key \"\" must not be empty")
+    const dynamo = samples[samples.length - 1]
+    expect(Cause.pretty(Cause.fail(dynamo)).split("\n")[0]).toBe(`DynamoDBError: ${dynamo.message}`)
   })
 
   it.effect("every failure is yieldable, catchable by tag and encodable with the union schema", () =>

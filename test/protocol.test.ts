@@ -8,14 +8,16 @@ import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
 import * as History from "../src/internal/dynamodb/history.js"
 import type { Item, StoredHead } from "../src/internal/dynamodb/item.js"
-import { layout as makeLayout } from "../src/internal/dynamodb/item.js"
+import { layout as makeLayout, stateOf } from "../src/internal/dynamodb/item.js"
 import * as Plan from "../src/internal/dynamodb/plan.js"
 import type { HeadWrite } from "../src/internal/dynamodb/requests.js"
 import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Resolve from "../src/internal/dynamodb/resolve.js"
+import { TRANSACTION_BYTES } from "../src/internal/limits.js"
 import * as Version from "../src/internal/version.js"
 
 const layout = makeLayout("p")
+const read = (item: Item | undefined) => stateOf(layout, item, 1 << 30)
 const clock = Version.makeClock()
 
 /** Versions in increasing order. */
@@ -116,15 +118,15 @@ describe("what a failed condition means", () => {
 
   it("the head remembers the write: applied", () => {
     const [base, mine, theirs] = versions(3)
-    const step = Resolve.headWrite(layout, headItem([theirs, mine, base]), write(mine), true, next)
+    const step = Resolve.headWrite(read, headItem([theirs, mine, base]), write(mine), true, next)
     expect(step._tag).toBe("Applied")
   })
 
   it("an ambiguous write that HISTORY newer writes pushed out: unknown; the same without ambiguity: re-sent", () => {
     const [mine, ...newer] = versions(History.HISTORY + 1)
     const item = headItem([...newer].reverse())
-    expect(Resolve.headWrite(layout, item, write(mine), true, next)._tag).toBe("Unknown")
-    const step = Resolve.headWrite(layout, item, write(mine), false, next)
+    expect(Resolve.headWrite(read, item, write(mine), true, next)._tag).toBe("Unknown")
+    const step = Resolve.headWrite(read, item, write(mine), false, next)
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") {
       // a fresh version past the head's: the old one can never apply
@@ -136,31 +138,31 @@ describe("what a failed condition means", () => {
   it("the user's condition does not hold: refused", () => {
     const [current, mine, other] = versions(3)
     const item = headItem([current])
-    expect(Resolve.headWrite(layout, item, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(Resolve.headWrite(read, item, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
       .toBe("Refused")
     expect(
-      Resolve.headWrite(layout, item, write(mine, { condition: { _tag: "Version", version: other } }), false, next)
+      Resolve.headWrite(read, item, write(mine, { condition: { _tag: "Version", version: other } }), false, next)
         ._tag
     ).toBe("Refused")
     // a tombstone and an expired head are absent: not refused, and a removal of them is
     const tombstone = headItem([current], { kind: { S: "tomb" } })
-    expect(Resolve.headWrite(layout, tombstone, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+    expect(Resolve.headWrite(read, tombstone, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
       .toBe("Refused")
     const expired = headItem([current], { exp: { N: "999" } })
-    expect(Resolve.headWrite(layout, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(Resolve.headWrite(read, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
       .toBe("Replan")
   })
 
   it("a failed condition without the head it failed on: unknown after an ambiguous attempt, unless it needs one", () => {
     const [base, mine] = versions(2)
     // a blind write cannot fail on no item: the answer lacks the head
-    expect(Resolve.headWrite(layout, undefined, write(mine), true, next)._tag).toBe("Unknown")
-    expect(Resolve.headWrite(layout, undefined, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(Resolve.headWrite(read, undefined, write(mine), true, next)._tag).toBe("Unknown")
+    expect(Resolve.headWrite(read, undefined, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
       .toBe("Unknown")
     // an ifVersion (or a removal) fails on no item: refused, decided
     const versioned = write(mine, { condition: { _tag: "Version", version: base } })
-    expect(Resolve.headWrite(layout, undefined, versioned, true, next)._tag).toBe("Refused")
-    expect(Resolve.headWrite(layout, undefined, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+    expect(Resolve.headWrite(read, undefined, versioned, true, next)._tag).toBe("Refused")
+    expect(Resolve.headWrite(read, undefined, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
       .toBe("Refused")
   })
 
@@ -168,7 +170,7 @@ describe("what a failed condition means", () => {
     const [older, mine] = versions(2)
     // an expired head without content: the Absent write's condition holds as far as the store can tell
     const expired = headItem([older], { exp: { N: "999" } })
-    const step = Resolve.headWrite(layout, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)
+    const step = Resolve.headWrite(read, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") expect(step.ambiguous).toBe(true)
   })
@@ -178,11 +180,12 @@ describe("what a failed condition means", () => {
     const chunked: Record<string, AttributeValue> = {
       cid: { S: "c".repeat(16) },
       chunks: { N: "3" },
-      csize: { N: "10" },
+      csize: { N: String(Plan.CHUNK_BYTES) },
+      len: { N: "800000" },
       crc: { N: "7" },
-      size: { N: "25" }
+      size: { N: "800000" }
     }
-    const step = Resolve.headWrite(layout, headItem([current], chunked), write(mine), true, next)
+    const step = Resolve.headWrite(read, headItem([current], chunked), write(mine), true, next)
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") {
       expect(step.write.guard._tag).toBe("Pinned")
@@ -259,12 +262,19 @@ describe("planning", () => {
   it("a transaction over its size moves the largest inline values to chunks, only as many as needed", () => {
     // 11 × 300 kB, one of 350 kB, two small: 3.65 MB, over the 3.5 MB aimed at
     const sizes = [300_000, 100, 300_000, 1_000, 350_000, ...Array.from({ length: 9 }, () => 300_000)]
-    const chunked = Plan.transaction(sizes, sizes.map(() => 10))
-    const left = sizes.reduce((sum, size, i) => sum + (chunked.has(i) ? Plan.CHUNKED_HEAD_BYTES + 10 : size), 0)
-    expect(left).toBeLessThanOrEqual(Plan.TRANSACTION_BYTES)
+    const chunkedSizes = sizes.map(() => 1_200)
+    const chunked = Plan.transaction(sizes, chunkedSizes)
+    const left = sizes.reduce((sum, size, i) => sum + (chunked.has(i) ? chunkedSizes[i] : size), 0)
+    expect(left).toBeLessThanOrEqual(TRANSACTION_BYTES)
     // the largest went, and nothing else was needed
     expect(chunked).toEqual(new Set([4]))
-    expect(Plan.transaction([1000, 2000], [10, 10]).size).toBe(0)
-    expect(Plan.transaction([Plan.INLINE_ITEM_BYTES + 1], [10])).toEqual(new Set([0]))
+    expect(Plan.transaction([1000, 2000], [1200, 1200]).size).toBe(0)
+    expect(Plan.transaction([Plan.INLINE_ITEM_BYTES + 1], [1200])).toEqual(new Set([0]))
+    // what moving a value saves counts, not its size alone: a big meta stays with its head
+    const withMetas = [...Array.from({ length: 12 }, () => 300_000), 250_000]
+    const withMetasChunked = [...Array.from({ length: 12 }, () => 201_000), 2_000]
+    const moved = Plan.transaction(withMetas, withMetasChunked)
+    expect(moved.size).toBe(3)
+    expect(moved.has(12)).toBe(true)
   })
 })

@@ -41,7 +41,7 @@ export interface Head {
   readonly version: string
   /** Epoch milliseconds. */
   readonly lastWrite: number
-  /** Encoded bytes of a value, bytes of a binary, element count of a log. */
+  /** Encoded bytes of a value before compression, bytes of a binary, element count of a log. */
   readonly size: number
   /** Epoch milliseconds, or undefined for no expiry. */
   readonly expiresAt: number | undefined
@@ -106,12 +106,15 @@ export interface WriteHeader {
 
 /**
  * A write whose bytes are all in memory (an encoded value, or a binary given
- * as bytes). `bytes.length` is already checked against `maxValueBytes`.
+ * as bytes). `size` is what `Meta.size` says and limits count — a value's
+ * encoded bytes before compression, a binary's bytes — already checked
+ * against `maxValueBytes`; `bytes` is what is stored.
  *
  * @internal
  */
 export interface PutRequest extends WriteHeader {
   readonly bytes: Uint8Array
+  readonly size: number
 }
 
 /**
@@ -217,6 +220,3 @@ export interface AppendRequest {
   readonly element: Uint8Array
   readonly now: number
 }
-
-/** The most keys of an atomic multi-key operation (DynamoDB's transaction limit). @internal */
-export const MAX_ATOMIC_KEYS = 100

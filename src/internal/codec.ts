@@ -346,13 +346,25 @@ const withHeader = (body: Uint8Array, compression: number): Uint8Array => {
 }
 
 /**
+ * An encoded value: the bytes to store, and its size — the encoded bytes
+ * before compression (header included), which is what limits and
+ * `Meta.size` count: compression never changes what fits.
+ *
+ * @internal
+ */
+export interface Encoded {
+  readonly bytes: Uint8Array
+  readonly size: number
+}
+
+/**
  * Encodes a value of the storable domain to bytes behind a small header;
  * Left(reason) for out-of-domain values. The reason names what and where,
  * e.g. `a function at $.a.b[2]`.
  *
  * @internal
  */
-export const encode = (value: unknown): Either.Either<Uint8Array, string> => {
+export const encodeSized = (value: unknown): Either.Either<Encoded, string> => {
   const checked = validate(value)
   if (Either.isLeft(checked)) return Either.left(checked.left)
   const flags = checked.right
@@ -363,29 +375,53 @@ export const encode = (value: unknown): Either.Either<Uint8Array, string> => {
   } catch (error) {
     return Either.left(`the value could not be encoded: ${errorMessage(error)}`)
   }
+  const size = HEADER_SIZE + body.byteLength
   if (body.byteLength > COMPRESSION_THRESHOLD) {
     const compressed = Zlib.deflateSync(body, { level: COMPRESSION_LEVEL })
-    if (compressed.byteLength < body.byteLength) return Either.right(withHeader(compressed, COMPRESSION_DEFLATE))
+    if (compressed.byteLength < body.byteLength) {
+      return Either.right({ bytes: withHeader(compressed, COMPRESSION_DEFLATE), size })
+    }
   }
-  return Either.right(withHeader(body, COMPRESSION_NONE))
+  return Either.right({ bytes: withHeader(body, COMPRESSION_NONE), size })
 }
+
+/** `encodeSized`, the bytes only. @internal */
+export const encode = (value: unknown): Either.Either<Uint8Array, string> =>
+  Either.map(encodeSized(value), (encoded) => encoded.bytes)
 
 interface InflateResult {
   readonly buffer: Buffer
   readonly engine: { readonly bytesWritten: number }
 }
 
-const inflate = (body: Uint8Array): Either.Either<Uint8Array, string> => {
+const inflate = (body: Uint8Array, maxBody: number): Either.Either<Uint8Array, string> => {
   try {
     // `info: true` reports how much input the stream used, so trailing bytes are caught
-    // (@types/node does not model this option's result type).
-    const result = Zlib.inflateSync(body, { info: true }) as unknown as InflateResult
+    // (@types/node does not model this option's result type). `maxOutputLength` stops a
+    // decompression bomb at the limit instead of in memory.
+    const result = Zlib.inflateSync(body, {
+      info: true,
+      ...(Number.isFinite(maxBody) ? { maxOutputLength: Math.max(1, maxBody) } : {})
+    }) as unknown as InflateResult
     return result.engine.bytesWritten === body.byteLength
       ? Either.right(plainView(result.buffer, 0))
       : Either.left(`corrupt compressed body: ${body.byteLength - result.engine.bytesWritten} trailing bytes`)
   } catch (error) {
-    return Either.left(`corrupt compressed body: ${errorMessage(error)}`)
+    const code = (error as { readonly code?: unknown }).code
+    return code === "ERR_BUFFER_TOO_LARGE"
+      ? Either.left(`the compressed body inflates past ${maxBody} bytes (the limit)`)
+      : Either.left(`corrupt compressed body: ${errorMessage(error)}`)
   }
+}
+
+/** What `decode` accepts. @internal */
+export interface DecodeOptions {
+  /**
+   * The most encoded bytes (before compression, header included) a value may
+   * have: a stored value that is, or would inflate to, more fails instead of
+   * taking the memory. Default: no limit.
+   */
+  readonly maxBytes?: number | undefined
 }
 
 /**
@@ -395,7 +431,8 @@ const inflate = (body: Uint8Array): Either.Either<Uint8Array, string> => {
  *
  * @internal
  */
-export const decode = (bytes: Uint8Array): Either.Either<unknown, string> => {
+export const decode = (bytes: Uint8Array, options: DecodeOptions = {}): Either.Either<unknown, string> => {
+  const maxBody = (options.maxBytes ?? Number.POSITIVE_INFINITY) - HEADER_SIZE
   if (bytes.byteLength < HEADER_SIZE) {
     return Either.left(`truncated: ${bytes.byteLength} bytes, the header alone is ${HEADER_SIZE}`)
   }
@@ -412,10 +449,13 @@ export const decode = (bytes: Uint8Array): Either.Either<unknown, string> => {
   switch (bytes[2]) {
     case COMPRESSION_NONE: {
       body = plainView(bytes, HEADER_SIZE)
+      if (body.byteLength > maxBody) {
+        return Either.left(`${bytes.byteLength} bytes, more than the limit (${maxBody + HEADER_SIZE})`)
+      }
       break
     }
     case COMPRESSION_DEFLATE: {
-      const inflated = inflate(plainView(bytes, HEADER_SIZE))
+      const inflated = inflate(plainView(bytes, HEADER_SIZE), maxBody)
       if (Either.isLeft(inflated)) return inflated
       body = inflated.right
       break

@@ -49,12 +49,12 @@ export const make = (): Backend => {
       ? { _tag: "Log", head: record.head, elements: record.elements.map((element) => element.slice()) }
       : { _tag: "Bytes", head: record.head, bytes: concat(record.pieces) }
 
-  const commit = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>) =>
+  /** Writes a key's pieces; `size` is what `Meta.size` says (a value's size before compression). */
+  const commit = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>, size: number) =>
     Effect.suspend(() => {
       if (!holds(header.condition, records.get(header.key), header.now)) {
         return Effect.fail(new ConditionFailed({ key: header.key, operation: header.operation }))
       }
-      const size = pieces.reduce((n, piece) => n + piece.length, 0)
       records.set(header.key, { head: headOf(header, newVersion(), size), pieces, elements: [] })
       return Effect.void
     })
@@ -89,14 +89,14 @@ export const make = (): Backend => {
         const version = newVersion()
         for (const request of requests) {
           records.set(request.key, {
-            head: headOf(request, version, request.bytes.length),
+            head: headOf(request, version, request.size),
             pieces: [request.bytes.slice()],
             elements: []
           })
         }
         return Effect.void
       })
-      : Effect.forEach(requests, (request) => commit(request, [request.bytes.slice()]), { discard: true })
+      : Effect.forEach(requests, (request) => commit(request, [request.bytes.slice()], request.size), { discard: true })
 
   const append = (request: AppendRequest) =>
     Effect.suspend(() => {
@@ -148,11 +148,15 @@ export const make = (): Backend => {
     scan: Stream.suspend(() =>
       Stream.fromChunk(Chunk.fromIterable(Array.from(records.values(), (record) => record.head)))
     ),
-    put: (request) => commit(request, [request.bytes.slice()]),
+    put: (request) => commit(request, [request.bytes.slice()], request.size),
     putStream: (header, bytes) =>
       // Collect first, commit once at the end: a failed or interrupted stream leaves the old value.
       Effect.flatMap(Stream.runCollect(bytes), (pieces) =>
-        commit(header, Chunk.toReadonlyArray(Chunk.map(pieces, (piece) => piece.slice())))),
+        commit(
+          header,
+          Chunk.toReadonlyArray(Chunk.map(pieces, (piece) => piece.slice())),
+          Chunk.reduce(pieces, 0, (n, piece) => n + piece.length)
+        )),
     remove: (key, now) => Effect.sync(() => removeOne(key, now)),
     putMany,
     removeMany: (keys, _atomic, now) =>

@@ -31,10 +31,11 @@ import type {
   WriteOptions
 } from "../KonserveStore.js"
 import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
-import { isAlive, MAX_ATOMIC_KEYS } from "./backend.js"
+import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
+import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Paths from "./path.js"
 import * as Retry from "./retry.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
@@ -55,17 +56,23 @@ export const DEFAULT_CONFLICT_RETRIES = 10
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
 
-const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Uint8Array, SerializationError> =>
-  Either.match(Codec.encode(value), {
-    onLeft: (reason) =>
-      Effect.fail(
-        new SerializationError({ key, message: `key ${JSON.stringify(key)}: the ${what} is not storable: ${reason}` })
-      ),
+const serializationError = (key: string, what: string) =>
+  new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })
+
+const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Codec.Encoded, SerializationError> =>
+  Either.match(Codec.encodeSized(value), {
+    onLeft: (reason) => Effect.fail(serializationError(key, `the ${what} is not storable: ${reason}`)),
     onRight: Effect.succeed
   })
 
-const decodeBytes = (key: string, bytes: Uint8Array, what = "value"): Effect.Effect<unknown, DecodeError> =>
-  Either.match(Codec.decode(bytes), {
+/** Decodes stored bytes, never past `maxBytes` (a decompression bomb, a foreign item: `DecodeError`). */
+const decodeBytes = (
+  key: string,
+  bytes: Uint8Array,
+  maxBytes: number,
+  what = "value"
+): Effect.Effect<unknown, DecodeError> =>
+  Either.match(Codec.decode(bytes, { maxBytes }), {
     onLeft: (reason) =>
       Effect.fail(
         new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
@@ -73,16 +80,46 @@ const decodeBytes = (key: string, bytes: Uint8Array, what = "value"): Effect.Eff
     onRight: Effect.succeed
   })
 
-const encodeUser = (
-  key: string,
-  user: WriteOptions["meta"]
-): Effect.Effect<Uint8Array | undefined, SerializationError> =>
-  user === undefined ? Effect.succeed(undefined) : encodeValue(key, user, "meta")
+/** What a write's options carry besides its condition, checked before anything is written. */
+interface Prepared {
+  /** The encoded `meta`. */
+  readonly user: Uint8Array | undefined
+  /** A finite `ttl`; undefined for none or `Duration.infinity`. */
+  readonly ttl: Duration.Duration | undefined
+}
 
-/** `Meta` of a head. @internal */
+/**
+ * Checks and encodes a write's `meta` (storable, and small enough for one
+ * item whatever the value: `MAX_META_BYTES`) and `ttl` (a Duration).
+ */
+const prepare = (key: string, options: WriteOptions | undefined): Effect.Effect<Prepared, SerializationError> =>
+  Effect.gen(function*() {
+    let user: Uint8Array | undefined
+    if (options?.meta !== undefined) {
+      const encoded = yield* encodeValue(key, options.meta, "meta")
+      if (encoded.size > MAX_META_BYTES) {
+        return yield* serializationError(
+          key,
+          `the meta is ${encoded.size} bytes encoded, more than one item holds beside the key (${MAX_META_BYTES})`
+        )
+      }
+      user = encoded.bytes
+    }
+    let ttl: Duration.Duration | undefined
+    if (options?.ttl !== undefined) {
+      const decoded = Duration.decodeUnknown(options.ttl)
+      if (Option.isNone(decoded)) {
+        return yield* serializationError(key, `the ttl ${JSON.stringify(String(options.ttl))} is not a Duration`)
+      }
+      ttl = Duration.isFinite(decoded.value) ? decoded.value : undefined
+    }
+    return { user, ttl }
+  })
+
+/** `Meta` of a head, its user meta decoded within `MAX_META_BYTES`. @internal */
 export const toMeta = (head: Head): Effect.Effect<Meta, DecodeError> =>
   Effect.map(
-    head.user === undefined ? Effect.succeed(undefined) : decodeBytes(head.key, head.user, "meta"),
+    head.user === undefined ? Effect.succeed(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
     (user) => ({
       key: head.key,
       type: head.kind,
@@ -100,13 +137,6 @@ const userCondition = (options: WriteOptions | undefined): Condition =>
     : options?.ifAbsent === true
     ? { _tag: "Absent" }
     : { _tag: "None" }
-
-/** Epoch milliseconds of expiry; undefined for no `ttl` or an infinite one. */
-const expiryOf = (now: number, options: WriteOptions | undefined): number | undefined => {
-  if (options?.ttl === undefined) return undefined
-  const ttl = Duration.decode(options.ttl)
-  return Duration.isFinite(ttl) ? now + Duration.toMillis(ttl) : undefined
-}
 
 const normalizeEntries = (
   entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>
@@ -128,20 +158,18 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     size > maxValueBytes ? Effect.fail(new ItemTooLarge({ key, size, limit: maxValueBytes })) : Effect.void
 
   const header = (
-    key: string,
-    operation: string,
-    kind: "value" | "binary",
-    at: number,
-    user: Uint8Array | undefined,
-    writeOptions: WriteOptions | undefined,
-    condition: Condition = userCondition(writeOptions)
+    write: {
+      readonly key: string
+      readonly operation: string
+      readonly kind: "value" | "binary"
+      readonly now: number
+    },
+    prepared: Prepared,
+    condition: Condition
   ): WriteHeader => ({
-    key,
-    operation,
-    kind,
-    now: at,
-    expiresAt: expiryOf(at, writeOptions),
-    user,
+    ...write,
+    expiresAt: prepared.ttl === undefined ? undefined : write.now + Duration.toMillis(prepared.ttl),
+    user: prepared.user,
     condition
   })
 
@@ -152,11 +180,11 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     entry._tag === "Log"
       ? decodeElements(entry.head.key, entry.elements)
       : entry.head.kind === "value"
-      ? decodeBytes(entry.head.key, entry.bytes)
+      ? decodeBytes(entry.head.key, entry.bytes, maxValueBytes)
       : Effect.succeed(entry.bytes.slice())
 
   const decodeElements = (key: string, elements: ReadonlyArray<Uint8Array>) =>
-    Effect.forEach(elements, (bytes) => decodeBytes(key, bytes, "log element"))
+    Effect.forEach(elements, (bytes) => decodeBytes(key, bytes, maxValueBytes, "log element"))
 
   const readLog = (key: string): Effect.Effect<Option.Option<Array<unknown>>, KonserveError> =>
     Effect.flatMap(
@@ -193,11 +221,12 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
   const assoc = Effect.fn("KonserveStore.assoc", noStackTrace)(
     function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(key)
-      const bytes = yield* encodeValue(valid, value)
-      yield* checkSize(valid, bytes.length)
-      const user = yield* encodeUser(valid, writeOptions?.meta)
+      const { bytes, size } = yield* encodeValue(valid, value)
+      yield* checkSize(valid, size)
+      const prepared = yield* prepare(valid, writeOptions)
       const at = yield* now
-      yield* backend.put({ ...header(valid, "assoc", "value", at, user, writeOptions), bytes })
+      const write = { key: valid, operation: "assoc", kind: "value", now: at } as const
+      yield* backend.put({ ...header(write, prepared, userCondition(writeOptions)), bytes, size })
     }
   )
 
@@ -208,7 +237,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
    * value, at most `conflictRetries` times.
    */
   const updateWith: UpdateWith = (key, operation, writeOptions, apply) =>
-    Effect.flatMap(encodeUser(key, writeOptions?.meta), (user) => {
+    Effect.flatMap(prepare(key, writeOptions), (prepared) => {
       const attempt = Effect.gen(function*() {
         const entry = yield* aliveEntry(key)
         const head = Option.map(entry, (e) => e.head)
@@ -223,13 +252,14 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
         }
         const current = Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
         const { result, whole } = yield* apply(current)
-        const bytes = yield* encodeValue(key, whole)
-        yield* checkSize(key, bytes.length)
+        const { bytes, size } = yield* encodeValue(key, whole)
+        yield* checkSize(key, size)
         const at = yield* now
         const condition: Condition = Option.isSome(head)
           ? { _tag: "Version", version: head.value.version }
           : { _tag: "Absent" }
-        const request: PutRequest = { ...header(key, operation, "value", at, user, writeOptions, condition), bytes }
+        const write = { key, operation, kind: "value", now: at } as const
+        const request: PutRequest = { ...header(write, prepared, condition), bytes, size }
         yield* backend.put(request).pipe(Effect.catchTag("ConditionFailed", () => Retry.conflict))
         return result
       })
@@ -257,6 +287,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     const valid = yield* Keys.validate(path[0])
     const steps = path.slice(1)
     if (steps.length === 0) return yield* update(valid, f, writeOptions)
+    yield* checkPathDepth(valid, steps)
     return yield* updateWith(valid, "updateIn", writeOptions, (current) =>
       Effect.gen(function*() {
         const before = Option.flatMap(current, (value) => Paths.getIn(value, steps))
@@ -265,6 +296,14 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
         return { whole, result: { before, after } satisfies Updated }
       }))
   })
+
+  /** A path deeper than a value may be fails before anything is read or written. */
+  const checkPathDepth = (key: string, steps: ReadonlyArray<Paths.Step>): Effect.Effect<void, SerializationError> =>
+    steps.length > Codec.MAX_DEPTH
+      ? Effect.fail(
+        serializationError(key, `a path of ${steps.length} steps, deeper than a value may be (${Codec.MAX_DEPTH})`)
+      )
+      : Effect.void
 
   const pathResult = (key: string, current: Option.Option<unknown>, steps: ReadonlyArray<Paths.Step>, leaf: unknown) =>
     Either.match(Paths.assocIn(current, steps, leaf), {
@@ -278,6 +317,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       const valid = yield* Keys.validate(path[0])
       const steps = path.slice(1)
       if (steps.length === 0) return yield* assoc(valid, value, writeOptions)
+      yield* checkPathDepth(valid, steps)
       // Fail on an unstorable leaf before reading anything.
       yield* encodeValue(valid, value)
       yield* updateWith(
@@ -316,6 +356,14 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return found as ReadonlyMap<Key, unknown>
   })
 
+  /** An atomic write that could not fit one transaction even with every value in chunks fails before anything is written. */
+  const checkTransactionSize = (operation: string, requests: ReadonlyArray<PutRequest>) => {
+    const bytes = minimalTransactionBytes(requests)
+    return bytes > TRANSACTION_BYTES
+      ? Effect.fail(new TransactionLimitExceeded({ operation, items: requests.length, limit: MAX_ATOMIC_KEYS, bytes }))
+      : Effect.void
+  }
+
   const checkAtomicLimit = (operation: string, items: number, atomic: boolean | undefined) =>
     atomic !== false && items > MAX_ATOMIC_KEYS
       ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
@@ -332,15 +380,18 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     }
     yield* checkAtomicLimit("multiAssoc", byKey.size, writeOptions?.atomic)
     if (byKey.size === 0) return
-    const user = yield* encodeUser(pairs.length > 0 ? String(pairs[0][0]) : "", writeOptions?.meta)
+    const prepared = yield* prepare(byKey.keys().next().value!, writeOptions)
     const at = yield* now
     const requests: Array<PutRequest> = []
     for (const [key, value] of byKey) {
-      const bytes = yield* encodeValue(key, value)
-      yield* checkSize(key, bytes.length)
-      requests.push({ ...header(key, "multiAssoc", "value", at, user, writeOptions), bytes })
+      const { bytes, size } = yield* encodeValue(key, value)
+      yield* checkSize(key, size)
+      const write = { key, operation: "multiAssoc", kind: "value", now: at } as const
+      requests.push({ ...header(write, prepared, userCondition(writeOptions)), bytes, size })
     }
-    yield* backend.putMany(requests, writeOptions?.atomic !== false)
+    const atomic = writeOptions?.atomic !== false
+    if (atomic) yield* checkTransactionSize("multiAssoc", requests)
+    yield* backend.putMany(requests, atomic)
   })
 
   const multiDissoc = Effect.fn("KonserveStore.multiDissoc", noStackTrace)(function*(
@@ -356,8 +407,8 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
 
   const append = Effect.fn("KonserveStore.append", noStackTrace)(function*(key: Key, element: unknown) {
     const valid = yield* Keys.validate(key)
-    const bytes = yield* encodeValue(valid, element, "log element")
-    yield* checkSize(valid, bytes.length)
+    const { bytes, size } = yield* encodeValue(valid, element, "log element")
+    yield* checkSize(valid, size)
     const at = yield* now
     yield* backend.append({ key: valid, element: bytes, now: at })
   })
@@ -378,13 +429,17 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
   ): Effect.Effect<void, KonserveError | E, R> =>
     Effect.gen(function*() {
       const valid = yield* Keys.validate(key)
-      const user = yield* encodeUser(valid, writeOptions?.meta)
+      const prepared = yield* prepare(valid, writeOptions)
       const at = yield* now
-      const writeHeader = header(valid, "bassoc", "binary", at, user, writeOptions)
+      const writeHeader = header(
+        { key: valid, operation: "bassoc", kind: "binary", now: at },
+        prepared,
+        userCondition(writeOptions)
+      )
       const whole = BinaryInput.wholeBytes(data)
       if (whole !== undefined) {
         yield* checkSize(valid, whole.length)
-        return yield* backend.put({ ...writeHeader, bytes: whole })
+        return yield* backend.put({ ...writeHeader, bytes: whole, size: whole.length })
       }
       yield* backend.putStream(
         writeHeader,

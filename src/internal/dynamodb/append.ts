@@ -16,13 +16,14 @@ import type { AppendRequest } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
-import type { Context } from "./context.js"
+import { type Context, readState } from "./context.js"
 import { Refused } from "./failure.js"
 import type { StoredHead } from "./item.js"
-import { chunkKeys, elementItem, hasContent, isLive, itemSize, logSk, stateOf } from "./item.js"
+import { chunkKeys, elementItem, hasContent, isLive, itemSize, logSk } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
 import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests.js"
+import { pinned } from "./requests.js"
 import * as Requests from "./requests.js"
 import { transact } from "./transactions.js"
 import { surfaceRefused } from "./writes.js"
@@ -43,7 +44,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
     // Whether a round was not applied although an attempt of it may have been: then its chunks, if any, stay.
     let unsettled = false
     const attempt = Effect.gen(function*() {
-      const state = stateOf(ctx.layout, yield* Reads.headItem(ctx, key, false, true))
+      const state = readState(ctx)(yield* Reads.headItem(ctx, key, false, true))
       const live = isLive(state, now)
       const log = live ? state.stored : undefined
       if (live && (log?.head.kind !== "log" || log.generation === undefined)) {
@@ -79,7 +80,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
       if (log !== undefined && log.generation !== undefined) {
         // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
         const content = { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements } as const
-        write = logWrite(log.head.size + 1, content, { _tag: "None" }, { _tag: "Pinned", head: log })
+        write = logWrite(log.head.size + 1, content, { _tag: "None" }, pinned(log))
         items = [
           Requests.transactAppend(table, write, chunked),
           Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
@@ -92,7 +93,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
           1,
           { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
           { _tag: "Absent" },
-          replaced === undefined ? { _tag: "NoContent" } : { _tag: "Pinned", head: replaced }
+          replaced === undefined ? { _tag: "NoContent" } : pinned(replaced)
         )
         items = [
           Requests.transactUpdate(table, write),

@@ -23,6 +23,7 @@ export interface BackendOptions {
   readonly consistentRead: boolean
   /** How many times a write runs again after a concurrent change before `ConditionFailed`. */
   readonly conflictRetries: number
+  readonly maxValueBytes: number
 }
 
 /**
@@ -36,6 +37,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     layout,
     consistent: options.consistentRead,
     conflictRetries: options.conflictRetries,
+    maxValueBytes: options.maxValueBytes,
     versions: Version.makeClock()
   }
   return {

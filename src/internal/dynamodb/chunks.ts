@@ -94,12 +94,11 @@ export const rechunk =
       )
     })
 
-/** A stored content to read: its key, size and manifest. @internal */
+/** A stored content to read: its key and manifest. @internal */
 export interface ChunkSource {
   readonly client: Client
   readonly layout: Layout
   readonly key: string
-  readonly size: number
   readonly manifest: Manifest
   readonly consistent: boolean
 }
@@ -148,8 +147,8 @@ const integrityError = (key: string, what: string) =>
   new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored chunks fail the integrity check: ${what}` })
 
 const verify = (source: ChunkSource, actualSize: number, actualCrc: number) =>
-  actualSize !== source.size
-    ? Effect.fail(integrityError(source.key, `${actualSize} bytes, expected ${source.size}`))
+  actualSize !== source.manifest.bytes
+    ? Effect.fail(integrityError(source.key, `${actualSize} bytes, expected ${source.manifest.bytes}`))
     : actualCrc !== source.manifest.crc
     ? Effect.fail(integrityError(source.key, `CRC-32 ${actualCrc}, expected ${source.manifest.crc}`))
     : Effect.void

@@ -18,7 +18,7 @@ import * as Batch from "./batch.js"
 import type { Context } from "./context.js"
 import { isUnknownOutcome, type Refused } from "./failure.js"
 import type { Item, StoredHead } from "./item.js"
-import { A, chunkKeys, contentKeys, hasContent, LOG_PREFIX, namesOf } from "./item.js"
+import { A, chunkKeys, decodeElement, hasContent, itemKey, LOG_PREFIX, namesOf } from "./item.js"
 import * as Paging from "./paging.js"
 
 /**
@@ -56,30 +56,31 @@ export const withNewChunks = <A, E, R>(
   )
 
 /**
- * The keys of what a head's content occupies: computed from the head, but a
- * log with chunked elements is read (one `Query` of its elements without
- * their bytes) to find their chunks.
+ * The keys of what a head's content occupies: a chunked value's chunks, from
+ * its (bounded) manifest; a log's elements and their chunks, found by one
+ * `Query` of the generation's items, so that only what exists is listed
+ * whatever the head says.
  */
 const keysOf = (ctx: Context, stored: StoredHead): Effect.Effect<Array<Item>, KonserveError> => {
-  const keys = contentKeys(ctx.layout, stored)
-  if (stored.head.kind !== "log" || stored.chunkedElements === 0 || stored.generation === undefined) {
-    return Effect.succeed(keys)
+  if (stored.manifest !== undefined) {
+    return Effect.succeed(chunkKeys(ctx.layout, stored.head.key, stored.manifest.cid, stored.manifest.chunks))
   }
+  if (stored.head.kind !== "log" || stored.generation === undefined) return Effect.succeed([])
+  const pk = ctx.layout.headPk(stored.head.key)
   const condition = "#pk = :pk AND begins_with(#sk, :gen)"
   return Paging.query(ctx.client, {
     KeyConditionExpression: condition,
-    ProjectionExpression: "#sk, #cid, #chunks",
-    ExpressionAttributeNames: namesOf(`${condition} #cid #chunks`),
-    ExpressionAttributeValues: {
-      ":pk": { S: ctx.layout.headPk(stored.head.key) },
-      ":gen": { S: `${LOG_PREFIX}${stored.generation}#` }
-    },
+    ProjectionExpression: "#sk, #cid, #chunks, #csize, #len, #crc",
+    ExpressionAttributeNames: namesOf(`${condition} #cid #chunks #csize #len #crc`),
+    ExpressionAttributeValues: { ":pk": { S: pk }, ":gen": { S: `${LOG_PREFIX}${stored.generation}#` } },
     ConsistentRead: true
   }).pipe(
-    Stream.runFold(keys, (all, item) => {
-      const cid = item[A.cid]?.S
-      const count = Number(item[A.chunks]?.N ?? 0)
-      if (cid !== undefined && count > 0) all.push(...chunkKeys(ctx.layout, stored.head.key, cid, count))
+    Stream.runFold([] as Array<Item>, (all, item) => {
+      all.push(itemKey(pk, item[A.sk]?.S ?? ""))
+      const element = decodeElement(item, ctx.maxValueBytes)
+      if (typeof element !== "string" && element._tag === "Chunked") {
+        all.push(...chunkKeys(ctx.layout, stored.head.key, element.manifest.cid, element.manifest.chunks))
+      }
       return all
     })
   )

@@ -5,7 +5,8 @@
  */
 import type { VersionClock } from "../version.js"
 import type { Client } from "./client.js"
-import type { Layout } from "./item.js"
+import type { HeadState, Item, Layout } from "./item.js"
+import { stateOf } from "./item.js"
 
 /** @internal */
 export interface Context {
@@ -15,5 +16,11 @@ export interface Context {
   readonly consistent: boolean
   /** How many times a write runs again after a concurrent change before `ConditionFailed`. */
   readonly conflictRetries: number
+  /** The store's `maxValueBytes`: stored items that claim more are malformed. */
+  readonly maxValueBytes: number
   readonly versions: VersionClock
 }
+
+/** How this store reads a head item for a write's decisions. @internal */
+export const readState = (ctx: Context) => (item: Item | undefined): HeadState =>
+  stateOf(ctx.layout, item, ctx.maxValueBytes)

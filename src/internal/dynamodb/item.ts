@@ -46,8 +46,9 @@ export const A = {
   value: "val",
   /** Content id: the chunks of one write's content (a value, a binary, a log element). */
   cid: "cid",
-  /** Chunk manifest: chunk count, chunk size, CRC-32 of the whole content. */
+  /** Chunk manifest: chunk count, chunk size, stored bytes, CRC-32 of the whole content. */
   chunks: "chunks",
+  length: "len",
   chunkSize: "csize",
   crc: "crc",
   /** A log's generation: its element sort keys start with it. */
@@ -117,6 +118,7 @@ export const HEAD_PROJECTION = [
   A.cid,
   A.chunks,
   A.chunkSize,
+  A.length,
   A.crc,
   A.generation,
   A.chunkedElements
@@ -148,11 +150,13 @@ export const itemKey = (pk: string, sk: string): Item => ({ [A.pk]: { S: pk }, [
 export const logSk = (generation: string, seq: number): string =>
   `${LOG_PREFIX}${generation}#${String(seq).padStart(SEQ_DIGITS, "0")}`
 
-/** Where a chunked value's bytes are. @internal */
+/** Where a chunked content's bytes are. @internal */
 export interface Manifest {
   readonly cid: string
   readonly chunks: number
   readonly chunkSize: number
+  /** The stored bytes in all (a value's after compression). */
+  readonly bytes: number
   readonly crc: number
 }
 
@@ -187,37 +191,89 @@ const kinds: ReadonlySet<string> = new Set(["value", "binary", "log"])
 export const hasContent = (stored: StoredHead): boolean =>
   stored.manifest !== undefined || (stored.head.kind === "log" && stored.generation !== undefined)
 
+/** The most elements a log may have: past it a stored count is taken for garbage. @internal */
+export const MAX_LOG_ELEMENTS = 10_000_000
+
+/** The largest chunk a manifest may name: one item. */
+const MAX_CHUNK_BYTES = 400 * 1024
+
+/** The smallest: this library writes 380 KiB chunks; a tiny chunk size would make a manifest name millions. */
+const MIN_CHUNK_BYTES = 64 * 1024
+
+/** A stored item that is not what this library writes: read, it fails with `DecodeError`. @internal */
+export class Malformed {
+  constructor(readonly key: string, readonly reason: string) {}
+}
+
+const isCount = (n: number | undefined, max: number): n is number =>
+  n !== undefined && Number.isInteger(n) && n >= 0 && n <= max
+
+const CID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A chunk manifest from an item's attributes; a reason when it is not one this library could have written. */
+export const decodeManifest = (item: Item, maxBytes: number): Manifest | string | undefined => {
+  const cid = str(item, A.cid)
+  const chunks = num(item, A.chunks)
+  if (cid === undefined && chunks === undefined) return undefined
+  const chunkSize = num(item, A.chunkSize)
+  const bytes = num(item, A.length)
+  const crc = num(item, A.crc)
+  if (cid === undefined || !CID.test(cid)) return "a chunk manifest without a valid content id"
+  if (!isCount(chunkSize, MAX_CHUNK_BYTES) || chunkSize < MIN_CHUNK_BYTES) return `a chunk size of ${chunkSize}`
+  if (!isCount(bytes, maxBytes)) return `${bytes} stored bytes (limit ${maxBytes})`
+  if (!isCount(chunks, Number.MAX_SAFE_INTEGER) || chunks !== Math.ceil(bytes / chunkSize)) {
+    return `${chunks} chunks for ${bytes} bytes of ${chunkSize}`
+  }
+  if (!isCount(crc, 0xffffffff)) return `a CRC-32 of ${crc}`
+  return { cid, chunks, chunkSize, bytes, crc }
+}
+
 /**
- * Decodes a head item; undefined when there is none, when it is a tombstone,
- * or when it is not a well-formed head.
+ * Decodes a head item. Undefined when there is none or it is a tombstone;
+ * `Malformed` when it is not a head this library could have written: every
+ * count and size within bounds (`maxBytes`: the store's `maxValueBytes`), so
+ * that no read of a corrupted or hostile item allocates without limit.
  *
  * @internal
  */
-export const decodeHead = (layout: Layout, item: Item | undefined): StoredHead | undefined => {
+export const decodeHead = (
+  layout: Layout,
+  item: Item | undefined,
+  maxBytes: number
+): StoredHead | Malformed | undefined => {
   if (item === undefined) return undefined
   const pk = str(item, A.pk)
   const kind = str(item, A.kind)
+  if (kind === TOMBSTONE) return undefined
+  const key = pk === undefined ? "" : layout.keyOf(pk)
+  const malformed = (reason: string) => new Malformed(key, `the stored head is malformed: ${reason}`)
   const version = bin(item, A.version)
-  if (pk === undefined || kind === undefined || !kinds.has(kind) || version === undefined) return undefined
-  const chunks = num(item, A.chunks)
-  const cid = str(item, A.cid)
+  if (pk === undefined) return malformed("no partition key")
+  if (kind === undefined || !kinds.has(kind)) return malformed(`kind ${JSON.stringify(kind ?? null)}`)
+  if (version === undefined || version.length !== Version.BYTES) return malformed("no version this library writes")
+  const size = num(item, A.size)
+  const lastWrite = num(item, A.lastWrite)
+  const expiresAt = num(item, A.expiresAt)
+  if (!isCount(size, kind === "log" ? MAX_LOG_ELEMENTS : maxBytes)) return malformed(`a size of ${size}`)
+  if (lastWrite === undefined || !Number.isFinite(lastWrite)) return malformed(`a last write of ${lastWrite}`)
+  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return malformed(`an expiry of ${expiresAt}`)
+  const manifest = decodeManifest(item, maxBytes)
+  if (typeof manifest === "string") return malformed(manifest)
+  const generation = str(item, A.generation)
+  const chunkedElements = num(item, A.chunkedElements) ?? 0
+  if (kind === "log" && (generation === undefined || !isCount(chunkedElements, size))) {
+    return malformed("a log without a generation, or more chunked elements than elements")
+  }
+  const inline = bin(item, A.value)
+  if (inline !== undefined && inline.length > maxBytes) return malformed(`${inline.length} inline bytes`)
+  const user = bin(item, A.user)
   return {
-    head: {
-      key: layout.keyOf(pk),
-      kind: kind as Kind,
-      version: Version.format(version),
-      lastWrite: num(item, A.lastWrite) ?? 0,
-      size: num(item, A.size) ?? 0,
-      expiresAt: num(item, A.expiresAt),
-      user: bin(item, A.user)
-    },
+    head: { key, kind: kind as Kind, version: Version.format(version), lastWrite, size, expiresAt, user },
     version,
-    manifest: chunks === undefined || cid === undefined
-      ? undefined
-      : { cid, chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 },
-    generation: str(item, A.generation),
-    chunkedElements: num(item, A.chunkedElements) ?? 0,
-    inline: bin(item, A.value)
+    manifest,
+    generation,
+    chunkedElements,
+    inline
   }
 }
 
@@ -228,21 +284,32 @@ export const decodeHead = (layout: Layout, item: Item | undefined): StoredHead |
  * @internal
  */
 export interface HeadState {
-  /** Undefined when there is no item. */
+  /** Undefined when there is no item, or its `ver` is not binary (not written by this library). */
   readonly version: Uint8Array | undefined
+  /** `ver` as stored, whatever its type. */
+  readonly storedVersion: AttributeValue | undefined
   readonly tombstone: boolean
   readonly expiresAt: number | undefined
-  /** The head, when it is one (not a tombstone). */
+  /** Whether it has content attributes (a chunk manifest, a log generation), well-formed or not. */
+  readonly content: boolean
+  /** The head, when it is a well-formed one (not a tombstone). */
   readonly stored: StoredHead | undefined
 }
 
 /** @internal */
-export const stateOf = (layout: Layout, item: Item | undefined): HeadState => ({
-  version: item === undefined ? undefined : bin(item, A.version),
-  tombstone: item !== undefined && str(item, A.kind) === TOMBSTONE,
-  expiresAt: item === undefined ? undefined : num(item, A.expiresAt),
-  stored: decodeHead(layout, item)
-})
+export const stateOf = (layout: Layout, item: Item | undefined, maxBytes: number): HeadState => {
+  const decoded = decodeHead(layout, item, maxBytes)
+  const expiresAt = item === undefined ? undefined : num(item, A.expiresAt)
+  return {
+    version: item === undefined ? undefined : bin(item, A.version),
+    storedVersion: item?.[A.version],
+    tombstone: item !== undefined && str(item, A.kind) === TOMBSTONE,
+    // an expiry that is not a number is no expiry
+    expiresAt: expiresAt !== undefined && Number.isFinite(expiresAt) ? expiresAt : undefined,
+    content: item !== undefined && (item[A.cid] !== undefined || item[A.generation] !== undefined),
+    stored: decoded instanceof Malformed ? undefined : decoded
+  }
+}
 
 /** Whether the key is there and alive at `now`. @internal */
 export const isLive = (state: HeadState, now: number): boolean =>
@@ -273,49 +340,37 @@ export const chunkKeys = (layout: Layout, key: string, cid: string, chunks: numb
 export const logKeys = (layout: Layout, key: string, generation: string, size: number): Array<Item> =>
   Array.from({ length: size }, (_, seq) => itemKey(layout.headPk(key), logSk(generation, seq)))
 
-/**
- * The primary keys of everything a head's content occupies besides the head
- * itself, except the chunks of chunked log elements (see `chunkedElements`).
- *
- * @internal
- */
-export const contentKeys = (layout: Layout, stored: StoredHead): Array<Item> =>
-  stored.manifest !== undefined
-    ? chunkKeys(layout, stored.head.key, stored.manifest.cid, stored.manifest.chunks)
-    : stored.head.kind === "log" && stored.generation !== undefined
-    ? logKeys(layout, stored.head.key, stored.generation, stored.head.size)
-    : []
-
 /** A log element: its bytes inline, or (too large for one item) the manifest of its chunks. @internal */
 export type StoredElement =
   | { readonly _tag: "Inline"; readonly bytes: Uint8Array }
-  | { readonly _tag: "Chunked"; readonly size: number; readonly manifest: Manifest }
+  | { readonly _tag: "Chunked"; readonly manifest: Manifest }
+
+/** The attributes of a chunk manifest. @internal */
+export const manifestAttributes = (manifest: Manifest): Item => ({
+  [A.cid]: { S: manifest.cid },
+  [A.chunks]: { N: String(manifest.chunks) },
+  [A.chunkSize]: { N: String(manifest.chunkSize) },
+  [A.length]: { N: String(manifest.bytes) },
+  [A.crc]: { N: String(manifest.crc) }
+})
 
 /** A log element item. @internal */
 export const elementItem = (pk: string, sk: string, element: StoredElement): Item =>
   element._tag === "Inline"
     ? { ...itemKey(pk, sk), [A.element]: { B: element.bytes } }
-    : {
-      ...itemKey(pk, sk),
-      [A.size]: { N: String(element.size) },
-      [A.cid]: { S: element.manifest.cid },
-      [A.chunks]: { N: String(element.manifest.chunks) },
-      [A.chunkSize]: { N: String(element.manifest.chunkSize) },
-      [A.crc]: { N: String(element.manifest.crc) }
-    }
+    : { ...itemKey(pk, sk), ...manifestAttributes(element.manifest) }
 
-/** Decodes a log element item; undefined when malformed. @internal */
-export const decodeElement = (item: Item): StoredElement | undefined => {
+/** Decodes a log element item; a reason when it is not one this library could have written. @internal */
+export const decodeElement = (item: Item, maxBytes: number): StoredElement | string => {
   const bytes = bin(item, A.element)
-  if (bytes !== undefined) return { _tag: "Inline", bytes }
-  const cid = str(item, A.cid)
-  const chunks = num(item, A.chunks)
-  if (cid === undefined || chunks === undefined) return undefined
-  return {
-    _tag: "Chunked",
-    size: num(item, A.size) ?? 0,
-    manifest: { cid, chunks, chunkSize: num(item, A.chunkSize) ?? 0, crc: num(item, A.crc) ?? 0 }
+  if (bytes !== undefined) {
+    return bytes.length > maxBytes
+      ? `an element of ${bytes.length} bytes`
+      : { _tag: "Inline", bytes }
   }
+  const manifest = decodeManifest(item, maxBytes)
+  if (manifest === undefined) return "an element with neither bytes nor chunks"
+  return typeof manifest === "string" ? manifest : { _tag: "Chunked", manifest }
 }
 
 /** The stored size of an attribute value, in bytes, as DynamoDB counts it. @internal */

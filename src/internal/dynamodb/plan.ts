@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { crc32 } from "node:zlib"
+import { TRANSACTION_BYTES } from "../limits.js"
 import type { Manifest, StoredElement } from "./item.js"
 import type { HeadContent } from "./requests.js"
 
@@ -21,18 +22,6 @@ export const CHUNK_BYTES = 380 * 1024
 
 /** A head (or log element) whose item, attributes included, is at most this size holds its bytes inline. @internal */
 export const INLINE_ITEM_BYTES = 350 * 1024
-
-/**
- * The aggregate size of the items of one transaction that the store aims
- * under (DynamoDB's limit is 4 MB): above it the largest inline values of an
- * atomic `putMany` move to chunks.
- *
- * @internal
- */
-export const TRANSACTION_BYTES = 3_500_000
-
-/** What a chunked value's head weighs in a transaction, besides its key. @internal */
-export const CHUNKED_HEAD_BYTES = 1024
 
 /** A fresh content id: 96 random bits, 16 characters. @internal */
 export const newCid = (): string => randomBytes(12).toString("base64url")
@@ -57,7 +46,17 @@ export const manifestOf = (cid: string, pieces: ReadonlyArray<Uint8Array>): Mani
   cid,
   chunks: pieces.length,
   chunkSize: CHUNK_BYTES,
+  bytes: pieces.reduce((total, piece) => total + piece.length, 0),
   crc: checksum(pieces)
+})
+
+/** A manifest as large as the one of `bytes` stored bytes will be, for sizing a head before planning it. @internal */
+export const sizingManifest = (bytes: number): Manifest => ({
+  cid: "c".repeat(16),
+  chunks: Math.ceil(bytes / CHUNK_BYTES),
+  chunkSize: CHUNK_BYTES,
+  bytes,
+  crc: 0xffffffff
 })
 
 /** Content planned for a head: inline bytes, or chunks to write first. @internal */
@@ -88,31 +87,33 @@ export const chunked = (bytes: Uint8Array): ContentPlan => {
 /**
  * Which values of an atomic write go to chunks: those that do not fit one
  * item, then the largest inline ones until the transaction fits under
- * `TRANSACTION_BYTES`. `sizes[i]` is value i's head size inline, `keyBytes[i]`
- * its key's; the answer is the set of indices to chunk.
+ * `TRANSACTION_BYTES`. `inline[i]` is head i's size with its value inline,
+ * `chunked[i]` with its value in chunks; the answer is the set of indices to
+ * chunk. (The shared store refuses, before this, a transaction that cannot
+ * fit with every value in chunks.)
  *
  * @internal
  */
 export const transaction = (
-  sizes: ReadonlyArray<number>,
-  keyBytes: ReadonlyArray<number>
+  inline: ReadonlyArray<number>,
+  chunked: ReadonlyArray<number>
 ): ReadonlySet<number> => {
-  const chunkedSize = (i: number) => CHUNKED_HEAD_BYTES + keyBytes[i]
   const out = new Set<number>()
   let total = 0
-  sizes.forEach((size, i) => {
+  inline.forEach((size, i) => {
     if (size > INLINE_ITEM_BYTES) {
       out.add(i)
-      total += chunkedSize(i)
+      total += chunked[i]
     } else {
       total += size
     }
   })
-  const largestFirst = sizes.map((_, i) => i).filter((i) => !out.has(i)).sort((a, b) => sizes[b] - sizes[a])
+  const largestFirst = inline.map((_, i) => i).filter((i) => !out.has(i))
+    .sort((a, b) => (inline[b] - chunked[b]) - (inline[a] - chunked[a]))
   for (const i of largestFirst) {
     if (total <= TRANSACTION_BYTES) break
     out.add(i)
-    total -= sizes[i] - chunkedSize(i)
+    total -= inline[i] - chunked[i]
   }
   return out
 }
@@ -127,5 +128,5 @@ export interface ElementPlan {
 export const element = (bytes: Uint8Array, overhead: number): ElementPlan => {
   if (overhead + bytes.length <= INLINE_ITEM_BYTES) return { element: { _tag: "Inline", bytes }, pieces: [] }
   const pieces = split(bytes)
-  return { element: { _tag: "Chunked", size: bytes.length, manifest: manifestOf(newCid(), pieces) }, pieces }
+  return { element: { _tag: "Chunked", manifest: manifestOf(newCid(), pieces) }, pieces }
 }

@@ -15,7 +15,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { KonserveError } from "../../KonserveError.js"
+import { DecodeError, type KonserveError } from "../../KonserveError.js"
 import type { BinaryEntry, Entry, Head } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
@@ -23,7 +23,7 @@ import * as Batch from "./batch.js"
 import * as Chunks from "./chunks.js"
 import type { Context } from "./context.js"
 import { ConcurrentModification, surface } from "./failure.js"
-import type { Item, StoredElement, StoredHead } from "./item.js"
+import type { Item, Manifest, StoredElement, StoredHead } from "./item.js"
 import {
   A,
   decodeElement,
@@ -32,6 +32,7 @@ import {
   itemKey,
   LOG_END,
   LOG_PREFIX,
+  Malformed,
   namesOf,
   SEQ_DIGITS,
   SK_HEAD,
@@ -87,8 +88,17 @@ export const headItem = (
     (out) => out.Item
   )
 
+/** A head as read: undefined when absent, `DecodeError` when malformed (never trusted, never a crash). */
+const decoded = (ctx: Context, item: Item | undefined): Effect.Effect<StoredHead | undefined, DecodeError> => {
+  const stored = decodeHead(ctx.layout, item, ctx.maxValueBytes)
+  return stored instanceof Malformed ? Effect.fail(malformedError(stored)) : Effect.succeed(stored)
+}
+
+const malformedError = (malformed: Malformed) =>
+  new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
+
 const getHead = (ctx: Context, key: string, withBytes: boolean) =>
-  Effect.map(headItem(ctx, key, withBytes), (item) => decodeHead(ctx.layout, item))
+  Effect.flatMap(headItem(ctx, key, withBytes), (item) => decoded(ctx, item))
 
 /** The heads among keys (tombstones left out), by key; `consistent` as in `headItem`. @internal */
 export const getHeads = (
@@ -97,7 +107,7 @@ export const getHeads = (
   withBytes: boolean,
   consistent = ctx.consistent
 ): Effect.Effect<Map<string, StoredHead>, KonserveError> =>
-  Effect.map(
+  Effect.flatMap(
     Batch.batchGet(
       ctx.client,
       keys.map((key) => itemKey(ctx.layout.headPk(key), SK_HEAD)),
@@ -106,10 +116,11 @@ export const getHeads = (
     (items) => {
       const heads = new Map<string, StoredHead>()
       for (const item of items) {
-        const stored = decodeHead(ctx.layout, item)
+        const stored = decodeHead(ctx.layout, item, ctx.maxValueBytes)
+        if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
         if (stored !== undefined) heads.set(stored.head.key, stored)
       }
-      return heads
+      return Effect.succeed(heads)
     }
   )
 
@@ -117,11 +128,10 @@ export const getHeads = (
 export const readHead = (ctx: Context, key: string): Effect.Effect<Option.Option<Head>, KonserveError> =>
   Effect.map(getHead(ctx, key, false), (stored) => Option.fromNullable(stored?.head))
 
-const chunkSource = (ctx: Context, key: string, size: number, manifest: NonNullable<StoredHead["manifest"]>) => ({
+const chunkSource = (ctx: Context, key: string, manifest: Manifest): Chunks.ChunkSource => ({
   client: ctx.client,
   layout: ctx.layout,
   key,
-  size,
   manifest,
   consistent: ctx.consistent
 })
@@ -130,7 +140,7 @@ const chunkSource = (ctx: Context, key: string, size: number, manifest: NonNulla
 const bytesOf = (ctx: Context, stored: StoredHead) =>
   stored.manifest === undefined
     ? Effect.succeed(stored.inline ?? new Uint8Array(0))
-    : Chunks.readAll(chunkSource(ctx, stored.head.key, stored.head.size, stored.manifest))
+    : Chunks.readAll(chunkSource(ctx, stored.head.key, stored.manifest))
 
 /** A log key read since its head: the head and its elements, from one `Query` of its partition. */
 const logOnce = (
@@ -140,6 +150,7 @@ const logOnce = (
   Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
   KonserveError | ConcurrentModification
 > => {
+  const maxBytes = ctx.maxValueBytes
   const projection = `${HEAD_PROJECTION}, #sk, #el`
   const items = Paging.query(ctx.client, {
     KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
@@ -154,30 +165,38 @@ const logOnce = (
   })
   // The head comes first (`h` sorts before `l#`): when it is not a log's, stop there.
   interface Fold {
-    readonly stored: StoredHead | undefined
+    readonly stored: StoredHead | Malformed | undefined
     readonly done: boolean
     readonly elements: Array<StoredElement>
+    readonly bad: string | undefined
   }
+  const start: Fold = { stored: undefined, done: false, elements: [], bad: undefined }
   return Effect.flatMap(
-    Stream.runFoldWhile(items, { stored: undefined, done: false, elements: [] } as Fold, (s) => !s.done, (s, item) => {
+    Stream.runFoldWhile(items, start, (s) => !s.done, (s, item): Fold => {
       const sk = item[A.sk]?.S
       if (sk === SK_HEAD) {
-        const stored = decodeHead(ctx.layout, item)
-        return { ...s, stored, done: stored?.head.kind !== "log" || stored.generation === undefined }
+        const stored = decodeHead(ctx.layout, item, maxBytes)
+        const log = stored !== undefined && !(stored instanceof Malformed) && stored.head.kind === "log"
+        return { ...s, stored, done: !log }
       }
-      if (s.stored === undefined || sk === undefined) return { ...s, done: true }
+      if (s.stored === undefined || s.stored instanceof Malformed || sk === undefined) return { ...s, done: true }
       const own = `${LOG_PREFIX}${s.stored.generation}#`
-      const element = decodeElement(item)
       // Elements of an older generation (being cleaned up) and past the count read (appended since) are not this log's.
       if (
-        sk.startsWith(own) && sk.length === own.length + SEQ_DIGITS && element !== undefined &&
+        sk.startsWith(own) && sk.length === own.length + SEQ_DIGITS &&
         Number(sk.slice(own.length)) < s.stored.head.size
       ) {
+        const element = decodeElement(item, maxBytes)
+        if (typeof element === "string") return { ...s, done: true, bad: `element ${sk}: ${element}` }
         s.elements.push(element)
       }
       return s
     }),
-    ({ elements, stored }) => {
+    ({ bad, elements, stored }) => {
+      if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
+      if (bad !== undefined) {
+        return Effect.fail(new DecodeError({ key, message: `key ${JSON.stringify(key)}: a malformed log ${bad}` }))
+      }
       if (stored?.head.kind !== "log" || stored.generation === undefined) return Effect.succeed(Option.none())
       if (elements.length !== stored.head.size) {
         return Effect.fail(
@@ -193,7 +212,7 @@ const logOnce = (
           (element) =>
             element._tag === "Inline"
               ? Effect.succeed(element.bytes)
-              : Chunks.readAll(chunkSource(ctx, key, element.size, element.manifest)),
+              : Chunks.readAll(chunkSource(ctx, key, element.manifest)),
           { concurrency: Chunks.REQUESTS_IN_FLIGHT }
         ),
         (bytes) => Option.some({ head: stored.head, elements: bytes })
@@ -241,7 +260,7 @@ export const readBinary = (ctx: Context, key: string): Effect.Effect<Option.Opti
       head,
       stream: manifest === undefined
         ? Stream.succeed(inline ?? new Uint8Array(0))
-        : Chunks.stream(chunkSource(ctx, head.key, head.size, manifest))
+        : Chunks.stream(chunkSource(ctx, head.key, manifest))
     })
   })
 
@@ -294,6 +313,11 @@ export const scan = (ctx: Context): Stream.Stream<Head, KonserveError> => {
     },
     ConsistentRead: ctx.consistent
   }).pipe(
-    Stream.mapChunks(Chunk.filterMap((item) => Option.fromNullable(decodeHead(ctx.layout, item)?.head)))
+    Stream.mapChunksEffect((items) =>
+      Effect.map(
+        Effect.forEach(items, (item) => decoded(ctx, item)),
+        (heads) => Chunk.filterMap(Chunk.unsafeFromArray(heads), (stored) => Option.fromNullable(stored?.head))
+      )
+    )
   )
 }

@@ -12,11 +12,16 @@
  *
  * @internal
  */
-import type { ConditionCheck, TransactWriteItem, UpdateItemCommandInput } from "@aws-sdk/client-dynamodb"
+import type {
+  AttributeValue,
+  ConditionCheck,
+  TransactWriteItem,
+  UpdateItemCommandInput
+} from "@aws-sdk/client-dynamodb"
 import type { Kind } from "../backend.js"
 import { EMPTY, SLOTS } from "./history.js"
 import type { Item, Manifest, StoredHead } from "./item.js"
-import { A, itemKey, SK_HEAD, TOMBSTONE, valueSize } from "./item.js"
+import { A, itemKey, manifestAttributes, SK_HEAD, TOMBSTONE, valueSize } from "./item.js"
 
 /** What a head holds besides its attributes. @internal */
 export type HeadContent =
@@ -55,12 +60,23 @@ export type WriteCondition =
 /**
  * What a write may replace. `NoContent`: a head without chunks or log
  * elements (the common case: nothing to clean up after, so nothing to learn
- * from the answer). `Pinned`: exactly this head, whose content the write
- * deletes after it is applied.
+ * from the answer). `Pinned`: exactly the head whose `ver` is `version` as
+ * stored (undefined: an item without one), whose content — when `head` is a
+ * well-formed head that says where it is — the write deletes after it is
+ * applied.
  *
  * @internal
  */
-export type Guard = { readonly _tag: "NoContent" } | { readonly _tag: "Pinned"; readonly head: StoredHead }
+export type Guard =
+  | { readonly _tag: "NoContent" }
+  | {
+    readonly _tag: "Pinned"
+    readonly version: AttributeValue | undefined
+    readonly head: StoredHead | undefined
+  }
+
+/** A guard on exactly this well-formed head. @internal */
+export const pinned = (head: StoredHead): Guard => ({ _tag: "Pinned", version: { B: head.version }, head })
 
 /** One write of one head. @internal */
 export interface HeadWrite {
@@ -85,6 +101,7 @@ const OPTIONAL = [
   A.cid,
   A.chunks,
   A.chunkSize,
+  A.length,
   A.crc,
   A.generation,
   A.chunkedElements
@@ -130,10 +147,7 @@ const attributesOf = (fields: HeadFields): Item => {
       item[A.value] = { B: content.bytes }
       break
     case "Chunked":
-      item[A.cid] = { S: content.manifest.cid }
-      item[A.chunks] = n(content.manifest.chunks)
-      item[A.chunkSize] = n(content.manifest.chunkSize)
-      item[A.crc] = n(content.manifest.crc)
+      Object.assign(item, manifestAttributes(content.manifest))
       break
     case "Log":
       item[A.generation] = { S: content.generation }
@@ -170,7 +184,11 @@ const LIVE = (e: Expression, now: string) =>
 /** The condition of a head write: `ver < :ver`, the user's condition, the guard. */
 const conditionOf = (e: Expression, write: HeadWrite): string => {
   const ver = e.name(A.version)
-  const parts = [`(attribute_not_exists(${ver}) OR ${ver} < ${e.value("ver", { B: write.fields.version })})`]
+  // A `ver` that is not binary was not written by this library: older than any version.
+  const parts = [
+    `(attribute_not_exists(${ver}) OR NOT attribute_type(${ver}, ${e.value("binary", { S: "B" })}) OR ` +
+    `${ver} < ${e.value("ver", { B: write.fields.version })})`
+  ]
   const now = () => e.value("now", n(write.now))
   const condition = write.condition
   switch (condition._tag) {
@@ -189,9 +207,11 @@ const conditionOf = (e: Expression, write: HeadWrite): string => {
   }
   const guard = write.guard
   parts.push(
-    guard._tag === "Pinned"
-      ? `${ver} = ${e.value("pin", { B: guard.head.version })}`
-      : `attribute_not_exists(${e.name(A.cid)}) AND attribute_not_exists(${e.name(A.generation)})`
+    guard._tag === "NoContent"
+      ? `attribute_not_exists(${e.name(A.cid)}) AND attribute_not_exists(${e.name(A.generation)})`
+      : guard.version === undefined
+      ? `attribute_not_exists(${ver})`
+      : `${ver} = ${e.value("pin", guard.version)}`
   )
   return parts.join(" AND ")
 }

@@ -18,12 +18,15 @@
  *
  * @internal
  */
-import type { CancellationReason } from "@aws-sdk/client-dynamodb"
+import type { AttributeValue, CancellationReason } from "@aws-sdk/client-dynamodb"
 import * as Version from "../version.js"
 import * as History from "./history.js"
-import type { HeadState, Item, Layout } from "./item.js"
-import { hasContent, isLive, stateOf } from "./item.js"
+import type { HeadState, Item } from "./item.js"
+import { isLive } from "./item.js"
 import type { Guard, HeadWrite, WriteCondition } from "./requests.js"
+
+/** How a head item is read (`item.ts`'s `stateOf`, with the store's limits). @internal */
+export type ReadState = (item: Item | undefined) => HeadState
 
 /** What to do after a head write's condition failed. @internal */
 export type Step =
@@ -53,10 +56,19 @@ export const holds = (condition: WriteCondition, state: HeadState, now: number):
   }
 }
 
+const sameStored = (a: AttributeValue | undefined, b: AttributeValue | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : a.B !== undefined && b.B !== undefined
+    ? Version.equals(a.B, b.B)
+    : (a.S !== undefined && a.S === b.S) || (a.N !== undefined && a.N === b.N)
+
 const guardHolds = (guard: Guard, state: HeadState): boolean =>
-  guard._tag === "Pinned"
-    ? state.version !== undefined && Version.equals(state.version, guard.head.version)
-    : state.stored === undefined || !hasContent(state.stored)
+  guard._tag === "Pinned" ? sameStored(guard.version, state.storedVersion) : !state.content
+
+/** What a write must be pinned to on this head: its version when it has content, else nothing. */
+const guardFor = (state: HeadState): Guard =>
+  state.content ? { _tag: "Pinned", version: state.storedVersion, head: state.stored } : { _tag: "NoContent" }
 
 const unknownWhy = (trace: History.Trace): string =>
   `an attempt may have been applied, and the key's last ${trace.versions.length} writes ` +
@@ -69,7 +81,7 @@ const unknownWhy = (trace: History.Trace): string =>
  * @internal
  */
 export const headWrite = (
-  layout: Layout,
+  read: ReadState,
   item: Item | undefined,
   write: HeadWrite,
   ambiguous: boolean,
@@ -87,7 +99,7 @@ export const headWrite = (
     case "Unknown":
       return { _tag: "Unknown", why: unknownWhy(trace) }
   }
-  const state = stateOf(layout, item)
+  const state = read(item)
   if (!holds(write.condition, state, write.now)) return { _tag: "Refused" }
   return { _tag: "Replan", ...replan(state, write, ambiguous, next) }
 }
@@ -106,9 +118,7 @@ const replan = (
 ): { readonly write: HeadWrite; readonly ambiguous: boolean; readonly contended: boolean } => {
   const version = write.fields.version
   const newer = state.version !== undefined && Version.compare(state.version, version) >= 0
-  const guard: Guard = state.stored !== undefined && hasContent(state.stored)
-    ? { _tag: "Pinned", head: state.stored }
-    : { _tag: "NoContent" }
+  const guard = guardFor(state)
   // Every part of the condition holds on this head as far as the store can tell (an item it does not
   // understand, say): a fresh version past it, so that the next attempt is not the same request.
   const stuck = !newer && guardHolds(write.guard, state) && guard._tag === write.guard._tag
@@ -181,7 +191,7 @@ export const transactionVerdict = (
  * @internal
  */
 export const replanTransaction = (
-  layout: Layout,
+  read: ReadState,
   reasons: ReadonlyArray<CancellationReason>,
   writes: ReadonlyArray<HeadWrite>,
   ambiguous: boolean,
@@ -200,15 +210,12 @@ export const replanTransaction = (
   const replanned = writes.map((write, i) => {
     const reason = reasons[i]
     if (reason?.Code !== "ConditionalCheckFailed") return write
-    const state = stateOf(layout, reason.Item)
+    const state = read(reason.Item)
     if (!holds(write.condition, state, write.now)) return undefined
     if (state.version !== undefined && Version.compare(state.version, version) >= 0) {
       if (latest === undefined || Version.compare(state.version, latest) > 0) latest = state.version
     }
-    const guard: Guard = state.stored !== undefined && hasContent(state.stored)
-      ? { _tag: "Pinned", head: state.stored }
-      : { _tag: "NoContent" }
-    return { ...write, guard }
+    return { ...write, guard: guardFor(state) }
   })
   const refused = replanned.findIndex((write) => write === undefined)
   if (refused >= 0) return { _tag: "Refused", key: writes[refused].key }

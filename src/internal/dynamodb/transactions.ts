@@ -17,7 +17,7 @@ import * as Retry from "../retry.js"
 import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
-import type { Context } from "./context.js"
+import { type Context, readState } from "./context.js"
 import { cancellationReasons, Refused, unknownOutcome, writeFailure } from "./failure.js"
 import type { StoredHead } from "./item.js"
 import { chunkKeys } from "./item.js"
@@ -121,7 +121,13 @@ const transactHeads = (
         if (sent._tag === "Applied") {
           return Effect.succeed({ _tag: "Done", replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? []) })
         }
-        const step = Resolve.replanTransaction(ctx.layout, sent.reasons, run.writes, sent.ambiguous, ctx.versions.next)
+        const step = Resolve.replanTransaction(
+          readState(ctx),
+          sent.reasons,
+          run.writes,
+          sent.ambiguous,
+          ctx.versions.next
+        )
         if (step._tag === "Refused") {
           return Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
         }
@@ -159,12 +165,17 @@ export const putMany = (
       if (unmatched >= 0) return Effect.fail(refused(requests[unmatched]))
       const version = ctx.versions.next()
       const pks = requests.map((request) => ctx.layout.headPk(request.key))
-      const bases = requests.map((request) => fieldsOf(request, version, request.bytes.length, { _tag: "None" }))
+      const bases = requests.map((request) => fieldsOf(request, version, request.size, { _tag: "None" }))
       const toChunk = Plan.transaction(
         requests.map((request, i) =>
           Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
         ),
-        pks.map((pk) => Buffer.byteLength(pk, "utf8"))
+        requests.map((request, i) =>
+          Requests.headSize(pks[i], {
+            ...bases[i],
+            content: { _tag: "Chunked", manifest: Plan.sizingManifest(request.bytes.length) }
+          })
+        )
       )
       const plans = requests.map((request, i): Plan.ContentPlan =>
         toChunk.has(i) ? Plan.chunked(request.bytes) : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
@@ -230,7 +241,7 @@ export const removeMany = (
     const version = ctx.versions.next(latest)
     const writes = keys.map((key) => {
       const stored = live.get(key)
-      return stored === undefined ? undefined : removal(ctx, key, version, now, { _tag: "Pinned", head: stored })
+      return stored === undefined ? undefined : removal(ctx, key, version, now, Requests.pinned(stored))
     })
     const sent = yield* transact(ctx, {
       operation: "multiDissoc",

@@ -23,7 +23,7 @@ import * as Retry from "../retry.js"
 import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
-import type { Context } from "./context.js"
+import { type Context, readState } from "./context.js"
 import type { RequestFailure } from "./failure.js"
 import { conditionItem, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
 import * as History from "./history.js"
@@ -147,7 +147,13 @@ const attemptHead = (
           ? settle(ctx, run.write, failure)
           : Effect.fail(toKonserveError(failure, ctx.client.table))
       }
-      const step = Resolve.headWrite(ctx.layout, conditionItem(failure.cause), run.write, ambiguous, ctx.versions.next)
+      const step = Resolve.headWrite(
+        readState(ctx),
+        conditionItem(failure.cause),
+        run.write,
+        ambiguous,
+        ctx.versions.next
+      )
       switch (step._tag) {
         case "Applied":
           return Effect.succeed(applied(run.write))
@@ -208,7 +214,7 @@ export const put = (ctx: Context, request: PutRequest): Effect.Effect<void, Kons
     if (condition === undefined) return Effect.fail(refused(request))
     const pk = ctx.layout.headPk(request.key)
     const version = ctx.versions.next(condition._tag === "Version" ? condition.version : undefined)
-    const base = fieldsOf(request, version, request.bytes.length, { _tag: "None" })
+    const base = fieldsOf(request, version, request.size, { _tag: "None" })
     const plan = Plan.content(request.bytes, Requests.headSize(pk, base))
     const write: HeadWrite = {
       key: request.key,
@@ -290,7 +296,7 @@ export const putStream = <E, R>(
     const commit = Effect.suspend(() => {
       const content: HeadContent = pieces === 0 || inline !== undefined
         ? { _tag: "Inline", bytes: inline ?? new Uint8Array(0) }
-        : { _tag: "Chunked", manifest: { cid, chunks: pieces, chunkSize: Plan.CHUNK_BYTES, crc } }
+        : { _tag: "Chunked", manifest: { cid, chunks: pieces, chunkSize: Plan.CHUNK_BYTES, bytes: size, crc } }
       return writeHead(ctx, {
         key: header.key,
         pk,
