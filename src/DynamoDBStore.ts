@@ -17,17 +17,18 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Backend from "./internal/dynamodb/backend.js"
 import * as Client from "./internal/dynamodb/client.js"
-import { invalidConfiguration } from "./internal/dynamodb/failure.js"
 import * as Item from "./internal/dynamodb/item.js"
+import * as DynamoDBOptions from "./internal/dynamodb/options.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
 import * as Table from "./internal/dynamodb/table.js"
+import * as Options from "./internal/options.js"
 import * as Retry from "./internal/retry.js"
 import * as Store from "./internal/store.js"
 import type { DynamoDBError, StoreNotFound } from "./KonserveError.js"
@@ -122,55 +123,35 @@ interface Settings {
 /** The default timeouts of the store's own client. */
 const DEFAULT_TIMEOUTS = { connection: Duration.seconds(3), request: Duration.seconds(10) }
 
-const invalid = invalidConfiguration
+const durationOr = (input: Duration.DurationInput | undefined, fallback: Duration.Duration): Duration.Duration =>
+  input === undefined ? fallback : Duration.decode(input)
 
-const isCount = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
-
-const durationOf = (input: Duration.DurationInput | undefined, fallback: Duration.Duration) =>
-  input === undefined ? Option.some(fallback) : Duration.decodeUnknown(input)
-
-const settingsOf = (config: Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials">) =>
-  Effect.suspend((): Effect.Effect<Settings, DynamoDBError> => {
-    if (typeof config.table !== "string" || config.table.length === 0) {
-      return Effect.fail(invalid("table must be a non-empty string"))
-    }
-    if (config.prefix !== undefined) {
-      const reason = typeof config.prefix === "string" ? Item.invalidPrefix(config.prefix) : "is not a string"
-      if (reason !== undefined) return Effect.fail(invalid(`prefix ${reason}`))
-    }
-    const maxValueBytes = config.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES
-    if (!isCount(maxValueBytes, 1)) return Effect.fail(invalid("maxValueBytes must be a positive integer"))
-    const conflictRetries = config.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES
-    if (!isCount(conflictRetries, 0)) return Effect.fail(invalid("conflictRetries must be an integer >= 0"))
-    const maxAttempts = config.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts
-    if (!isCount(maxAttempts, 1)) return Effect.fail(invalid("retry.maxAttempts must be an integer >= 1"))
-    const baseDelay = durationOf(config.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
-    if (Option.isNone(baseDelay)) return Effect.fail(invalid("retry.baseDelay must be a Duration"))
-    const connection = durationOf(config.timeouts?.connection, DEFAULT_TIMEOUTS.connection)
-    const request = durationOf(config.timeouts?.request, DEFAULT_TIMEOUTS.request)
-    if (
-      Option.isNone(connection) || Option.isNone(request) ||
-      !Duration.isFinite(connection.value) || !Duration.isFinite(request.value) ||
-      Duration.toMillis(connection.value) <= 0 || Duration.toMillis(request.value) <= 0
-    ) {
-      return Effect.fail(invalid("timeouts.connection and timeouts.request must be finite, positive Durations"))
-    }
-    const createTable = config.createTable ?? { billingMode: "PAY_PER_REQUEST" }
-    if (
-      createTable !== false && createTable.billingMode === "PROVISIONED" &&
-      !(isCount(createTable.readCapacity, 1) && isCount(createTable.writeCapacity, 1))
-    ) {
-      return Effect.fail(invalid("createTable: PROVISIONED needs integer readCapacity and writeCapacity >= 1"))
-    }
+/** The settings of a store from its configuration, checked by one schema (`internal/options.ts`). */
+const settingsOf = (
+  config: Omit<DynamoDBStoreConfig, "credentials"> & { readonly credentials?: unknown }
+): Effect.Effect<Settings, DynamoDBError> =>
+  Effect.suspend(() => {
+    const checked = Either.flatMap(
+      DynamoDBOptions.checkCredentials(config.credentials),
+      () => Options.check(DynamoDBOptions.DynamoDBOptions, config, "DynamoDBStore.make")
+    )
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const options = checked.right
     return Effect.succeed({
-      table: config.table,
-      prefix: config.prefix,
-      consistentRead: config.consistentRead ?? true,
-      createTable,
-      maxValueBytes,
-      conflictRetries,
-      retry: { maxAttempts, baseDelay: baseDelay.value },
-      timeouts: { connection: connection.value, request: request.value }
+      table: options.table,
+      prefix: options.prefix,
+      consistentRead: options.consistentRead ?? true,
+      createTable: options.createTable ?? { billingMode: "PAY_PER_REQUEST" },
+      maxValueBytes: options.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
+      conflictRetries: options.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES,
+      retry: {
+        maxAttempts: options.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts,
+        baseDelay: durationOr(options.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
+      },
+      timeouts: {
+        connection: durationOr(options.timeouts?.connection, DEFAULT_TIMEOUTS.connection),
+        request: durationOr(options.timeouts?.request, DEFAULT_TIMEOUTS.request)
+      }
     })
   })
 

@@ -10,9 +10,12 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as MemoryBackend from "./internal/memoryBackend.js"
+import * as Options from "./internal/options.js"
 import * as Store from "./internal/store.js"
+import type { DynamoDBError } from "./KonserveError.js"
 import type * as KonserveStore from "./KonserveStore.js"
 import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 
@@ -28,7 +31,9 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * A new, empty store.
+ * A new, empty store. Its options are checked first: a bad one fails with
+ * `DynamoDBError` code "InvalidConfiguration" (the store's own code for a
+ * configuration that cannot work, shared with `DynamoDBStore`).
  *
  * @since 0.1.0
  * @category constructors
@@ -44,11 +49,17 @@ export interface MemoryStoreOptions {
  * })
  * ```
  */
-export const make = (options?: MemoryStoreOptions): Effect.Effect<KonserveStore.KonserveStore> =>
-  Effect.sync(() =>
-    Store.make(MemoryBackend.make(), {
-      maxValueBytes: options?.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
-      conflictRetries: options?.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES
+export const make = (options?: MemoryStoreOptions): Effect.Effect<KonserveStore.KonserveStore, DynamoDBError> =>
+  Effect.suspend(() =>
+    Either.match(Options.check(Options.StoreOptions, options ?? {}, "MemoryStore.make"), {
+      onLeft: Effect.fail,
+      onRight: (checked) =>
+        Effect.succeed(
+          Store.make(MemoryBackend.make(), {
+            maxValueBytes: checked.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
+            conflictRetries: checked.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES
+          })
+        )
     })
   )
 
@@ -58,5 +69,5 @@ export const make = (options?: MemoryStoreOptions): Effect.Effect<KonserveStore.
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: MemoryStoreOptions): Layer.Layer<KonserveStore.KonserveStore> =>
+export const layer = (options?: MemoryStoreOptions): Layer.Layer<KonserveStore.KonserveStore, DynamoDBError> =>
   Layer.effect(KonserveStoreTag, make(options))

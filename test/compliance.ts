@@ -1891,6 +1891,23 @@ export const compliance = (
       }
 
       it.effect(
+        "sizes count encoded bytes before compression: a 2 MiB run of one letter is too large, whatever it deflates to",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("limit-compressible")
+            const tooLarge = yield* expectTag(KonserveStore.assoc(key, "x".repeat(2 * limit)), "ItemTooLarge")
+            expect(tooLarge.size).toBeGreaterThan(2 * limit)
+            yield* expectTag(KonserveStore.append(key, "x".repeat(2 * limit)), "ItemTooLarge")
+            yield* expectTag(KonserveStore.update(key, () => "x".repeat(2 * limit)), "ItemTooLarge")
+            assertNone(yield* KonserveStore.get(key))
+            // Meta.size is the size before compression too
+            yield* KonserveStore.assoc(key, "x".repeat(100_000))
+            expect((yield* getMetaSome(key)).size).toBe(4 + 5 + 100_000) // header, text head (0x7a + 4 bytes), text
+          }),
+        timeout
+      )
+
+      it.effect(
         "assoc of a value whose encoding exceeds maxValueBytes fails with ItemTooLarge",
         () =>
           Effect.gen(function*() {
@@ -2050,6 +2067,54 @@ export const compliance = (
 
     // -----------------------------------------------------------------------
     block("SerializationError", (it) => {
+      it.effect(
+        "a meta too large for one item fails with SerializationError before anything is written",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("big-meta")
+            const meta = { blob: "m".repeat(320 * 1024) }
+            for (
+              const write of [
+                KonserveStore.assoc(key, 1, { meta }),
+                KonserveStore.update(key, () => 1, { meta }),
+                KonserveStore.bassoc(key, "b", { meta }),
+                KonserveStore.multiAssoc([[key, 1]], { meta }),
+                KonserveStore.multiAssoc([[key, 1]], { meta, atomic: false })
+              ]
+            ) {
+              const error = yield* expectTag(write, "SerializationError")
+              expect(error.message).toContain("meta")
+            }
+            assertNone(yield* KonserveStore.get(key))
+            // a large meta that fits one item is fine
+            yield* KonserveStore.assoc(key, 1, { meta: { blob: "m".repeat(200 * 1024) } })
+            expect((yield* getMetaSome(key)).user).toEqual({ blob: "m".repeat(200 * 1024) })
+          }),
+        timeout
+      )
+
+      it.effect(
+        "an atomic multiAssoc that cannot fit one transaction (100 × 45 KB metas) fails before writing",
+        () =>
+          Effect.gen(function*() {
+            const keys = Array.from({ length: 100 }, (_, i) => uniqueKey(`tx-meta-${i}`))
+            const meta = { note: randomBytes(45_000, 71) } // incompressible: metas are stored compressed when they shrink
+            const error = yield* expectTag(
+              KonserveStore.multiAssoc(keys.map((key) => [key, { small: true }] as const), { meta }),
+              "TransactionLimitExceeded"
+            )
+            expect(error.items).toBe(100)
+            expect(error.limit).toBe(100)
+            expect(error.bytes).toBeGreaterThan(4_000_000)
+            expect(yield* KonserveStore.multiGet(keys)).toEqual(new Map())
+            // fewer keys with the same metas fit, and so do all of them one by one
+            yield* KonserveStore.multiAssoc(keys.slice(0, 60).map((key) => [key, { small: true }] as const), { meta })
+            yield* KonserveStore.multiAssoc(keys.map((key) => [key, { small: true }] as const), { meta, atomic: false })
+            expect((yield* KonserveStore.multiGet(keys)).size).toBe(100)
+          }),
+        timeout
+      )
+
       it.effect(
         "assocIn and updateIn with a path deeper than 512 fail with SerializationError and write nothing",
         () =>

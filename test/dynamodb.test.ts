@@ -17,6 +17,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -850,12 +851,51 @@ describe("DynamoDBStore: tables and constructors", () => {
       }
     }), 60_000)
 
-  it.scopedLive("an invalid prefix or setting fails while the layer builds", () =>
+  it.scopedLive("an invalid prefix or setting fails while the layer builds, naming the field, sending nothing", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Layer.build(DynamoDBStore.layer(config({ prefix: "x".repeat(513) }))))
+      const invalid: ReadonlyArray<readonly [Partial<DynamoDBStore.DynamoDBStoreConfig>, string]> = [
+        [{ prefix: "x".repeat(513) }, "prefix"],
+        [{ retry: { maxAttempts: 0 } }, "maxAttempts"],
+        [{ retry: { baseDelay: "soon" as Duration.DurationInput } }, "baseDelay"],
+        [{ maxValueBytes: -1 }, "maxValueBytes"],
+        [{ conflictRetries: 1.5 }, "conflictRetries"],
+        [{ table: "a" }, "table"],
+        [{ table: "has space" }, "table"],
+        [{ endpoint: "not a url" }, "endpoint"],
+        [{ timeouts: { request: Duration.infinity } }, "request"],
+        [{ createTable: { billingMode: "PROVISIONED", readCapacity: 0, writeCapacity: 1 } }, "readCapacity"],
+        [{ credentials: { accessKeyId: "", secretAccessKey: Redacted.make("s3cret-value") } }, "credentials"]
+      ]
+      for (const [bad, field] of invalid) {
+        const error = yield* Effect.flip(Layer.build(DynamoDBStore.layer(config(bad))))
+        expect(error._tag).toBe("DynamoDBError")
+        if (error._tag === "DynamoDBError") {
+          expect(error.code, field).toBe("InvalidConfiguration")
+          expect(error.message, field).toContain(field)
+          expect(error.message).not.toContain("s3cret-value")
+        }
+      }
+    }))
+
+  it.scopedLive("no region anywhere is named plainly, not UnknownError", () =>
+    Effect.gen(function*() {
+      // a client of the user's own, built without a region (the SDK resolves it only when it sends)
+      const client = new DynamoDBClient({
+        endpoint: endpoint(),
+        credentials: { accessKeyId: "a", secretAccessKey: "b" }
+      })
+      sdkClients.push(client)
+      const previous = process.env.AWS_REGION
+      delete process.env.AWS_REGION
+      const error = yield* Effect.flip(
+        Layer.build(DynamoDBStore.layerWithClient({ client, table, prefix: freshPrefix() }))
+      ).pipe(Effect.ensuring(Effect.sync(() => {
+        if (previous !== undefined) process.env.AWS_REGION = previous
+      })))
       expect(error._tag).toBe("DynamoDBError")
-      if (error._tag === "DynamoDBError") expect(error.code).toBe("InvalidConfiguration")
-      const retry = yield* Effect.flip(Layer.build(DynamoDBStore.layer(config({ retry: { maxAttempts: 0 } }))))
-      expect(retry._tag).toBe("DynamoDBError")
+      if (error._tag === "DynamoDBError") {
+        expect(error.code).toBe("InvalidConfiguration")
+        expect(error.message).toContain("region")
+      }
     }))
 })

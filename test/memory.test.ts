@@ -65,3 +65,22 @@ describe("MemoryStore", () => {
       expect(yield* KonserveStore.get("k")).toEqual(Option.some([1, 2]))
     }).pipe(Effect.provide(MemoryStore.layer())))
 })
+
+describe("MemoryStore options", () => {
+  it.effect("are checked when the store is made: a bad one fails with InvalidConfiguration naming it", () =>
+    Effect.gen(function*() {
+      for (
+        const [options, field] of [
+          [{ maxValueBytes: -1 }, "maxValueBytes"],
+          [{ maxValueBytes: 1.5 }, "maxValueBytes"],
+          [{ conflictRetries: -1 }, "conflictRetries"],
+          [{ maxValueBytes: "big" as unknown as number }, "maxValueBytes"]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(MemoryStore.make(options))
+        expect(error.code).toBe("InvalidConfiguration")
+        expect(error.message).toContain(field)
+      }
+      yield* MemoryStore.make({ maxValueBytes: 1, conflictRetries: 0 })
+    }))
+})

@@ -67,6 +67,26 @@ export const makeClock = (): VersionClock => {
   }
 }
 
+/**
+ * The least version past the horizon: more than `MAX_AHEAD_MICROS` ahead of
+ * this machine's clock. No clock mints one (they never follow a version that
+ * far), so a stored version past it is garbage, older than any real one.
+ *
+ * @internal
+ */
+export const horizon = (): Uint8Array => {
+  const version = new Uint8Array(BYTES).fill(0xff)
+  let rest = Date.now() * 1000 + MAX_AHEAD_MICROS
+  for (let i = TIME_BYTES - 1; i >= 0; i--) {
+    version[i] = rest % 256
+    rest = Math.floor(rest / 256)
+  }
+  return version
+}
+
+/** Whether a stored version is past the horizon (garbage). @internal */
+export const pastHorizon = (version: Uint8Array): boolean => compare(version, horizon()) > 0
+
 /** The time part of a version, in microseconds since the epoch. @internal */
 export const timeOf = (version: Uint8Array): number => {
   let micros = 0

@@ -94,11 +94,12 @@ export const rechunk =
       )
     })
 
-/** A stored content to read: its key and manifest. @internal */
+/** A stored content to read: its key, the version of the head that points at it, and its manifest. @internal */
 export interface ChunkSource {
   readonly client: Client
   readonly layout: Layout
   readonly key: string
+  readonly version: string
   readonly manifest: Manifest
   readonly consistent: boolean
 }
@@ -133,7 +134,8 @@ const readRange = (
           return Effect.fail(
             new ConcurrentModification({
               key: source.key,
-              what: `chunk ${index} of content ${source.manifest.cid} is gone`
+              what: `chunk ${index} of content ${source.manifest.cid} is gone`,
+              version: source.version
             })
           )
         }

@@ -53,6 +53,8 @@ export class RequestFailure extends Data.TaggedError("RequestFailure")<{
 export class ConcurrentModification extends Data.TaggedError("ConcurrentModification")<{
   readonly key: string
   readonly what: string
+  /** The version of the head whose content was missing. */
+  readonly version: string
 }> {}
 
 const throttlingNames: ReadonlySet<string> = new Set([
@@ -172,11 +174,24 @@ export interface Attempt {
   readonly cause: unknown
 }
 
+/** Failures of the SDK's own configuration, named plainly (the SDK reports them as plain `Error`s). */
+const configurationProblem = (message: string): string | undefined =>
+  /Region is missing/i.test(message)
+    ? "no AWS region: give `region` in the store's configuration, or set AWS_REGION or a profile's region"
+    : /Invalid URL/i.test(message)
+    ? `the endpoint is not a URL (${message})`
+    : undefined
+
 /** Reads one failed attempt. @internal */
 export const classify = (error: unknown): Attempt => {
+  const message = messageOf(error)
+  const problem = configurationProblem(message)
+  if (problem !== undefined) {
+    return { code: "InvalidConfiguration", message: problem, verdict: "fatal", ambiguous: false, cause: error }
+  }
   const code = codeOf(error)
   const { ambiguous, verdict } = verdictOf(code, error)
-  return { code, message: messageOf(error), verdict, ambiguous: ambiguous || sdkAttempts(error) > 1, cause: error }
+  return { code, message, verdict, ambiguous: ambiguous || sdkAttempts(error) > 1, cause: error }
 }
 
 /** Whether the store retries an attempt that failed so. @internal */
@@ -265,10 +280,6 @@ export const isTtlAlreadyEnabled = (failure: RequestFailure): boolean =>
 /** Whether a failure is the store's "whether it was applied is unknown". @internal */
 export const isUnknownOutcome = (error: { readonly _tag: string }): boolean =>
   error._tag === "DynamoDBError" && (error as DynamoDBError).code === "UnknownOutcome"
-
-/** A configuration that cannot work. @internal */
-export const invalidConfiguration = (message: string): DynamoDBError =>
-  new DynamoDBError({ operation: "DynamoDBStore.make", code: "InvalidConfiguration", message, retryable: false })
 
 /**
  * The failure of a write whose request failed for good: `UnknownOutcome`

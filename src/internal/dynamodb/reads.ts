@@ -46,15 +46,39 @@ export const READ_RESTARTS = 3
 const isConcurrentModification = (error: unknown): error is ConcurrentModification =>
   error instanceof ConcurrentModification
 
-/** Runs a whole read again while a concurrent rewrite takes its content away. */
+/**
+ * Runs a whole read again while a concurrent rewrite takes its content away.
+ * Content missing twice under the same head is no rewrite: it is damaged
+ * (`DecodeError`).
+ */
 const restarting = <A>(
   ctx: Context,
   read: Effect.Effect<A, KonserveError | ConcurrentModification>
 ): Effect.Effect<A, KonserveError> =>
-  Retry.retrying(read, {
-    schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS }),
-    while: isConcurrentModification
-  }).pipe(Effect.catchIf(isConcurrentModification, (error) => Effect.fail(surface(error))))
+  Effect.suspend(() => {
+    let last: string | undefined
+    let damaged = false
+    const again = (error: KonserveError | ConcurrentModification): boolean => {
+      if (!isConcurrentModification(error)) return false
+      damaged = error.version === last
+      last = error.version
+      return !damaged
+    }
+    return Retry.retrying(read, {
+      schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS }),
+      while: again
+    }).pipe(
+      Effect.catchIf(isConcurrentModification, (error) =>
+        Effect.fail(
+          damaged
+            ? new DecodeError({
+              key: error.key,
+              message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
+            })
+            : surface(error)
+        ))
+    )
+  })
 
 const headRequest = (ctx: Context, withBytes: boolean) =>
   withBytes
@@ -128,10 +152,11 @@ export const getHeads = (
 export const readHead = (ctx: Context, key: string): Effect.Effect<Option.Option<Head>, KonserveError> =>
   Effect.map(getHead(ctx, key, false), (stored) => Option.fromNullable(stored?.head))
 
-const chunkSource = (ctx: Context, key: string, manifest: Manifest): Chunks.ChunkSource => ({
+const chunkSource = (ctx: Context, head: Head, manifest: Manifest): Chunks.ChunkSource => ({
   client: ctx.client,
   layout: ctx.layout,
-  key,
+  key: head.key,
+  version: head.version,
   manifest,
   consistent: ctx.consistent
 })
@@ -140,7 +165,7 @@ const chunkSource = (ctx: Context, key: string, manifest: Manifest): Chunks.Chun
 const bytesOf = (ctx: Context, stored: StoredHead) =>
   stored.manifest === undefined
     ? Effect.succeed(stored.inline ?? new Uint8Array(0))
-    : Chunks.readAll(chunkSource(ctx, stored.head.key, stored.manifest))
+    : Chunks.readAll(chunkSource(ctx, stored.head, stored.manifest))
 
 /** A log key read since its head: the head and its elements, from one `Query` of its partition. */
 const logOnce = (
@@ -202,7 +227,8 @@ const logOnce = (
         return Effect.fail(
           new ConcurrentModification({
             key,
-            what: `the log has ${elements.length} of its ${stored.head.size} elements`
+            what: `the log has ${elements.length} of its ${stored.head.size} elements`,
+            version: stored.head.version
           })
         )
       }
@@ -212,7 +238,7 @@ const logOnce = (
           (element) =>
             element._tag === "Inline"
               ? Effect.succeed(element.bytes)
-              : Chunks.readAll(chunkSource(ctx, key, element.manifest)),
+              : Chunks.readAll(chunkSource(ctx, stored.head, element.manifest)),
           { concurrency: Chunks.REQUESTS_IN_FLIGHT }
         ),
         (bytes) => Option.some({ head: stored.head, elements: bytes })
@@ -228,7 +254,9 @@ const contentOf = (ctx: Context, stored: StoredHead): Effect.Effect<Entry, Konse
       Option.isSome(log)
         ? Effect.succeed<Entry>({ _tag: "Log", head: log.value.head, elements: log.value.elements })
         // Rewritten into a value or removed since its head was read: read it again.
-        : Effect.fail(new ConcurrentModification({ key: stored.head.key, what: "the log is gone" })))
+        : Effect.fail(
+          new ConcurrentModification({ key: stored.head.key, what: "the log is gone", version: stored.head.version })
+        ))
     : Effect.map(bytesOf(ctx, stored), (bytes): Entry => ({ _tag: "Bytes", head: stored.head, bytes }))
 
 /** A key alive at `now` with its whole content; the content of an expired head is never read. @internal */
@@ -260,7 +288,7 @@ export const readBinary = (ctx: Context, key: string): Effect.Effect<Option.Opti
       head,
       stream: manifest === undefined
         ? Stream.succeed(inline ?? new Uint8Array(0))
-        : Chunks.stream(chunkSource(ctx, head.key, manifest))
+        : Chunks.stream(chunkSource(ctx, head, manifest))
     })
   })
 

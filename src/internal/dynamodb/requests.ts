@@ -19,6 +19,7 @@ import type {
   UpdateItemCommandInput
 } from "@aws-sdk/client-dynamodb"
 import type { Kind } from "../backend.js"
+import * as Version from "../version.js"
 import { EMPTY, SLOTS } from "./history.js"
 import type { Item, Manifest, StoredHead } from "./item.js"
 import { A, itemKey, manifestAttributes, SK_HEAD, TOMBSTONE, valueSize } from "./item.js"
@@ -184,10 +185,12 @@ const LIVE = (e: Expression, now: string) =>
 /** The condition of a head write: `ver < :ver`, the user's condition, the guard. */
 const conditionOf = (e: Expression, write: HeadWrite): string => {
   const ver = e.name(A.version)
-  // A `ver` that is not binary was not written by this library: older than any version.
+  // A `ver` that is not binary, or past the horizon, was not written by this library: older than any version.
   const parts = [
     `(attribute_not_exists(${ver}) OR NOT attribute_type(${ver}, ${e.value("binary", { S: "B" })}) OR ` +
-    `${ver} < ${e.value("ver", { B: write.fields.version })})`
+    `${ver} < ${e.value("ver", { B: write.fields.version })} OR ${ver} > ${
+      e.value("horizon", { B: Version.horizon() })
+    })`
   ]
   const now = () => e.value("now", n(write.now))
   const condition = write.condition

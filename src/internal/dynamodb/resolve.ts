@@ -117,7 +117,8 @@ const replan = (
   next: (after?: Uint8Array) => Uint8Array
 ): { readonly write: HeadWrite; readonly ambiguous: boolean; readonly contended: boolean } => {
   const version = write.fields.version
-  const newer = state.version !== undefined && Version.compare(state.version, version) >= 0
+  const newer = state.version !== undefined && Version.compare(state.version, version) >= 0 &&
+    !Version.pastHorizon(state.version)
   const guard = guardFor(state)
   // Every part of the condition holds on this head as far as the store can tell (an item it does not
   // understand, say): a fresh version past it, so that the next attempt is not the same request.
@@ -212,7 +213,10 @@ export const replanTransaction = (
     if (reason?.Code !== "ConditionalCheckFailed") return write
     const state = read(reason.Item)
     if (!holds(write.condition, state, write.now)) return undefined
-    if (state.version !== undefined && Version.compare(state.version, version) >= 0) {
+    if (
+      state.version !== undefined && Version.compare(state.version, version) >= 0 &&
+      !Version.pastHorizon(state.version)
+    ) {
       if (latest === undefined || Version.compare(state.version, latest) > 0) latest = state.version
     }
     return { ...write, guard: guardFor(state) }

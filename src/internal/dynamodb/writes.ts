@@ -125,7 +125,7 @@ const settle = (
       const trace = History.traceOf(read)
       if (Option.isSome(item) && History.remembers(trace, version)) return Effect.succeed(applied(write))
       const head = read?.[A.version]?.B
-      const past = head !== undefined && Version.compare(head, version) >= 0
+      const past = head !== undefined && Version.compare(head, version) >= 0 && !Version.pastHorizon(head)
       return Effect.fail(
         Option.isSome(item) && past && History.covers(trace, version)
           ? toKonserveError(failure, ctx.client.table)
