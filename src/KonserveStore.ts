@@ -419,8 +419,10 @@ export const forSchema = <A, I, R>(
  * any `KonserveStore`: `set` stores a string or bytes as a value, `get`
  * yields strings (bytes decoded as UTF-8), `getUint8Array` yields bytes
  * (strings encoded as UTF-8), `clear` removes every key of the store (its
- * prefix only) and `size` counts them. Failures become `PlatformError`s with
- * the `KonserveError` as `cause`.
+ * prefix only) and `size` counts them. `modify` and `modifyUint8Array` are
+ * atomic across processes: they run as an `update` on the version read, so
+ * concurrent modifies lose nothing (the platform's default is get-then-set).
+ * Failures become `PlatformError`s with the `KonserveError` as `cause`.
  *
  * @since 0.1.0
  * @category layers

@@ -2455,6 +2455,22 @@ export const compliance = (
             expect(yield* kv.size).toBe(1)
           }), timeout)
 
+        it.effect("concurrent modifies lose nothing (20 fibers, string and bytes)", () =>
+          Effect.gen(function*() {
+            const kv = yield* KeyValueStore.KeyValueStore
+            yield* kv.set("counter", "0")
+            yield* kv.set("bytes-counter", new Uint8Array([0]))
+            yield* Effect.all(
+              Array.from({ length: 20 }, (_, i) =>
+                i % 2 === 0
+                  ? kv.modify("counter", (v) => String(Number(v) + 1))
+                  : kv.modifyUint8Array("bytes-counter", (v) => Uint8Array.from([v[0] + 1]))),
+              { concurrency: "unbounded" }
+            )
+            assertSomeEqual(yield* kv.get("counter"), "10")
+            assertSomeEqual(yield* kv.getUint8Array("bytes-counter"), new Uint8Array([10]))
+          }), timeout)
+
         it.effect("modify of a missing key is none and writes nothing", () =>
           Effect.gen(function*() {
             const kv = yield* cleared

@@ -12,6 +12,7 @@ import {
   DynamoDBClient,
   ScanCommand
 } from "@aws-sdk/client-dynamodb"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -421,6 +422,27 @@ describe("DynamoDBStore: items in the table", () => {
         )
         expect(yield* a.get("n")).toEqual(Option.some(16))
         expect(yield* b.get("n")).toEqual(Option.some(16))
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "KeyValueStore.modify through two layers on two clients loses nothing (2 × 10 concurrent)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("kv")
+        const kvOf = Effect.provide(
+          KeyValueStore.KeyValueStore,
+          Layer.provide(KonserveStore.layerKeyValueStore, DynamoDBStore.layer(config({ prefix })))
+        )
+        const a = yield* kvOf
+        const b = yield* kvOf
+        yield* a.set("n", "0")
+        yield* Effect.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).modify("n", (v) => String(Number(v) + 1))),
+          { concurrency: "unbounded" }
+        )
+        expect(yield* b.get("n")).toEqual(Option.some("20"))
       }),
     60_000
   )
