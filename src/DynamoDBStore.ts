@@ -155,16 +155,17 @@ const settingsOf = (
     })
   })
 
-const clientOf = (sdk: DynamoDBClient, settings: Settings): Client.Client =>
-  Client.make(sdk, settings.table, settings.retry)
+const clientOf = (sdk: DynamoDBClient, settings: Settings, cancellation: Client.Cancellation): Client.Client =>
+  Client.make(sdk, settings.table, settings.retry, cancellation)
 
 /** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
 const makeWith = (
   sdk: DynamoDBClient,
-  settings: Settings
+  settings: Settings,
+  cancellation: Client.Cancellation
 ): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
   Effect.gen(function*() {
-    const client = clientOf(sdk, settings)
+    const client = clientOf(sdk, settings, cancellation)
     yield* Table.ensure(client, settings.createTable)
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
@@ -235,7 +236,7 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
     const sdk = yield* acquireClient(config, settings)
-    return yield* makeWith(sdk, settings)
+    return yield* makeWith(sdk, settings, "light")
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
 /**
@@ -315,9 +316,10 @@ export const layerWithClient = (
 ): Layer.Layer<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
   Layer.effect(
     KonserveStoreTag,
-    Effect.flatMap(settingsOf(options), (settings) => makeWith(options.client, settings)).pipe(
-      Effect.withSpan("DynamoDBStore.make")
-    )
+    Effect.flatMap(settingsOf(options), (settings) =>
+      makeWith(options.client, settings, Client.cancellationOf(options.client))).pipe(
+        Effect.withSpan("DynamoDBStore.make")
+      )
   )
 
 const withClient = <A>(
@@ -326,8 +328,9 @@ const withClient = <A>(
 ): Effect.Effect<A, DynamoDBError> =>
   Effect.scoped(Effect.gen(function*() {
     const settings = yield* settingsOf(config)
-    const sdk = "client" in config ? config.client : yield* acquireClient(config, settings)
-    return yield* f(clientOf(sdk, settings), settings)
+    const borrowed = "client" in config
+    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
+    return yield* f(clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light"), settings)
   }))
 
 /**

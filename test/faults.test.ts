@@ -10,6 +10,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
@@ -339,6 +340,28 @@ describe("requests that reach the engine late, and timeouts", () => {
       yield* Effect.promise(() => resend)
       yield* Effect.sleep("200 millis")
       expect(yield* b.get("n")).toEqual(Option.some(1))
+    }))
+
+  it.scopedLive("interrupting an operation cancels its HTTP request (own client and borrowed client)", () =>
+    Effect.gen(function*() {
+      const { a, proxy } = yield* stores()
+      const borrowed = new DynamoDBClient({ ...clientConfig(proxy.endpoint), maxAttempts: 1 })
+      yield* Effect.addFinalizer(() => Effect.sync(() => borrowed.destroy()))
+      const b = yield* Effect.provide(
+        KonserveStore.KonserveStore,
+        DynamoDBStore.layerWithClient({ client: borrowed, table, prefix: `p${prefixes++}` })
+      )
+      proxy.setRule((request) =>
+        request.command === "GetItem" ? { _tag: "Hold", until: () => new Promise(() => {}) } : { _tag: "Pass" }
+      )
+      for (const store of [a, b]) {
+        const before = proxy.abandoned()
+        const fiber = yield* Effect.fork(store.get("k"))
+        yield* Effect.sleep("200 millis")
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.sleep("200 millis")
+        expect(proxy.abandoned()).toBe(before + 1)
+      }
     }))
 
   it.scopedLive("a request that never gets an answer times out and is retried on the schedule, not hung", () =>

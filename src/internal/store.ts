@@ -56,6 +56,20 @@ export const DEFAULT_CONFLICT_RETRIES = 10
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
 
+/**
+ * A public operation: its body in one span per call. Like `Effect.fn`, but
+ * without the `Error` that `Effect.fn` creates on every call to point a
+ * failure's trace at its caller: on the hot path that stack capture is a
+ * measurable share of an operation's CPU (docs/benchmarks.md).
+ */
+const operation = (name: string): typeof Effect.fnUntraced =>
+  ((body: Parameters<typeof Effect.fnUntraced>[0]) => {
+    const run = Effect.fnUntraced(body) as unknown as (
+      ...args: ReadonlyArray<unknown>
+    ) => Effect.Effect<unknown, unknown, unknown>
+    return (...args: ReadonlyArray<unknown>) => Effect.withSpan(run(...args), name, noStackTrace)
+  }) as unknown as typeof Effect.fnUntraced
+
 const serializationError = (key: string, what: string) =>
   new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })
 
@@ -195,30 +209,30 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
           : Effect.asSome(decodeElements(key, log.value.elements))
     )
 
-  const get = Effect.fn("KonserveStore.get", noStackTrace)(function*(key: Key) {
+  const get = operation("KonserveStore.get")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const entry = yield* aliveEntry(valid)
     return Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
   })
 
-  const getIn = Effect.fn("KonserveStore.getIn", noStackTrace)(function*(path: Path) {
+  const getIn = operation("KonserveStore.getIn")(function*(path: Path) {
     const value = yield* get(path[0])
     return Option.flatMap(value, (v) => Paths.getIn(v, path.slice(1)))
   })
 
-  const getMeta = Effect.fn("KonserveStore.getMeta", noStackTrace)(function*(key: Key) {
+  const getMeta = operation("KonserveStore.getMeta")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
     return Option.isNone(head) || !isAlive(head.value, at) ? Option.none() : Option.some(yield* toMeta(head.value))
   })
 
-  const exists = Effect.fn("KonserveStore.exists", noStackTrace)(function*(key: Key) {
+  const exists = operation("KonserveStore.exists")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
     return Option.isSome(head) && isAlive(head.value, at)
   })
 
-  const assoc = Effect.fn("KonserveStore.assoc", noStackTrace)(
+  const assoc = operation("KonserveStore.assoc")(
     function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(key)
       const { bytes, size } = yield* encodeValue(valid, value)
@@ -266,7 +280,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       return Retry.whileConflict(attempt, conflictRetries, () => new ConditionFailed({ key, operation }))
     })
 
-  const update = Effect.fn("KonserveStore.update", noStackTrace)(function*(
+  const update = operation("KonserveStore.update")(function*(
     key: Key,
     f: (current: Option.Option<unknown>) => unknown,
     writeOptions?: WriteOptions
@@ -279,7 +293,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       }))
   })
 
-  const updateIn = Effect.fn("KonserveStore.updateIn", noStackTrace)(function*(
+  const updateIn = operation("KonserveStore.updateIn")(function*(
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
     writeOptions?: WriteOptions
@@ -312,7 +326,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       onRight: Effect.succeed
     })
 
-  const assocIn = Effect.fn("KonserveStore.assocIn", noStackTrace)(
+  const assocIn = operation("KonserveStore.assocIn")(
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(path[0])
       const steps = path.slice(1)
@@ -329,7 +343,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     }
   )
 
-  const dissoc = Effect.fn("KonserveStore.dissoc", noStackTrace)(function*(key: Key) {
+  const dissoc = operation("KonserveStore.dissoc")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     return yield* backend.remove(valid, yield* now)
   })
@@ -342,7 +356,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       )
   ).pipe(Stream.withSpan("KonserveStore.keys", noStackTrace))
 
-  const multiGet = Effect.fn("KonserveStore.multiGet", noStackTrace)(function*(keys: Iterable<Key>) {
+  const multiGet = operation("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
     const valid = yield* Keys.validateAll(keys)
     if (valid.length === 0) return new Map<Key, unknown>()
     const entries = yield* backend.readMany(valid, yield* now)
@@ -369,7 +383,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
       : Effect.void
 
-  const multiAssoc = Effect.fn("KonserveStore.multiAssoc", noStackTrace)(function*(
+  const multiAssoc = operation("KonserveStore.multiAssoc")(function*(
     entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,
     writeOptions?: WriteOptions & { readonly atomic?: boolean | undefined }
   ) {
@@ -394,7 +408,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     yield* backend.putMany(requests, atomic)
   })
 
-  const multiDissoc = Effect.fn("KonserveStore.multiDissoc", noStackTrace)(function*(
+  const multiDissoc = operation("KonserveStore.multiDissoc")(function*(
     keys: Iterable<Key>,
     dissocOptions?: { readonly atomic?: boolean | undefined }
   ) {
@@ -405,7 +419,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return new Map(valid.map((key) => [key, removed.get(key) ?? false])) as ReadonlyMap<Key, boolean>
   })
 
-  const append = Effect.fn("KonserveStore.append", noStackTrace)(function*(key: Key, element: unknown) {
+  const append = operation("KonserveStore.append")(function*(key: Key, element: unknown) {
     const valid = yield* Keys.validate(key)
     const { bytes, size } = yield* encodeValue(valid, element, "log element")
     yield* checkSize(valid, size)
@@ -413,7 +427,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     yield* backend.append({ key: valid, element: bytes, now: at })
   })
 
-  const log = Effect.fn("KonserveStore.log", noStackTrace)(function*(key: Key) {
+  const log = operation("KonserveStore.log")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     return yield* readLog(valid)
   })
@@ -447,7 +461,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       )
     }).pipe(Effect.withSpan("KonserveStore.bassoc", noStackTrace))
 
-  const bget = Effect.fn("KonserveStore.bget", noStackTrace)(function*(key: Key) {
+  const bget = operation("KonserveStore.bget")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [binary, at] = yield* Effect.zip(backend.readBinary(valid), now)
     if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()

@@ -70,6 +70,8 @@ export interface Proxy {
   readonly setRule: (rule: Rule | undefined) => void
   /** Faults acted out so far, per kind. */
   readonly stats: () => Readonly<Record<Fault["_tag"], number>>
+  /** Requests whose client closed the connection before it was answered (cancelled, or timed out). */
+  readonly abandoned: () => number
 }
 
 /** mulberry32: a small seeded generator, uniform in [0, 1). */
@@ -176,7 +178,11 @@ const start = async (upstream: string) => {
     response.end(body)
   }
 
+  let abandoned = 0
   const handle = async (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+    response.on("close", () => {
+      if (!response.writableFinished) abandoned++
+    })
     const body = await collect(request)
     const command = String(request.headers["x-amz-target"] ?? "").split(".")[1] ?? "unknown"
     const n = counts.get(command) ?? 0
@@ -228,7 +234,8 @@ const start = async (upstream: string) => {
       rule = next
       counts = new Map()
     },
-    stats: () => ({ ...stats })
+    stats: () => ({ ...stats }),
+    abandoned: () => abandoned
   }
   const close = () =>
     new Promise<void>((resolve) => {

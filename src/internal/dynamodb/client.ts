@@ -113,13 +113,65 @@ export interface Client {
   ) => Effect.Effect<Commands[K][1], KonserveError>
 }
 
+/** Effect's own tracer, there when the application installed none (spans it makes go nowhere). */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * One client span per request — when the application has a tracer of its own
+ * (OpenTelemetry, say): with Effect's native tracer nobody reads them, and
+ * the span per operation (`KonserveStore.get`, ...) remains.
+ */
+const traced = (command: CommandName, table: string) => <A, E>(request: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.tracerWith((tracer) =>
+    tracer === nativeTracer ? request : Effect.withSpan(request, `DynamoDB.${command}`, {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: {
+        "db.system.name": "aws.dynamodb",
+        "db.operation.name": command,
+        "aws.dynamodb.table_names": [table]
+      }
+    })
+  )
+
+/**
+ * How a request is cancelled when its fiber is interrupted. `light`: a plain
+ * `{ aborted, onabort }` object, which the SDK's Node.js HTTP handler accepts
+ * and which costs nothing like an `AbortController` (an `EventTarget`) per
+ * request; only for the store's own clients, whose handler is known. `full`:
+ * a real `AbortController`, for a borrowed client whose handler may need one
+ * (fetch).
+ *
+ * @internal
+ */
+export type Cancellation = "light" | "full"
+
+interface LightSignal {
+  aborted: boolean
+  onabort: (() => void) | null
+}
+
+/** The cancellation a client's request handler takes: light for the SDK's Node.js HTTP handler (the default). @internal */
+export const cancellationOf = (sdk: DynamoDBClient): Cancellation => {
+  const handler: unknown = (sdk.config as { readonly requestHandler?: unknown }).requestHandler
+  return typeof handler === "object" && handler !== null && handler.constructor?.name === "NodeHttpHandler"
+    ? "light"
+    : "full"
+}
+
 /**
  * Builds the `Client` of a table.
  *
  * @internal
  */
-export const make = (sdk: DynamoDBClient, table: string, retry: Retry.RetryPolicy): Client => {
+export const make = (
+  sdk: DynamoDBClient,
+  table: string,
+  retry: Retry.RetryPolicy,
+  cancellation: Cancellation = "full"
+): Client => {
   const retryAfterFirst = Retry.schedule({ ...retry, maxAttempts: retry.maxAttempts - 1 })
+  const sendSdk = sdk.send.bind(sdk) as (command: unknown, options: { abortSignal: unknown }) => Promise<unknown>
 
   const send = <K extends CommandName>(
     command: K,
@@ -129,19 +181,24 @@ export const make = (sdk: DynamoDBClient, table: string, retry: Retry.RetryPolic
       const Constructor = constructors[command]
       let attempts = 0
       let ambiguous = false
-      const attempt = Effect.tryPromise({
-        try: (signal) => {
-          attempts++
-          return (sdk.send as (command: unknown, options: { abortSignal: AbortSignal }) => Promise<Commands[K][1]>)(
-            new Constructor(input),
-            { abortSignal: signal }
-          )
-        },
-        catch: (error) => {
-          const failure = Failure.classify(error)
-          if (failure.ambiguous) ambiguous = true
-          return failure
-        }
+      const attempt = Effect.async<Commands[K][1], Failure.Attempt>((resume) => {
+        attempts++
+        const controller = cancellation === "full" ? new AbortController() : undefined
+        const signal: LightSignal | AbortSignal = controller?.signal ?? { aborted: false, onabort: null }
+        sendSdk(new Constructor(input), { abortSignal: signal }).then(
+          (output) => resume(Effect.succeed(output as Commands[K][1])),
+          (error) => {
+            const failure = Failure.classify(error)
+            if (failure.ambiguous) ambiguous = true
+            resume(Effect.fail(failure))
+          }
+        )
+        return Effect.sync(() => {
+          if (controller !== undefined) return controller.abort()
+          const light = signal as LightSignal
+          light.aborted = true
+          light.onabort?.()
+        })
       })
       // The schedule is set up only after a first failure: the common path is one attempt.
       return attempt.pipe(
@@ -152,17 +209,7 @@ export const make = (sdk: DynamoDBClient, table: string, retry: Retry.RetryPolic
         ),
         Effect.mapError((failure) => new Failure.RequestFailure({ command, ...failure, ambiguous, attempts }))
       )
-    }).pipe(
-      Effect.withSpan(`DynamoDB.${command}`, {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: {
-          "db.system.name": "aws.dynamodb",
-          "db.operation.name": command,
-          "aws.dynamodb.table_names": [table]
-        }
-      })
-    )
+    }).pipe(traced(command, table))
 
   const call = <K extends CommandName>(
     command: K,

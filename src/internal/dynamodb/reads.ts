@@ -55,8 +55,9 @@ const restarting = <A>(
   ctx: Context,
   read: Effect.Effect<A, KonserveError | ConcurrentModification>
 ): Effect.Effect<A, KonserveError> =>
-  Effect.suspend(() => {
-    let last: string | undefined
+  // The restart loop is set up only after a first concurrent modification: the common read runs once.
+  Effect.catchIf(read, isConcurrentModification, (first) => {
+    let last: string | undefined = first.version
     let damaged = false
     const again = (error: KonserveError | ConcurrentModification): boolean => {
       if (!isConcurrentModification(error)) return false
@@ -65,7 +66,7 @@ const restarting = <A>(
       return !damaged
     }
     return Retry.retrying(read, {
-      schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS }),
+      schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS - 1 }),
       while: again
     }).pipe(
       Effect.catchIf(isConcurrentModification, (error) =>

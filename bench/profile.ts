@@ -1,0 +1,102 @@
+/**
+ * One workload, profiled: `npm run profile -- <workload>` where workload is
+ * one of `store-get`, `raw-get`, `store-assoc`, `raw-put`, `store-multiget`,
+ * `raw-multiget`, `store-keys`, `raw-scan`. It starts its own DynamoDB Local
+ * (a separate process: not in the profile), fills a table, warms up, then
+ * profiles only the measured part with the V8 profiler (`node:inspector`) and
+ * writes `bench/profiles/<workload>.cpuprofile`, which
+ * `npx tsx bench/profile-summary.ts <file>` summarizes.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import { Session } from "node:inspector/promises"
+import { performance } from "node:perf_hooks"
+import * as Engine from "../src/internal/dynamoDBLocal.js"
+import { KiB, randomBytes } from "./harness.js"
+import * as Raw from "./raw.js"
+import * as Store from "./store.js"
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"
+
+const workload = process.argv[2] ?? "store-get"
+const OPS = Number(process.env.PROFILE_OPS ?? 6000)
+const CONCURRENCY = 32
+const KEYS = 500
+
+const main = async () => {
+  const engine = await Engine.start()
+  const client = new DynamoDBClient({
+    endpoint: engine.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1
+  })
+  const stores = Store.stores(client)
+  try {
+    const table = `profile-${Date.now()}`
+    const store = await stores.open(table)
+    const rawTable = `${table}-raw`
+    await Raw.createTable(client, rawTable)
+    const value = randomBytes(KiB)
+    const keys = Array.from({ length: KEYS }, (_, i) => `k${i}`)
+    await Effect.runPromise(Store.repeat(KEYS, 32, (i) => Store.assoc(store, keys[i], value)))
+    await Promise.all(keys.map((key) => Raw.put(client, rawTable, key, value)))
+
+    const pool = async (n: number, op: (i: number) => Promise<unknown>) => {
+      let next = 0
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next < n) await op(next++)
+      }))
+    }
+    const run: Record<string, (n: number) => Promise<unknown>> = {
+      "store-get": (n) => Effect.runPromise(Store.repeat(n, CONCURRENCY, (i) => Store.get(store, keys[i % KEYS]))),
+      "raw-get": (n) => pool(n, (i) => Raw.get(client, rawTable, keys[i % KEYS])),
+      "store-assoc": (n) =>
+        Effect.runPromise(Store.repeat(n, CONCURRENCY, (i) => Store.assoc(store, keys[i % KEYS], value))),
+      "raw-put": (n) => pool(n, (i) => Raw.put(client, rawTable, keys[i % KEYS], value)),
+      "store-multiget": (n) =>
+        Effect.runPromise(Store.repeat(Math.ceil(n / 500), 1, () => Store.multiGet(store, keys))),
+      "raw-multiget": async (n) => {
+        for (let i = 0; i < Math.ceil(n / 500); i++) await Raw.multiGet(client, rawTable, keys)
+      },
+      "store-keys": (n) => Effect.runPromise(Store.repeat(Math.ceil(n / 500), 1, () => Store.keys(store, KEYS))),
+      "raw-scan": async (n) => {
+        for (let i = 0; i < Math.ceil(n / 500); i++) await Raw.keys(client, rawTable)
+      }
+    }
+    const op = run[workload]
+    if (op === undefined) throw new Error(`unknown workload ${workload}: one of ${Object.keys(run).join(", ")}`)
+    await op(Math.min(OPS, 2000)) // warm-up
+    const session = new Session()
+    session.connect()
+    await session.post("Profiler.enable")
+    await session.post("Profiler.setSamplingInterval", { interval: 100 })
+    await session.post("Profiler.start")
+    const cpu = process.cpuUsage()
+    const start = performance.now()
+    await op(OPS)
+    const used = process.cpuUsage(cpu)
+    const wall = performance.now() - start
+    const { profile } = await session.post("Profiler.stop")
+    session.disconnect()
+    Fs.mkdirSync("bench/profiles", { recursive: true })
+    Fs.writeFileSync(`bench/profiles/${workload}.cpuprofile`, JSON.stringify(profile))
+    // eslint-disable-next-line no-console
+    console.log(
+      `${workload}: ${OPS} ops in ${wall.toFixed(0)} ms, client CPU ${
+        ((used.user + used.system) / OPS).toFixed(0)
+      } µs/op`
+    )
+  } finally {
+    await stores.close()
+    client.destroy()
+    await engine.stop()
+  }
+}
+
+main().catch((error) => {
+  // eslint-disable-next-line no-console
+  console.error(error)
+  process.exit(1)
+})
