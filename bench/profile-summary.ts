@@ -51,7 +51,7 @@ for (const [id, micros] of self) {
   origins.set(o, (origins.get(o) ?? 0) + micros)
 }
 const pct = (micros: number) => `${(100 * micros / total).toFixed(1).padStart(5)}%`
-// eslint-disable-next-line no-console
+
 const print = console.log
 print(`${file}: ${(total / 1000).toFixed(0)} ms sampled`)
 print("\nself time by origin:")

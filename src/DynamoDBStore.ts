@@ -86,6 +86,12 @@ export interface DynamoDBStoreConfig {
   /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
   readonly conflictRetries?: number | undefined
   /**
+   * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
+   * learned from the store's last complete listing, one segment per 4 pages
+   * of 1 MB it read (at most 8); the first listing reads one segment.
+   */
+  readonly scanSegments?: number | undefined
+  /**
    * Timeouts of the store's own client (not of a `layerWithClient` client):
    * `connection`, to open a connection (default 3 seconds), and `request`,
    * for one request from sending it to its whole answer (default 10
@@ -116,6 +122,7 @@ interface Settings {
   readonly createTable: Table.CreateTable
   readonly maxValueBytes: number
   readonly conflictRetries: number
+  readonly scanSegments: number | undefined
   readonly retry: Retry.RetryPolicy
   readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
 }
@@ -144,6 +151,7 @@ const settingsOf = (
       createTable: options.createTable ?? { billingMode: "PAY_PER_REQUEST" },
       maxValueBytes: options.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
       conflictRetries: options.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES,
+      scanSegments: options.scanSegments,
       retry: {
         maxAttempts: options.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts,
         baseDelay: durationOr(options.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
@@ -170,7 +178,8 @@ const makeWith = (
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
       conflictRetries: settings.conflictRetries,
-      maxValueBytes: settings.maxValueBytes
+      maxValueBytes: settings.maxValueBytes,
+      scanSegments: settings.scanSegments
     })
     return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
   })

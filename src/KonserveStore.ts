@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,7 +16,6 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as internalKeyValueStore from "./internal/keyValueStore.js"
 import type * as KonserveError from "./KonserveError.js"
 
 /**
@@ -428,6 +427,12 @@ export const forSchema = <A, I, R>(
  * @category layers
  */
 export const layerKeyValueStore: Layer.Layer<KeyValueStore.KeyValueStore, never, KonserveStore> = Layer.effect(
-  KeyValueStore.KeyValueStore,
-  Effect.map(KonserveStore, internalKeyValueStore.fromKonserveStore)
+  // The platform's Tag, by its key (a Tag is its key): `@effect/platform` is loaded when this layer is
+  // built, not when this module is imported — importing it costs more than the rest of the store.
+  Context.GenericTag<KeyValueStore.KeyValueStore>("@effect/platform/KeyValueStore"),
+  Effect.flatMap(KonserveStore, (store) =>
+    Effect.map(
+      Effect.promise(() => import("./internal/keyValueStore.js")),
+      (internal) => internal.fromKonserveStore(store)
+    ))
 )

@@ -272,6 +272,72 @@ describe("DynamoDBStore: items in the table", () => {
       expect(Chunk.toReadonlyArray(value).map((meta) => meta.key).sort()).toEqual([...keys].sort())
     }), 60_000)
 
+  it.scopedLive("keys reads only what a Meta says, and never chunk or log items", () =>
+    Effect.gen(function*() {
+      const { recorder, store } = yield* recordedStore()
+      yield* store.assoc("v", { a: 1 }, { meta: { tag: "x" } })
+      yield* store.bassoc("b", randomBytes(CHUNK_BYTES + 1))
+      yield* store.append("l", 1)
+      const { counts, value } = yield* requestsOf(recorder, Stream.runCollect(store.keys))
+      // Scan only (how many pages depends on the whole shared table): no read of a chunk or a log element
+      expect(Object.keys(counts)).toEqual(["Scan"])
+      const [input] = recorder.inputs.get("Scan")!
+      expect(input.ProjectionExpression).toBe("#pk, #kind, #ver, #lw, #size, #exp, #meta")
+      expect(input.FilterExpression).toContain("#sk = :h")
+      const metas = [...Chunk.toReadonlyArray(value)].sort((a, b) => a.key.localeCompare(b.key))
+      expect(metas.map((meta) => [meta.key, meta.type, meta.user])).toEqual([
+        ["b", "binary", undefined],
+        ["l", "log", undefined],
+        ["v", "value", { tag: "x" }]
+      ])
+    }))
+
+  it.scopedLive(
+    "keys reads Scan segments side by side: as many as asked, or learned from the last listing",
+    () =>
+      Effect.gen(function*() {
+        // a table of its own: how many pages a Scan reads depends on everything in the table
+        const own = uniqueTable("segments")
+        const client = newClient()
+        const recorder = Faults.install(client)
+        const store = yield* Effect.provide(
+          KonserveStore.KonserveStore,
+          DynamoDBStore.layerWithClient({ table: own, client })
+        )
+        const keys = Array.from({ length: 120 }, (_, i) => `key-${i}`)
+        // 120 × 40 KB inline values: about 5 MB, five Scan pages and more
+        yield* store.multiAssoc(keys.map((key) => [key, randomBytes(40_000)] as const), { atomic: false })
+        const listed = (self: KonserveStore.KonserveStore) =>
+          Effect.map(
+            Stream.runCollect(self.keys),
+            (metas) => Chunk.toReadonlyArray(metas).map((meta) => meta.key).sort()
+          )
+        const scans = () => recorder.inputs.get("Scan") ?? []
+
+        recorder.reset()
+        expect(yield* listed(store)).toEqual([...keys].sort())
+        const pages = scans().length
+        expect(pages).toBeGreaterThanOrEqual(5)
+        expect(scans().every((input) => input.TotalSegments === undefined)).toBe(true)
+
+        recorder.reset()
+        expect(yield* listed(store)).toEqual([...keys].sort())
+        const learned = Math.ceil(pages / 4)
+        expect(new Set(scans().map((input) => input.TotalSegments))).toEqual(new Set([learned]))
+        expect(new Set(scans().map((input) => input.Segment)).size).toBe(learned)
+
+        const asked = yield* Effect.provide(
+          KonserveStore.KonserveStore,
+          DynamoDBStore.layerWithClient({ table: own, client, scanSegments: 7 })
+        )
+        recorder.reset()
+        expect(yield* listed(asked)).toEqual([...keys].sort())
+        expect(new Set(scans().map((input) => input.Segment))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6]))
+        expect(new Set(scans().map((input) => input.TotalSegments))).toEqual(new Set([7]))
+      }),
+    120_000
+  )
+
   it.scopedLive(
     "ItemTooLarge leaves the old value readable and no chunk of the failed write",
     () =>
@@ -881,6 +947,8 @@ describe("DynamoDBStore: tables and constructors", () => {
         [{ retry: { baseDelay: "soon" as Duration.DurationInput } }, "baseDelay"],
         [{ maxValueBytes: -1 }, "maxValueBytes"],
         [{ conflictRetries: 1.5 }, "conflictRetries"],
+        [{ scanSegments: 0 }, "scanSegments"],
+        [{ scanSegments: 65 }, "scanSegments"],
         [{ table: "a" }, "table"],
         [{ table: "has space" }, "table"],
         [{ endpoint: "not a url" }, "endpoint"],

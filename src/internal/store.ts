@@ -79,20 +79,22 @@ const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect
     onRight: Effect.succeed
   })
 
-/** Decodes stored bytes, never past `maxBytes` (a decompression bomb, a foreign item: `DecodeError`). */
+/**
+ * Decodes stored bytes, never past `maxBytes` (a decompression bomb, a
+ * foreign item: `DecodeError`). An `Either`, which is also an Effect: a
+ * loop over many (a page of `keys`) runs without one.
+ */
 const decodeBytes = (
   key: string,
   bytes: Uint8Array,
   maxBytes: number,
   what = "value"
-): Effect.Effect<unknown, DecodeError> =>
-  Either.match(Codec.decode(bytes, { maxBytes }), {
-    onLeft: (reason) =>
-      Effect.fail(
-        new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
-      ),
-    onRight: Effect.succeed
-  })
+): Either.Either<unknown, DecodeError> =>
+  Either.mapLeft(
+    Codec.decode(bytes, { maxBytes }),
+    (reason) =>
+      new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
+  )
 
 /** What a write's options carry besides its condition, checked before anything is written. */
 interface Prepared {
@@ -131,9 +133,9 @@ const prepare = (key: string, options: WriteOptions | undefined): Effect.Effect<
   })
 
 /** `Meta` of a head, its user meta decoded within `MAX_META_BYTES`. @internal */
-export const toMeta = (head: Head): Effect.Effect<Meta, DecodeError> =>
-  Effect.map(
-    head.user === undefined ? Effect.succeed(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
+const metaOf = (head: Head): Either.Either<Meta, DecodeError> =>
+  Either.map(
+    head.user === undefined ? Either.right(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
     (user) => ({
       key: head.key,
       type: head.kind,
@@ -223,7 +225,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
   const getMeta = operation("KonserveStore.getMeta")(function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const [head, at] = yield* Effect.zip(backend.readHead(valid), now)
-    return Option.isNone(head) || !isAlive(head.value, at) ? Option.none() : Option.some(yield* toMeta(head.value))
+    return Option.isNone(head) || !isAlive(head.value, at) ? Option.none() : Option.some(yield* metaOf(head.value))
   })
 
   const exists = operation("KonserveStore.exists")(function*(key: Key) {
@@ -348,12 +350,20 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     return yield* backend.remove(valid, yield* now)
   })
 
+  // One pass per page: a page's live heads become their `Meta`s without an Effect per key.
   const keys: Stream.Stream<Meta, KonserveError> = Stream.mapChunksEffect(
     backend.scan,
     (heads) =>
-      Effect.flatMap(now, (at) => Effect.forEach(Chunk.filter(heads, (head) => isAlive(head, at)), toMeta)).pipe(
-        Effect.map(Chunk.unsafeFromArray)
-      )
+      Effect.flatMap(now, (at): Effect.Effect<Chunk.Chunk<Meta>, DecodeError> => {
+        const metas: Array<Meta> = []
+        for (const head of heads) {
+          if (!isAlive(head, at)) continue
+          const meta = metaOf(head)
+          if (Either.isLeft(meta)) return Effect.fail(meta.left)
+          metas.push(meta.right)
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(metas))
+      })
   ).pipe(Stream.withSpan("KonserveStore.keys", noStackTrace))
 
   const multiGet = operation("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
@@ -465,7 +475,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     const valid = yield* Keys.validate(key)
     const [binary, at] = yield* Effect.zip(backend.readBinary(valid), now)
     if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()
-    const meta = yield* toMeta(binary.value.head)
+    const meta = yield* metaOf(binary.value.head)
     return Option.some<Binary>({ meta, size: binary.value.head.size, stream: binary.value.stream })
   })
 

@@ -44,7 +44,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
     // Whether a round was not applied although an attempt of it may have been: then its chunks, if any, stay.
     let unsettled = false
     const attempt = Effect.gen(function*() {
-      const state = readState(ctx)(yield* Reads.headItem(ctx, key, false, true))
+      const state = readState(ctx)(yield* Reads.headItem(ctx, key, "head", true))
       const live = isLive(state, now)
       const log = live ? state.stored : undefined
       if (live && (log?.head.kind !== "log" || log.generation === undefined)) {

@@ -14,6 +14,7 @@ import { append } from "./append.js"
 import type { Client } from "./client.js"
 import type { Context } from "./context.js"
 import type { Layout } from "./item.js"
+import * as Listing from "./listing.js"
 import * as Reads from "./reads.js"
 import * as Transactions from "./transactions.js"
 import * as Writes from "./writes.js"
@@ -24,6 +25,8 @@ export interface BackendOptions {
   /** How many times a write runs again after a concurrent change before `ConditionFailed`. */
   readonly conflictRetries: number
   readonly maxValueBytes: number
+  /** `keys`' `Scan` segments; undefined: learned from the table (`listing.ts`). */
+  readonly scanSegments: number | undefined
 }
 
 /**
@@ -38,7 +41,8 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     consistent: options.consistentRead,
     conflictRetries: options.conflictRetries,
     maxValueBytes: options.maxValueBytes,
-    versions: Version.makeClock()
+    versions: Version.makeClock(),
+    scanPlan: Listing.scanPlan(options.scanSegments)
   }
   return {
     readHead: (key) => Reads.readHead(ctx, key),
@@ -46,7 +50,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     readBinary: (key) => Reads.readBinary(ctx, key),
     readLog: (key) => Reads.readLog(ctx, key),
     readMany: (keys, now) => Reads.readMany(ctx, keys, now),
-    scan: Reads.scan(ctx),
+    scan: Listing.scan(ctx),
     put: (request) => Writes.put(ctx, request),
     putStream: (header, bytes) => Writes.putStream(ctx, header, bytes),
     remove: (key, now) => Writes.remove(ctx, key, now),

@@ -7,6 +7,7 @@ import type { VersionClock } from "../version.js"
 import type { Client } from "./client.js"
 import type { HeadState, Item, Layout } from "./item.js"
 import { stateOf } from "./item.js"
+import type { ScanPlan } from "./listing.js"
 
 /** @internal */
 export interface Context {
@@ -19,6 +20,8 @@ export interface Context {
   /** The store's `maxValueBytes`: stored items that claim more are malformed. */
   readonly maxValueBytes: number
   readonly versions: VersionClock
+  /** How many `Scan` segments `keys` reads side by side. */
+  readonly scanPlan: ScanPlan
 }
 
 /** How this store reads a head item for a write's decisions. @internal */

@@ -106,8 +106,7 @@ export const namesOf = (expression: string): Record<string, string> => {
   return used
 }
 
-/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
-export const HEAD_PROJECTION = [
+const HEAD_ATTRIBUTES = [
   A.pk,
   A.kind,
   A.version,
@@ -122,7 +121,17 @@ export const HEAD_PROJECTION = [
   A.crc,
   A.generation,
   A.chunkedElements
-].map((name) => `#${name}`).join(", ")
+]
+
+/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
+export const HEAD_PROJECTION = HEAD_ATTRIBUTES.map((name) => `#${name}`).join(", ")
+
+/** What `keys` reads of a head: what its `Meta` says. @internal */
+export const LISTING_PROJECTION = [A.pk, A.kind, A.version, A.lastWrite, A.size, A.expiresAt, A.user]
+  .map((name) => `#${name}`).join(", ")
+
+/** What reads of a head with its value need: every attribute but the write history. @internal */
+export const HEAD_WITH_VALUE_PROJECTION = `${HEAD_PROJECTION}, #${A.value}`
 
 /** The key layout of one store. @internal */
 export interface Layout {
@@ -229,18 +238,19 @@ export const decodeManifest = (item: Item, maxBytes: number): Manifest | string 
 }
 
 /**
- * Decodes a head item. Undefined when there is none or it is a tombstone;
- * `Malformed` when it is not a head this library could have written: every
- * count and size within bounds (`maxBytes`: the store's `maxValueBytes`), so
- * that no read of a corrupted or hostile item allocates without limit.
+ * Decodes what the public `Meta` of a head says (key, kind, version, last
+ * write, size, expiry, user meta): undefined when there is no item or it is
+ * a tombstone; `Malformed` when those attributes are not what this library
+ * writes, every count within bounds (`maxBytes`: the store's
+ * `maxValueBytes`). What `keys` reads (`LISTING_PROJECTION`).
  *
  * @internal
  */
-export const decodeHead = (
+export const decodeListed = (
   layout: Layout,
   item: Item | undefined,
   maxBytes: number
-): StoredHead | Malformed | undefined => {
+): { readonly head: Head; readonly version: Uint8Array } | Malformed | undefined => {
   if (item === undefined) return undefined
   const pk = str(item, A.pk)
   const kind = str(item, A.kind)
@@ -257,24 +267,41 @@ export const decodeHead = (
   if (!isCount(size, kind === "log" ? MAX_LOG_ELEMENTS : maxBytes)) return malformed(`a size of ${size}`)
   if (lastWrite === undefined || !Number.isFinite(lastWrite)) return malformed(`a last write of ${lastWrite}`)
   if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return malformed(`an expiry of ${expiresAt}`)
+  const user = bin(item, A.user)
+  return {
+    head: { key, kind: kind as Kind, version: Version.format(version), lastWrite, size, expiresAt, user },
+    version
+  }
+}
+
+/**
+ * Decodes a head item: `decodeListed`, and where its content is (inline
+ * bytes, a chunk manifest, a log generation), every count and size within
+ * bounds, so that no read of a corrupted or hostile item allocates without
+ * limit.
+ *
+ * @internal
+ */
+export const decodeHead = (
+  layout: Layout,
+  item: Item | undefined,
+  maxBytes: number
+): StoredHead | Malformed | undefined => {
+  if (item === undefined) return undefined
+  const listed = decodeListed(layout, item, maxBytes)
+  if (listed === undefined || listed instanceof Malformed) return listed
+  const { head } = listed
+  const malformed = (reason: string) => new Malformed(head.key, `the stored head is malformed: ${reason}`)
   const manifest = decodeManifest(item, maxBytes)
   if (typeof manifest === "string") return malformed(manifest)
   const generation = str(item, A.generation)
   const chunkedElements = num(item, A.chunkedElements) ?? 0
-  if (kind === "log" && (generation === undefined || !isCount(chunkedElements, size))) {
+  if (head.kind === "log" && (generation === undefined || !isCount(chunkedElements, head.size))) {
     return malformed("a log without a generation, or more chunked elements than elements")
   }
   const inline = bin(item, A.value)
   if (inline !== undefined && inline.length > maxBytes) return malformed(`${inline.length} inline bytes`)
-  const user = bin(item, A.user)
-  return {
-    head: { key, kind: kind as Kind, version: Version.format(version), lastWrite, size, expiresAt, user },
-    version,
-    manifest,
-    generation,
-    chunkedElements,
-    inline
-  }
+  return { head, version: listed.version, manifest, generation, chunkedElements, inline }
 }
 
 /**

@@ -51,6 +51,9 @@ const Endpoint = Schema.String.pipe(
   }, { message: () => "an http:// or https:// URL" })
 )
 
+/** The most `Scan` segments `keys` may read side by side. @internal */
+export const MAX_SCAN_SEGMENTS = 64
+
 /** The options of a DynamoDB store besides its credentials and its client. @internal */
 export const DynamoDBOptions = Schema.Struct({
   ...StoreOptions.fields,
@@ -68,6 +71,11 @@ export const DynamoDBOptions = Schema.Struct({
     maxAttempts: Schema.optional(PositiveInt),
     baseDelay: Schema.optional(DurationInput)
   })),
+  scanSegments: Schema.optional(Schema.Number.pipe(
+    Schema.filter((n) => Number.isInteger(n) && n >= 1 && n <= MAX_SCAN_SEGMENTS, {
+      message: () => `an integer from 1 to ${MAX_SCAN_SEGMENTS}`
+    })
+  )),
   timeouts: Schema.optional(Schema.Struct({
     connection: Schema.optional(FinitePositiveDuration),
     request: Schema.optional(FinitePositiveDuration)

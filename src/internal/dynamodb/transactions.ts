@@ -230,7 +230,7 @@ export const removeMany = (
     )
   }
   const attempt = Effect.gen(function*() {
-    const heads = yield* Reads.getHeads(ctx, keys, false, true)
+    const heads = yield* Reads.getHeads(ctx, keys, "head", true)
     const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
     const result = new Map(keys.map((key) => [key, live.has(key)] as const))
     // Nothing to remove: the consistent read of the heads is the answer.

@@ -117,7 +117,7 @@ const settle = (
   write: HeadWrite,
   failure: RequestFailure
 ): Effect.Effect<HeadRun, KonserveError> =>
-  Reads.headItem(ctx, write.key, true, true).pipe(
+  Reads.headItem(ctx, write.key, "whole", true).pipe(
     Effect.option,
     Effect.flatMap((item): Effect.Effect<HeadRun, KonserveError> => {
       const version = write.fields.version
