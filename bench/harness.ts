@@ -1,9 +1,9 @@
 /**
  * Measurement tools of `npm run bench`: wall time, the client process's CPU
- * time, DynamoDB Local's CPU time, peak RSS growth, request counting with an
- * SDK middleware, medians.
+ * time, DynamoDB Local's CPU time, peak RSS growth, request counting and
+ * (on demand) consumed capacity units with an SDK middleware, medians.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import { performance } from "node:perf_hooks"
@@ -60,13 +60,35 @@ export const processCpuMicros = (pid: number | undefined): number | undefined =>
 }
 
 // -----------------------------------------------------------------------------
-// request counting
+// request counting and consumed capacity
 // -----------------------------------------------------------------------------
+
+/**
+ * Capacity units consumed by the commands sent while capacity measurement
+ * was on, from each output's `ConsumedCapacity`.
+ */
+export interface Capacity {
+  /** Read capacity units. */
+  readonly read: number
+  /** Write capacity units. */
+  readonly write: number
+  /**
+   * Commands that accept `ReturnConsumedCapacity` but whose output carried no
+   * `ConsumedCapacity`, by name: their units are missing from `read` and `write`.
+   */
+  readonly missing: Readonly<Record<string, number>>
+  /**
+   * Commands that failed (no output, so no units: a failed conditional write
+   * still costs DynamoDB capacity), by `"<command> <error name>"`.
+   */
+  readonly failed: Readonly<Record<string, number>>
+}
 
 /**
  * Counts the commands a DynamoDB client sends (one per `client.send`, at the
  * SDK's `initialize` step, before any retry) and the most that were in
- * flight at once, per command.
+ * flight at once, per command; with `measureCapacity(true)`, also the
+ * capacity units they consume.
  */
 export interface RequestCounter {
   readonly reset: () => void
@@ -77,6 +99,13 @@ export interface RequestCounter {
   readonly total: () => number
   /** Batch responses since the last reset that left `UnprocessedKeys` / `UnprocessedItems`. */
   readonly unprocessed: () => number
+  /**
+   * On: every command that accepts it is sent with `ReturnConsumedCapacity: "TOTAL"` and the units of its
+   * output are summed. Off (the default): inputs are sent as they are, nothing is summed.
+   */
+  readonly measureCapacity: (on: boolean) => void
+  /** Capacity consumed since the last reset while measurement was on; undefined when it was never on since. */
+  readonly capacity: () => Capacity | undefined
 }
 
 const leftUnprocessed = (output: unknown): boolean => {
@@ -90,21 +119,78 @@ const leftUnprocessed = (output: unknown): boolean => {
   return nonEmpty(record.UnprocessedKeys) || nonEmpty(record.UnprocessedItems)
 }
 
+/**
+ * The commands that accept `ReturnConsumedCapacity`, and which units an undivided `CapacityUnits` figure
+ * counts as (DynamoDB Local answers with `CapacityUnits` only). A transaction's condition checks consume
+ * write units, so `TransactWriteItems` is all writes.
+ */
+const capacityKind: Readonly<Record<string, "read" | "write">> = {
+  GetItem: "read",
+  BatchGetItem: "read",
+  Query: "read",
+  Scan: "read",
+  TransactGetItems: "read",
+  PutItem: "write",
+  UpdateItem: "write",
+  DeleteItem: "write",
+  BatchWriteItem: "write",
+  TransactWriteItems: "write"
+}
+
 export const countRequests = (client: DynamoDBClient): RequestCounter => {
   let counts: Record<string, number> = {}
   let peaks: Record<string, number> = {}
   let unprocessed = 0
   const inFlight: Record<string, number> = {}
+  let measuring = false
+  let capacity:
+    | { read: number; write: number; missing: Record<string, number>; failed: Record<string, number> }
+    | undefined
+  const fresh = () => ({ read: 0, write: 0, missing: {}, failed: {} })
+  const missed = (name: string) => {
+    if (capacity !== undefined) capacity.missing[name] = (capacity.missing[name] ?? 0) + 1
+  }
+  const failed = (name: string, error: unknown) => {
+    if (capacity === undefined) return
+    const label = `${name} ${error instanceof Error ? error.name : "error"}`
+    capacity.failed[label] = (capacity.failed[label] ?? 0) + 1
+  }
+  const consumed = (name: string, kind: "read" | "write", output: unknown) => {
+    if (capacity === undefined) return
+    const field = typeof output === "object" && output !== null
+      ? (output as { ConsumedCapacity?: ConsumedCapacity | Array<ConsumedCapacity> }).ConsumedCapacity
+      : undefined
+    const entries = field === undefined ? [] : Array.isArray(field) ? field : [field]
+    if (entries.length === 0) return missed(name)
+    for (const entry of entries) {
+      if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
+        capacity.read += entry.ReadCapacityUnits ?? 0
+        capacity.write += entry.WriteCapacityUnits ?? 0
+      } else if (entry.CapacityUnits !== undefined) {
+        capacity[kind] += entry.CapacityUnits
+      } else {
+        missed(name)
+      }
+    }
+  }
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const name = (context.commandName ?? "Unknown").replace(/Command$/, "")
       counts[name] = (counts[name] ?? 0) + 1
       inFlight[name] = (inFlight[name] ?? 0) + 1
       peaks[name] = Math.max(peaks[name] ?? 0, inFlight[name])
+      // capacity only when switched on: the timed batches send their inputs untouched
+      const kind = measuring ? capacityKind[name] : undefined
       try {
-        const result = await next(args)
+        const result = await next(
+          kind === undefined ? args : { ...args, input: { ...args.input, ReturnConsumedCapacity: "TOTAL" } }
+        )
         if (leftUnprocessed(result.output)) unprocessed += 1
+        if (kind !== undefined) consumed(name, kind, result.output)
         return result
+      } catch (error) {
+        if (kind !== undefined) failed(name, error)
+        throw error
       } finally {
         inFlight[name] -= 1
       }
@@ -116,11 +202,20 @@ export const countRequests = (client: DynamoDBClient): RequestCounter => {
       counts = {}
       peaks = {}
       unprocessed = 0
+      capacity = measuring ? fresh() : undefined
     },
     counts: () => ({ ...counts }),
     maxInFlight: () => ({ ...peaks }),
     total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
-    unprocessed: () => unprocessed
+    unprocessed: () => unprocessed,
+    measureCapacity: (on) => {
+      measuring = on
+      if (on && capacity === undefined) capacity = fresh()
+    },
+    capacity: () =>
+      capacity === undefined
+        ? undefined
+        : { ...capacity, missing: { ...capacity.missing }, failed: { ...capacity.failed } }
   }
 }
 

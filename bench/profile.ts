@@ -7,13 +7,15 @@
  * writes `bench/profiles/<workload>.cpuprofile`, which
  * `npx tsx bench/profile-summary.ts <file>` summarizes.
  */
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import { Session } from "node:inspector/promises"
 import { performance } from "node:perf_hooks"
 import { HEAD_WITH_VALUE_PROJECTION, namesOf } from "../src/internal/dynamodb/item.js"
+import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
+import * as Version from "../src/internal/version.js"
 import { KiB, randomBytes } from "./harness.js"
 import * as Raw from "./raw.js"
 import * as Store from "./store.js"
@@ -67,6 +69,35 @@ const main = async () => {
           )),
       "store-assoc": (n) =>
         Effect.runPromise(Store.repeat(n, CONCURRENCY, (i) => Store.assoc(store, keys[i % KEYS], value))),
+      // The store's own UpdateItem of a blind assoc (built by its request builder), sent with the raw SDK.
+      "raw-update-as-store": (n) => {
+        const versions = Version.makeClock()
+        return pool(n, (i) => {
+          const key = keys[i % KEYS]
+          const stored = new Uint8Array(value.length + 4)
+          stored.set(value, 4)
+          return client.send(
+            new UpdateItemCommand(Requests.updateHead(table, {
+              key,
+              pk: `:${key}`,
+              operation: "assoc",
+              now: Date.now(),
+              condition: { _tag: "None" },
+              guard: { _tag: "NoContent" },
+              fields: {
+                kind: "value",
+                version: versions.next(),
+                lastWrite: Date.now(),
+                size: stored.length,
+                expiresAt: undefined,
+                sweepAt: undefined,
+                user: undefined,
+                content: { _tag: "Inline", bytes: stored }
+              }
+            }))
+          )
+        })
+      },
       "raw-put": (n) => pool(n, (i) => Raw.put(client, rawTable, keys[i % KEYS], value)),
       "store-multiget": (n) =>
         Effect.runPromise(Store.repeat(Math.ceil(n / 500), 1, () => Store.multiGet(store, keys))),

@@ -5,6 +5,9 @@
  *
  * - get / assoc: one `GetItem` (strongly consistent, as the store's default)
  *   / one `PutItem` of an item holding 1 KiB of bytes;
+ * - update: the `GetItem` then a `PutItem` of the same key; dissoc: one
+ *   `DeleteItem`; append to a log: one `PutItem` of a new element item in the
+ *   key's partition (sort key `l#<n>`);
  * - multiGet: `BatchGetItem` in 100-key slices, all in parallel, re-requesting
  *   `UnprocessedKeys`;
  * - keys: a paginated `Scan` projecting the partition key;
@@ -19,6 +22,7 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   ScanCommand
@@ -63,6 +67,33 @@ export const get = async (client: DynamoDBClient, table: string, pk: string): Pr
 
 export const put = async (client: DynamoDBClient, table: string, pk: string, bytes: Uint8Array): Promise<void> => {
   await client.send(new PutItemCommand({ TableName: table, Item: { ...key(pk), val: { B: bytes } } }))
+}
+
+/** A read-modify-write: the `GetItem` of the key, then a `PutItem` of what `f` makes of the bytes read. */
+export const update = async (
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  f: (bytes: Uint8Array | undefined) => Uint8Array
+): Promise<void> => {
+  await put(client, table, pk, f(await get(client, table, pk)))
+}
+
+export const dissoc = async (client: DynamoDBClient, table: string, pk: string): Promise<void> => {
+  await client.send(new DeleteItemCommand({ TableName: table, Key: key(pk) }))
+}
+
+/** Appends element `index` to the log of `pk`: one item of its own in the key's partition, sort key `l#<index>`. */
+export const append = async (
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  index: number,
+  bytes: Uint8Array
+): Promise<void> => {
+  await client.send(
+    new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: `l#${index}` }, val: { B: bytes } } })
+  )
 }
 
 const batchWriteSlice = async (client: DynamoDBClient, table: string, requests: Array<WriteRequest>) => {

@@ -3,14 +3,19 @@
  * against the raw AWS SDK v3 doing the minimal same requests, on ONE
  * DynamoDB Local engine started for the run, in interleaved rounds.
  *
- * - Throughput / latency: 1 KiB `get` and `assoc` at concurrency 1 and 32,
- *   `multiGet` of 1,000 keys, `keys` over 10,000 items, 10 MiB `bassoc` and
- *   `bget` (streamed), each round running the store then the raw SDK (the
- *   order flips every round), medians of the rounds.
+ * - Throughput / latency: 1 KiB `get` and `assoc` at concurrency 1, 16 and
+ *   64, `multiGet` of 1,000 keys, `keys` over 10,000 items, 10 MiB `bassoc`
+ *   and `bget` (streamed), each round running the store then the raw SDK
+ *   (the order flips every round), medians of the rounds, after a warm-up
+ *   (each concurrent workload until `warmupOps` operations, the others once).
  * - Per batch: wall time, this process's CPU time (`process.cpuUsage`),
  *   DynamoDB Local's CPU time (/proc), requests sent, and for the binaries
  *   the peak RSS growth (RSS sampled every 2 ms, after a full GC).
- * - Request counts per store operation, from an SDK middleware.
+ * - Then a counting pass: requests and consumed capacity units (RCU / WCU,
+ *   `ReturnConsumedCapacity` switched on for this pass only) per store
+ *   operation, from an SDK middleware, and the raw SDK doing the same work
+ *   (get, blind put, update, dissoc, append, multiGet, keys, the binaries).
+ * - The targets of issue 8, computed from the run's own figures.
  *
  * Prints a Markdown report and writes it to `bench/results/latest.md`.
  * `--quick`: fewer rounds and items, a smoke run.
@@ -33,10 +38,11 @@ import {
   measure,
   MiB,
   pool,
-  randomBytes
+  randomBytes,
+  totalOf
 } from "./harness.js"
 import * as Raw from "./raw.js"
-import { type Counted, render, type WorkloadResult } from "./report.js"
+import { CONCURRENCIES, type Counted, operations, render, type WorkloadResult } from "./report.js"
 import * as Store from "./store.js"
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"
@@ -51,7 +57,7 @@ const params = quick
   ? {
     rounds: 2,
     opsC1: 50,
-    opsC32: 320,
+    opsConcurrent: 320,
     warmupOps: 320,
     readKeys: 1000,
     scanItems: 1000,
@@ -61,7 +67,7 @@ const params = quick
   : {
     rounds: 7,
     opsC1: 200,
-    opsC32: 600,
+    opsConcurrent: 600,
     warmupOps: 1200,
     readKeys: 1000,
     scanItems: 10_000,
@@ -96,6 +102,8 @@ interface Contender {
 interface Workload {
   readonly name: string
   readonly kind: "throughput" | "latency"
+  /** Operations in flight at once (1 for the latency workloads). */
+  readonly concurrency: number
   readonly ops: number
   readonly rounds: number
   readonly sampleRss: boolean
@@ -185,11 +193,12 @@ const main = async () => {
     }
 
     const workloads: Array<Workload> = []
-    for (const concurrency of [1, 32]) {
-      const ops = concurrency === 1 ? params.opsC1 : params.opsC32
+    for (const concurrency of CONCURRENCIES) {
+      const ops = concurrency === 1 ? params.opsC1 : params.opsConcurrent
       workloads.push({
         name: `get 1 KiB, concurrency ${concurrency}`,
         kind: "throughput",
+        concurrency,
         ops,
         rounds: params.rounds,
         sampleRss: false,
@@ -204,11 +213,12 @@ const main = async () => {
         )
       })
     }
-    for (const concurrency of [1, 32]) {
-      const ops = concurrency === 1 ? params.opsC1 : params.opsC32
+    for (const concurrency of CONCURRENCIES) {
+      const ops = concurrency === 1 ? params.opsC1 : params.opsConcurrent
       workloads.push({
         name: `assoc 1 KiB, concurrency ${concurrency}`,
         kind: "throughput",
+        concurrency,
         ops,
         rounds: params.rounds,
         sampleRss: false,
@@ -223,6 +233,7 @@ const main = async () => {
     workloads.push({
       name: `multiGet ${params.readKeys} keys`,
       kind: "latency",
+      concurrency: 1,
       ops: 1,
       rounds: params.rounds,
       sampleRss: false,
@@ -235,6 +246,7 @@ const main = async () => {
     workloads.push({
       name: `keys over ${params.scanItems} items`,
       kind: "latency",
+      concurrency: 1,
       ops: 1,
       rounds: params.rounds,
       sampleRss: false,
@@ -248,6 +260,7 @@ const main = async () => {
     workloads.push({
       name: `bassoc ${mib} MiB`,
       kind: "latency",
+      concurrency: 1,
       ops: 1,
       rounds: params.binaryRounds,
       sampleRss: true,
@@ -259,6 +272,7 @@ const main = async () => {
     workloads.push({
       name: `bget ${mib} MiB`,
       kind: "latency",
+      concurrency: 1,
       ops: 1,
       rounds: params.binaryRounds,
       sampleRss: true,
@@ -274,11 +288,11 @@ const main = async () => {
     })
 
     // --- warm-up (JIT, connections): the SDK's code path takes a few thousand requests to settle on this
-    // machine, so the concurrency-32 batches run until `warmupOps` operations, the others once -----------
+    // machine, so each concurrent batch runs until `warmupOps` operations, the others once ----------------
     log("bench: warming up ...")
     const failed = new Map<string, string>()
     for (const workload of workloads) {
-      const passes = workload.name.endsWith("concurrency 32") ? Math.ceil(params.warmupOps / workload.ops) : 1
+      const passes = workload.concurrency > 1 ? Math.ceil(params.warmupOps / workload.ops) : 1
       for (const side of ["store", "raw"] as const) {
         try {
           for (let pass = 0; pass < passes; pass++) await withTimeout(`${side} ${workload.name}`, workload[side].run())
@@ -326,8 +340,11 @@ const main = async () => {
       rawError: failed.get(`${workload.name}/raw`)
     }))
 
-    // --- request counts per store operation ----------------------------------------------------------
+    // --- request counts and capacity units per store operation, and the raw SDK doing the same -----
+    // (ReturnConsumedCapacity is added to the requests of this pass only: the timed batches are done)
     log("bench: counting requests ...")
+    storeCounter.measureCapacity(true)
+    rawCounter.measureCapacity(true)
     const counted: Array<Counted> = []
     const count = async (
       operation: string,
@@ -343,29 +360,42 @@ const main = async () => {
           operation,
           counts: counter.counts(),
           maxInFlight: counter.maxInFlight(),
-          unprocessed: counter.unprocessed()
+          unprocessed: counter.unprocessed(),
+          capacity: counter.capacity()
         })
       } catch (error) {
-        counted.push({ operation, counts: counter.counts(), maxInFlight: {}, unprocessed: 0, error: errorText(error) })
+        counted.push({
+          operation,
+          counts: counter.counts(),
+          maxInFlight: {},
+          unprocessed: 0,
+          capacity: undefined,
+          error: errorText(error)
+        })
       }
     }
-    const countRaw = async (operation: string, run: () => Promise<unknown>) =>
-      count(operation, Effect.tryPromise(run), undefined, rawCounter)
+    const countRaw = async (operation: string, run: () => Promise<unknown>, setup?: () => Promise<unknown>) =>
+      count(
+        operation,
+        Effect.tryPromise(run),
+        setup === undefined ? undefined : Effect.tryPromise(setup),
+        rawCounter
+      )
 
     const one = Effect.asVoid(store.assoc("c-inline", value))
-    await count("inline get", Store.get(store, "c-inline"), one)
-    await count("exists", store.exists("c-inline"))
+    await count(operations.get, Store.get(store, "c-inline"), one)
+    await count(operations.exists, store.exists("c-inline"))
     await count("getMeta", store.getMeta("c-inline"))
-    await count("blind assoc (replacing an inline value)", store.assoc("c-inline", value))
+    await count(operations.assoc, store.assoc("c-inline", value))
     await count("assoc with ifAbsent (new key)", store.assoc(`c-new-${Date.now()}`, value, { ifAbsent: true }))
-    await count("update (existing inline value)", store.update("c-inline", () => value))
-    await count("dissoc (inline value)", store.dissoc("c-dissoc"), store.assoc("c-dissoc", value))
+    await count(operations.update, store.update("c-inline", () => value))
+    await count(operations.dissoc, store.dissoc("c-dissoc"), store.assoc("c-dissoc", value))
     for (const n of [1, 100, 250, 1000].filter((n) => n <= params.readKeys)) {
       await count(`multiGet of ${n} key${n === 1 ? "" : "s"}`, Store.multiGet(store, readKeys.slice(0, n)))
     }
     const ten = Array.from({ length: 10 }, (_, i) => [`c-multi-${i}`, value] as const)
     await count("atomic multiAssoc of 10 keys", store.multiAssoc(ten), store.multiAssoc(ten, { atomic: false }))
-    await count("append (to a log of 1)", store.append("c-log", 1), store.append("c-log", 0))
+    await count(operations.append, store.append("c-log", 1), store.append("c-log", 0))
     await count(
       "log of 10 elements",
       store.log("c-log10"),
@@ -378,14 +408,27 @@ const main = async () => {
 
     const rawCounted: Array<Counted> = []
     const before = counted.length
-    await countRaw("inline get", () => Raw.get(rawClient, tables.raw, readKey(0)))
-    await countRaw("blind assoc (replacing an inline value)", () => Raw.put(rawClient, tables.raw, writeKey(0), value))
+    // the store appends the number 1, one byte of CBOR: the raw element holds one byte
+    const element = Uint8Array.of(1)
+    await countRaw(operations.get, () => Raw.get(rawClient, tables.raw, readKey(0)))
+    await countRaw(operations.assoc, () => Raw.put(rawClient, tables.raw, writeKey(0), value))
+    await countRaw(operations.update, () => Raw.update(rawClient, tables.raw, writeKey(0), () => value))
+    await countRaw(
+      operations.dissoc,
+      () => Raw.dissoc(rawClient, tables.raw, "c-dissoc"),
+      () => Raw.put(rawClient, tables.raw, "c-dissoc", value)
+    )
     for (const n of [1, 100, 250, 1000].filter((n) => n <= params.readKeys)) {
       await countRaw(
         `multiGet of ${n} key${n === 1 ? "" : "s"}`,
         () => Raw.multiGet(rawClient, tables.raw, readKeys.slice(0, n))
       )
     }
+    await countRaw(
+      operations.append,
+      () => Raw.append(rawClient, tables.raw, "c-log", 1, element),
+      () => Raw.append(rawClient, tables.raw, "c-log", 0, element)
+    )
     await countRaw(`keys over ${params.scanItems} items`, () => Raw.keys(rawClient, tables.rawScan))
     let chunks = 0
     await countRaw(`${mib} MiB bassoc (new key)`, async () => {
@@ -393,8 +436,23 @@ const main = async () => {
     })
     await countRaw(`${mib} MiB bget`, () => Raw.readBinary(rawClient, tables.raw, "c-blob", chunks))
     rawCounted.push(...counted.splice(before))
+    storeCounter.measureCapacity(false)
+    rawCounter.measureCapacity(false)
 
-    for (const c of counted) log(`bench:   ${c.operation}: ${formatCounts(c.counts)}${c.error ? ` (${c.error})` : ""}`)
+    const capacityOf = (c: Counted) => {
+      if (c.capacity === undefined) return ""
+      const { failed, missing, read, write } = c.capacity
+      return `, RCU ${read.toFixed(1)} WCU ${write.toFixed(1)}` +
+        (totalOf(missing) === 0 ? "" : `, no capacity returned by ${formatCounts(missing)}`) +
+        (totalOf(failed) === 0 ? "" : `, failed ${formatCounts(failed)}`)
+    }
+    for (const [side, list] of [["store", counted], ["raw", rawCounted]] as const) {
+      for (const c of list) {
+        log(
+          `bench:   ${side} ${c.operation}: ${formatCounts(c.counts)}${capacityOf(c)}${c.error ? ` (${c.error})` : ""}`
+        )
+      }
+    }
 
     // --- report --------------------------------------------------------------------------------------
     const report = render({
