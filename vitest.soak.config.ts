@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/soak/**/*.soak.ts"],
-    globalSetup: ["test/globalSetup.ts"],
+    globalSetup: ["src/vitestSetup.ts"],
     testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: "forks",

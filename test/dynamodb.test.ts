@@ -1,6 +1,6 @@
 /**
  * DynamoDBStore on the real engine (DynamoDB Local, one per run, see
- * `globalSetup.ts`): what the compliance suite cannot see — the items in the
+ * `src/vitest.ts`): what the compliance suite cannot see — the items in the
  * table, request counts, faults, retries, table life cycle and the
  * constructors.
  */

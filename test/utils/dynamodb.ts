@@ -1,21 +1,18 @@
 /**
  * Helpers for tests that talk to the DynamoDB Local engine started once per
- * run by `test/globalSetup.ts`.
+ * run by the library's own vitest `globalSetup` (`src/vitest.ts`, what users
+ * get as `konserve-dynamodb/vitest`).
  */
 import type { DynamoDBClientConfig } from "@aws-sdk/client-dynamodb"
-import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { inject } from "vitest"
 import type { DynamoDBStoreConfig } from "../../src/DynamoDBStore.js"
-import { DynamoDBLocal } from "../../src/testing.js"
+import { endpoint } from "../../src/vitest.js"
 
-/** The endpoint of the run's shared engine, `http://127.0.0.1:<port>`. */
-export const endpoint = (): string => inject("dynamodbEndpoint")
-
-/** `DynamoDBLocal` for the run's shared engine (starts and stops nothing). */
-export const engineLayer: Layer.Layer<DynamoDBLocal.DynamoDBLocal> = Layer.suspend(() =>
-  DynamoDBLocal.layerFromEndpoint(endpoint())
-)
+/**
+ * The endpoint of the run's shared engine (`http://127.0.0.1:<port>`), and the
+ * engine as the `DynamoDBLocal` service (starts and stops nothing).
+ */
+export { endpoint, layer as engineLayer } from "../../src/vitest.js"
 
 /**
  * SDK client settings for DynamoDB Local: the engine runs with `-sharedDb`, so

