@@ -1,4 +1,8 @@
 /**
+ * Several workloads, comma-separated (`npm run profile -- store-get,raw-get`):
+ * measured without the profiler in interleaved rounds, the median client
+ * CPU per operation of each.
+ *
  * One workload, profiled: `npm run profile -- <workload>` where workload is
  * one of `store-get`, `raw-get`, `store-assoc`, `raw-put`, `store-multiget`,
  * `raw-multiget`, `store-keys`, `raw-scan`. It starts its own DynamoDB Local
@@ -16,7 +20,7 @@ import { HEAD_WITH_VALUE_PROJECTION, namesOf } from "../src/internal/dynamodb/it
 import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
 import * as Version from "../src/internal/version.js"
-import { KiB, randomBytes } from "./harness.js"
+import { KiB, median, randomBytes } from "./harness.js"
 import * as Raw from "./raw.js"
 import * as Store from "./store.js"
 
@@ -55,6 +59,14 @@ const main = async () => {
     const run: Record<string, (n: number) => Promise<unknown>> = {
       "store-get": (n) => Effect.runPromise(Store.repeat(n, CONCURRENCY, (i) => Store.get(store, keys[i % KEYS]))),
       "raw-get": (n) => pool(n, (i) => Raw.get(client, rawTable, keys[i % KEYS])),
+      // The raw SDK as an Effect program would call it: Effect.tryPromise, the same forEach as the store's workloads.
+      "raw-get-in-effect": (n) =>
+        Effect.runPromise(
+          Store.repeat(n, CONCURRENCY, (i) =>
+            Effect.asVoid(Effect.tryPromise(() =>
+              Raw.get(client, rawTable, keys[i % KEYS])
+            )))
+        ),
       // The store's own GetItem (its projection, on its table), sent with the raw SDK: the request's shape without the library.
       "raw-get-as-store": (n) =>
         pool(n, (i) =>
@@ -109,9 +121,29 @@ const main = async () => {
         for (let i = 0; i < Math.ceil(n / 500); i++) await Raw.keys(client, rawTable)
       }
     }
+    const names = workload.split(",")
+    for (const name of names) {
+      if (run[name] === undefined) throw new Error(`unknown workload ${name}: one of ${Object.keys(run).join(", ")}`)
+      await run[name](Math.min(OPS, 2000)) // warm-up
+    }
+    if (names.length > 1) {
+      // Several workloads: no profiler, interleaved rounds (the order flips each round), medians of CPU per operation.
+      const rounds = Number(process.env.PROFILE_ROUNDS ?? 5)
+      const cpuPerOp = new Map<string, Array<number>>(names.map((name) => [name, []]))
+      for (let round = 0; round < rounds; round++) {
+        for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+          const cpu = process.cpuUsage()
+          await run[name](OPS)
+          const used = process.cpuUsage(cpu)
+          cpuPerOp.get(name)!.push((used.user + used.system) / OPS)
+        }
+      }
+      for (const [name, values] of cpuPerOp) {
+        console.log(`${name}: client CPU ${median(values).toFixed(0)} µs/op (median of ${rounds} rounds of ${OPS})`)
+      }
+      return
+    }
     const op = run[workload]
-    if (op === undefined) throw new Error(`unknown workload ${workload}: one of ${Object.keys(run).join(", ")}`)
-    await op(Math.min(OPS, 2000)) // warm-up
     const session = new Session()
     session.connect()
     await session.post("Profiler.enable")
