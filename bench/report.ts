@@ -334,7 +334,9 @@ export const render = (input: ReportInput): string => {
       `concurrent workload, one pass of the others); medians. ` +
       `${params.opsC1} operations per batch at concurrency 1, ${params.opsConcurrent} at concurrency ` +
       `${CONCURRENCIES.filter((c) => c > 1).join(" and ")}. ` +
-      `Full GC before each binary batch (the RSS rows): ${input.gc ? "yes" : "NO (run with --expose-gc)"}; none before throughput batches.`,
+      `Full GC before each binary batch (the RSS rows): ${
+        input.gc ? "yes" : "NO (run with --expose-gc)"
+      }; none before throughput batches.`,
     "- CPU/op: this process's user + system CPU time (`process.cpuUsage`) over the batch ÷ operations. " +
       "Engine CPU/op: DynamoDB Local's CPU time (/proc, 10 ms ticks) over the same batch ÷ operations.",
     ""

@@ -19,19 +19,24 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Backend from "./internal/dynamodb/backend.js"
 import * as Client from "./internal/dynamodb/client.js"
+import * as Content from "./internal/dynamodb/content.js"
 import * as Item from "./internal/dynamodb/item.js"
 import * as DynamoDBOptions from "./internal/dynamodb/options.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
+import * as Sweep from "./internal/dynamodb/sweep.js"
 import * as Table from "./internal/dynamodb/table.js"
 import * as Options from "./internal/options.js"
 import * as Retry from "./internal/retry.js"
 import * as Store from "./internal/store.js"
-import type { DynamoDBError, StoreNotFound } from "./KonserveError.js"
+import type { DynamoDBError, KonserveError } from "./KonserveError.js"
+import { StoreNotFound } from "./KonserveError.js"
 import type * as KonserveStore from "./KonserveStore.js"
 import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 
@@ -86,6 +91,13 @@ export interface DynamoDBStoreConfig {
   /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
   readonly conflictRetries?: number | undefined
   /**
+   * Ask DynamoDB for the capacity units every request consumed
+   * (`ReturnConsumedCapacity: "TOTAL"`) and add them to the
+   * `konserve_dynamodb_capacity_units_total` metric (docs/observability.md).
+   * Default false: the answers are a few bytes longer.
+   */
+  readonly consumedCapacity?: boolean | undefined
+  /**
    * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
    * learned from the store's last complete listing, one segment per 4 pages
    * of 1 MB it read (at most 8); the first listing reads one segment.
@@ -123,6 +135,7 @@ interface Settings {
   readonly maxValueBytes: number
   readonly conflictRetries: number
   readonly scanSegments: number | undefined
+  readonly consumedCapacity: boolean
   readonly retry: Retry.RetryPolicy
   readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
 }
@@ -152,6 +165,7 @@ const settingsOf = (
       maxValueBytes: options.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
       conflictRetries: options.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES,
       scanSegments: options.scanSegments,
+      consumedCapacity: options.consumedCapacity ?? false,
       retry: {
         maxAttempts: options.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts,
         baseDelay: durationOr(options.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
@@ -164,7 +178,7 @@ const settingsOf = (
   })
 
 const clientOf = (sdk: DynamoDBClient, settings: Settings, cancellation: Client.Cancellation): Client.Client =>
-  Client.make(sdk, settings.table, settings.retry, cancellation)
+  Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity)
 
 /** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
 const makeWith = (
@@ -393,3 +407,115 @@ export const storeExists = (
         : Effect.mapError(Prefix.holdsAKey(client, settings.prefix), Table.narrowAll))).pipe(
       Effect.withSpan("DynamoDBStore.storeExists")
     )
+
+/**
+ * Where a `sweep` is. The counts are cumulative; the last element of the
+ * stream has `done: true`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SweepProgress {
+  /** Items of the store read so far (its prefix's items; other stores' are not counted). */
+  readonly scanned: number
+  /** Items no head references, older than the grace (and tombstones, expired heads past their TTL). */
+  readonly unreferenced: number
+  /** Of those, deleted (0 with `dryRun`). */
+  readonly removed: number
+  /** Approximate bytes of the deleted items (a chunk counts as a full 380 KiB chunk). */
+  readonly bytesFreed: number
+  readonly done: boolean
+}
+
+/**
+ * The options of `sweep`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SweepOptions {
+  /**
+   * How old an item must be to go: default 1 hour. Keep it above 35 minutes
+   * (a chunked write's 30-minute limit plus the 5 minutes a signed request
+   * stays valid) plus the clock skew between writers and the sweeping
+   * machine: a shorter grace can remove the chunks of a write still in
+   * progress, whose key then fails to read once its head lands
+   * (docs/consistency.md, "Sweeping").
+   */
+  readonly grace?: Duration.DurationInput | undefined
+  /** Count what would go, delete nothing. */
+  readonly dryRun?: boolean | undefined
+}
+
+/** The default grace of `sweep`. */
+const DEFAULT_GRACE = Duration.hours(1)
+
+/** The shortest grace that is safe against writes in progress on machines with exact clocks. */
+const SAFE_GRACE = Duration.sum(Content.CHUNKED_WRITE_LIMIT, Content.SIGNATURE_WINDOW)
+
+/**
+ * Removes what no head of the store references, once older than `grace`
+ * (default 1 hour): chunks of replaced or never-committed values and
+ * binaries (left by faults, dead writers, deletions that failed), log
+ * elements of generations their key left behind, and the store's own
+ * bookkeeping past its use — tombstones and expired heads whose TTL
+ * attribute has passed (what DynamoDB's TTL sweeper removes, for tables
+ * where it is off or behind). It never changes what any read, `keys` or
+ * `size` sees, also while writers run; with a prefix it touches only that
+ * prefix's items, and items it does not recognise are left alone.
+ *
+ * One pass of `Scan` over the table (in parallel segments: `scanSegments`,
+ * else one per 64 MiB of the table, up to 8), a page at a time: memory stays
+ * at a page per segment. Each candidate's head is read strongly
+ * consistently after its age was decided; chunks and elements are deleted in
+ * `BatchWriteItem`s, dead heads by a `DeleteItem` conditioned on the version
+ * read. Throttling is retried on the store's `retry` schedule.
+ *
+ * Takes the configuration of `layer` or the options of `layerWithClient`
+ * (whose client stays open). A missing table fails with `StoreNotFound`.
+ * Ages are measured on the machine's clock, not the fiber's `Clock`.
+ *
+ * @since 0.1.0
+ * @category utils
+ * @example
+ * ```ts
+ * import { Effect, Option, Stream } from "effect"
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * // what a sweep would remove, without removing anything
+ * const preview = DynamoDBStore.sweep({ table: "konserve", prefix: "app" }, { dryRun: true }).pipe(
+ *   Stream.runLast,
+ *   Effect.map(Option.map((progress) => `${progress.unreferenced} of ${progress.scanned} items unreferenced`))
+ * )
+ * ```
+ */
+export const sweep = (
+  config: DynamoDBStoreConfig | LayerWithClientOptions,
+  options?: SweepOptions
+): Stream.Stream<SweepProgress, KonserveError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const grace = options?.grace === undefined ? Option.some(DEFAULT_GRACE) : Duration.decodeUnknown(options.grace)
+    if (Option.isNone(grace)) {
+      return yield* Options.invalidConfiguration(
+        `invalid grace: ${String(options?.grace)} is not a duration`,
+        "DynamoDBStore.sweep"
+      )
+    }
+    const settings = yield* settingsOf(config)
+    const borrowed = "client" in config
+    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
+    const client = clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light")
+    const table = yield* Table.describe(client)
+    if (table === undefined) return yield* new StoreNotFound({ table: settings.table })
+    if (Duration.lessThan(grace.value, SAFE_GRACE)) {
+      yield* Effect.logWarning(
+        `konserve-dynamodb: sweep with a grace of ${Duration.format(grace.value)}, under ` +
+          `${Duration.format(SAFE_GRACE)}: it may remove the chunks of writes still in progress`
+      )
+    }
+    return Sweep.run(client, Item.layout(settings.prefix), {
+      graceMillis: Duration.toMillis(grace.value),
+      dryRun: options?.dryRun ?? false,
+      segments: Sweep.segmentsFor(settings.scanSegments, table.TableSizeBytes)
+    })
+  })).pipe(Stream.withSpan("DynamoDBStore.sweep"))

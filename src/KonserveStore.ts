@@ -16,6 +16,8 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Gc from "./internal/gc.js"
+import * as Tracing from "./internal/tracing.js"
 import type * as KonserveError from "./KonserveError.js"
 
 /**
@@ -111,6 +113,34 @@ export interface MultiAssocOptions extends WriteOptions {
 }
 
 /**
+ * Options of `dissoc`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DissocOptions {
+  /**
+   * Remove only when `Meta.version` still equals this (a compare-and-delete);
+   * else `ConditionFailed` and nothing removed — also when the key is missing
+   * or expired.
+   */
+  readonly ifVersion?: string | undefined
+}
+
+/**
+ * Options of `gc`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GcOptions {
+  /** Keys never removed, whatever their age. */
+  readonly keep: Iterable<Key>
+  /** Keys whose last write (`Meta.lastWrite`) is before this instant are removed. */
+  readonly olderThan: Date
+}
+
+/**
  * Options of `multiDissoc`.
  *
  * @since 0.1.0
@@ -134,25 +164,111 @@ export interface Updated<A = unknown> {
 }
 
 /**
- * A typed view of a store: values are encoded with the schema before they are
- * stored and decoded on the way out.
+ * A typed view of a store (`forSchema(schema)`): values are encoded with the
+ * schema before they are stored and decoded on the way out. What is stored is
+ * the schema's encoded form, which must itself be a storable value; a stored
+ * value that does not decode fails with `DecodeError`, a value that does not
+ * encode with `SerializationError` and nothing is written.
+ *
+ * The schema describes the whole value at a key (and each element of a log).
+ * Paths walk the decoded value `A`, with the untyped store's rules (object
+ * properties, array indices, `Map` keys; a class instance is a leaf); what a
+ * path reaches is `unknown`, since a path is not checked against `A` by the
+ * type system. A path write decodes the whole value, sets the path in it and
+ * encodes the new whole value with the schema: that whole value is what the
+ * schema checks.
+ *
+ * `getMeta`, `exists`, `dissoc`, `multiDissoc` and `keys` involve no value and
+ * are the store's own. Binaries (`bassoc`, `bget`) are bytes, not values, and
+ * are not part of the view: use the store.
  *
  * @since 0.1.0
  * @category models
  */
 export interface TypedStore<A, R = never> {
+  /** The decoded value of a key; none when missing; `DecodeError` when the stored value does not decode. */
   readonly get: (key: Key) => Effect.Effect<Option.Option<A>, KonserveError.KonserveError, R>
+  /**
+   * The value at a path inside the decoded value of its key: the whole value
+   * is decoded with the schema (`DecodeError` when it does not decode), then
+   * the path walks the decoded `A`, so a `Schema.Date` field reads as a
+   * `Date`. None when the key or any step is missing. The key alone yields
+   * the whole `A`.
+   */
+  readonly getIn: (path: Path) => Effect.Effect<Option.Option<unknown>, KonserveError.KonserveError, R>
+  /** The store's `getMeta`: no value is decoded. */
+  readonly getMeta: KonserveStore["getMeta"]
+  /** The store's `exists`: no value is decoded. */
+  readonly exists: KonserveStore["exists"]
+
+  /** Encodes the value with the schema and stores the encoded form; `SerializationError` and nothing written when it does not encode. */
   readonly assoc: (key: Key, value: A, options?: WriteOptions) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /**
+   * Sets the value at a path inside the decoded value of its key, atomically
+   * (as the store's `assocIn`: re-run on a concurrent change): the current
+   * value is decoded with the schema (`DecodeError` when it does not), the
+   * path set in the decoded `A` (missing intermediate objects created, as on
+   * the store), and the new whole value encoded with the schema. When it
+   * does not encode (a leaf of the wrong type, a missing key whose new value
+   * is not a whole `A`), `SerializationError` and nothing is written. The
+   * encoding is the schema's: a property the schema does not know is dropped
+   * as the schema drops it. The key alone acts as `assoc`.
+   */
+  readonly assocIn: (
+    path: Path,
+    value: unknown,
+    options?: WriteOptions
+  ) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /**
+   * Applies `f` to the decoded current value atomically (re-run on a
+   * concurrent change, so no update is lost) and stores the encoded result.
+   * `f` receives none for a missing key and returns the new value itself:
+   * an `f` that returns an Option or an Effect the schema does not encode
+   * fails with a `SerializationError` that says so, nothing written.
+   */
   readonly update: (
     key: Key,
     f: (current: Option.Option<A>) => A,
     options?: WriteOptions
   ) => Effect.Effect<Updated<A>, KonserveError.KonserveError, R>
+  /**
+   * `update` at a path: `f` receives what the path reaches inside the decoded
+   * value (none when missing) and returns the new value for it; the new whole
+   * value is encoded with the schema, as in `assocIn`. Atomic like `update`.
+   * Resolves to `{ before, after }` at the path. The key alone acts as
+   * `update`.
+   */
+  readonly updateIn: (
+    path: Path,
+    f: (current: Option.Option<unknown>) => unknown,
+    options?: WriteOptions
+  ) => Effect.Effect<Updated<unknown>, KonserveError.KonserveError, R>
+  /** The store's `dissoc`: no value is decoded. */
+  readonly dissoc: KonserveStore["dissoc"]
+
+  /** The store's `keys`: every key with its `Meta`, no value decoded. */
+  readonly keys: KonserveStore["keys"]
+
+  /** The decoded values of the keys that exist (sparse); `DecodeError` when any does not decode. */
   readonly multiGet: (keys: Iterable<Key>) => Effect.Effect<ReadonlyMap<Key, A>, KonserveError.KonserveError, R>
+  /** Encodes every value with the schema, then writes as the store's `multiAssoc`; any value that does not encode: nothing written. */
   readonly multiAssoc: (
     entries: Iterable<readonly [Key, A]> | Readonly<Record<Key, A>>,
     options?: MultiAssocOptions
   ) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /** The store's `multiDissoc`: no value is decoded. */
+  readonly multiDissoc: KonserveStore["multiDissoc"]
+
+  /** Appends one element, encoded with the schema (a log of `A`), atomically and in order; `SerializationError` and nothing appended when it does not encode. */
+  readonly append: (key: Key, element: A) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /** The elements of a log, each decoded with the schema, in append order; none for a missing key or a key of another kind. */
+  readonly log: (key: Key) => Effect.Effect<Option.Option<ReadonlyArray<A>>, KonserveError.KonserveError, R>
+  /** Folds the decoded elements of a log in append order; `initial` for a missing key. */
+  readonly reduceLog: <B>(
+    key: Key,
+    initial: B,
+    f: (acc: B, element: A) => B
+  ) => Effect.Effect<B, KonserveError.KonserveError, R>
 }
 
 /**
@@ -179,20 +295,31 @@ export interface KonserveStore {
   /**
    * Applies `f` to the current value atomically: a concurrent write makes it
    * re-run `f` on the fresh value, so no update is lost. `f` receives none
-   * for a missing key.
+   * for a missing key and returns the new value itself: an Option, an Either
+   * or an Effect returned instead fails with `SerializationError` saying so
+   * (`update's function returned an Option ...`), nothing written.
    */
   readonly update: (
     key: Key,
     f: (current: Option.Option<unknown>) => unknown,
     options?: WriteOptions
   ) => Effect.Effect<Updated, KonserveError.KonserveError>
+  /**
+   * `update` at a path: `f` receives the value at the path (none when
+   * missing) and returns the new value for it, as in `update`; missing
+   * intermediate objects are created, as in `assocIn`.
+   */
   readonly updateIn: (
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
     options?: WriteOptions
   ) => Effect.Effect<Updated, KonserveError.KonserveError>
-  /** Removes a key of any kind; true when it existed. */
-  readonly dissoc: (key: Key) => Effect.Effect<boolean, KonserveError.KonserveError>
+  /**
+   * Removes a key of any kind; true when it existed. With `ifVersion`, only
+   * while `Meta.version` still equals it (then true), else `ConditionFailed`
+   * and nothing removed: a missing or expired key fails too.
+   */
+  readonly dissoc: (key: Key, options?: DissocOptions) => Effect.Effect<boolean, KonserveError.KonserveError>
 
   /** Every key with its metadata, once each, lazily, across every page. */
   readonly keys: Stream.Stream<Meta, KonserveError.KonserveError>
@@ -228,6 +355,7 @@ export interface KonserveStore {
   /** A stored binary; none for a missing key or a key of another kind. */
   readonly bget: (key: Key) => Effect.Effect<Option.Option<Binary>, KonserveError.KonserveError>
 
+  /** A typed view of this store: values (and log elements) encoded and decoded with the schema (`TypedStore`). */
   readonly forSchema: <A, I, R>(schema: Schema.Schema<A, I, R>) => TypedStore<A, R>
 }
 
@@ -240,6 +368,19 @@ export interface KonserveStore {
 export const KonserveStore: Context.Tag<KonserveStore, KonserveStore> = Context.GenericTag<KonserveStore>(
   "konserve-dynamodb/KonserveStore"
 )
+
+/**
+ * Whether the span of each operation carries the key itself (`konserve.key`)
+ * instead of a stable hash of it (`konserve.key.hash`, the default: keys can
+ * be personal data). A `Context.Reference`, false unless provided:
+ * `Effect.provideService(KonserveStore.TraceKeys, true)`, or
+ * `Layer.succeed(KonserveStore.TraceKeys, true)` in the application's layer.
+ * See docs/observability.md.
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const TraceKeys: typeof Tracing.TraceKeys = Tracing.TraceKeys
 
 /**
  * @since 0.1.0
@@ -317,8 +458,11 @@ export const updateIn = (
  * @since 0.1.0
  * @category accessors
  */
-export const dissoc = (key: Key): Effect.Effect<boolean, KonserveError.KonserveError, KonserveStore> =>
-  Effect.flatMap(KonserveStore, (store) => store.dissoc(key))
+export const dissoc = (
+  key: Key,
+  options?: DissocOptions
+): Effect.Effect<boolean, KonserveError.KonserveError, KonserveStore> =>
+  Effect.flatMap(KonserveStore, (store) => store.dissoc(key, options))
 
 /**
  * @since 0.1.0
@@ -401,6 +545,37 @@ export const bassoc = <E = never, R = never>(
  */
 export const bget = (key: Key): Effect.Effect<Option.Option<Binary>, KonserveError.KonserveError, KonserveStore> =>
   Effect.flatMap(KonserveStore, (store) => store.bget(key))
+
+/**
+ * Removes every key not in `keep` whose last write (`Meta.lastWrite`) is
+ * before `olderThan`, and resolves to the keys it removed (konserve's
+ * `gc/sweep!`). Works on any store: it streams `keys` and removes each key
+ * with `dissoc(key, { ifVersion })` on the version it listed, 16 at a time, so
+ * a key rewritten (or removed) while gc runs is never removed by it and is
+ * not in the answer. Expired keys are absent already: not listed, not
+ * removed. A `keep` that holds something other than a key fails with
+ * `InvalidKey`, an `olderThan` that is not a valid `Date` (or a `keep` that is
+ * not an iterable of keys) with `DynamoDBError` code "InvalidArgument", both
+ * before anything is read. Any other failure stops gc (keys removed until then
+ * stay removed: run it again).
+ *
+ * @since 0.1.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { KonserveStore, MemoryStore } from "konserve-dynamodb"
+ *
+ * const program = Effect.gen(function*() {
+ *   yield* KonserveStore.assoc("session/1", { user: "a" })
+ *   yield* KonserveStore.assoc("config", { theme: "dark" })
+ *   // every key written before now, except "config"
+ *   return yield* KonserveStore.gc({ keep: ["config"], olderThan: new Date(Date.now() + 1) })
+ * }).pipe(Effect.provide(MemoryStore.layer())) // ["session/1"]
+ * ```
+ */
+export const gc = (options: GcOptions): Effect.Effect<ReadonlyArray<Key>, KonserveError.KonserveError, KonserveStore> =>
+  Effect.flatMap(KonserveStore, (store) => Gc.gc(store, options))
 
 /**
  * A typed view of the store in context.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
+import * as Option from "effect/Option"
 import { Buffer } from "node:buffer"
 import { randomBytes } from "node:crypto"
 import * as Zlib from "node:zlib"
@@ -292,6 +294,10 @@ describe("out of the domain", () => {
     ["an Array subclass", MyArray.from([1]), "an instance of MyArray at $"],
     ["a Map subclass", new MyMap(), "an instance of MyMap at $"],
     ["an anonymous prototype", Object.create({}), "an object with a non-plain prototype at $"],
+    ["an Option", { o: Option.some(1) }, "an Option (Option.some/none) at $.o"],
+    ["Option.none", [Option.none()], "an Option (Option.some/none) at $[0]"],
+    ["an Either", Either.right(1), "an Either (Either.right/left) at $"],
+    ["an Effect", { e: Effect.succeed(1) }, "an Effect at $.e"],
     ["a bad Map key", new Map([[() => 1, 1]]), "a function at $.keys()[0]"],
     ["a bad Map value under a string key", new Map([["k", Symbol()]]), "a symbol at $.get(\"k\")"],
     ["a bad Map value under a number key", new Map([[3, Symbol()]]), "a symbol at $.get(3)"],

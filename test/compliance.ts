@@ -513,6 +513,9 @@ const invalidKeyOperations = (
     ["update", KonserveStore.update(k, f)],
     ["updateIn", KonserveStore.updateIn([k, "a"], f)],
     ["dissoc", KonserveStore.dissoc(k)],
+    ["dissoc ifVersion", KonserveStore.dissoc(k, { ifVersion: "AAAAAAAAAAAAAAAA" })],
+    // nothing is older than the epoch: a gc that did not check its keep would succeed, removing nothing
+    ["gc with the key in keep", KonserveStore.gc({ keep: [existing, k], olderThan: new Date(0) })],
     ["multiGet", KonserveStore.multiGet([existing, k])],
     ["multiAssoc (atomic)", KonserveStore.multiAssoc([[fresh(), 1], [k, 2], [fresh(), 3]])],
     ["multiAssoc (not atomic)", KonserveStore.multiAssoc([[fresh(), 1], [k, 2], [fresh(), 3]], { atomic: false })],
@@ -530,7 +533,20 @@ const invalidKeyOperations = (
     ["forSchema assoc", Effect.flatMap(typed, (t) => t.assoc(k, 1))],
     ["forSchema update", Effect.flatMap(typed, (t) => t.update(k, (n) => Option.getOrElse(n, () => 0) + 1))],
     ["forSchema multiGet", Effect.flatMap(typed, (t) => t.multiGet([existing, k]))],
-    ["forSchema multiAssoc", Effect.flatMap(typed, (t) => t.multiAssoc([[fresh(), 1], [k, 2]]))]
+    ["forSchema multiAssoc", Effect.flatMap(typed, (t) => t.multiAssoc([[fresh(), 1], [k, 2]]))],
+    ["forSchema getIn", Effect.flatMap(typed, (t) => t.getIn([k, "a"]))],
+    ["forSchema getIn of the key alone", Effect.flatMap(typed, (t) => t.getIn([k]))],
+    ["forSchema assocIn", Effect.flatMap(typed, (t) => t.assocIn([k, "a", "b"], 1))],
+    ["forSchema assocIn of the key alone", Effect.flatMap(typed, (t) => t.assocIn([k], 1))],
+    ["forSchema updateIn", Effect.flatMap(typed, (t) => t.updateIn([k, "a"], f))],
+    ["forSchema updateIn of the key alone", Effect.flatMap(typed, (t) => t.updateIn([k], f))],
+    ["forSchema append", Effect.flatMap(typed, (t) => t.append(k, 1))],
+    ["forSchema log", Effect.flatMap(typed, (t) => t.log(k))],
+    ["forSchema reduceLog", Effect.flatMap(typed, (t) => t.reduceLog(k, 0, (acc, n) => acc + n))],
+    ["forSchema dissoc", Effect.flatMap(typed, (t) => t.dissoc(k))],
+    ["forSchema exists", Effect.flatMap(typed, (t) => t.exists(k))],
+    ["forSchema getMeta", Effect.flatMap(typed, (t) => t.getMeta(k))],
+    ["forSchema multiDissoc", Effect.flatMap(typed, (t) => t.multiDissoc([existing, k]))]
   ]
   if (typeof bad === "string") {
     operations.push(["multiAssoc (record form)", KonserveStore.multiAssoc({ [fresh()]: 1, [bad]: 2 })])
@@ -1044,9 +1060,21 @@ export const compliance = (
           Effect.gen(function*() {
             const key = uniqueKey("ifVersion-made-up")
             yield* KonserveStore.assoc(key, 0)
-            for (const madeUp of ["zzzzzzzzzzzzzzzz", "________________", "AAAAAAAAAAAAAAAA", "not a version", ""]) {
+            // from untyped code: not even strings (a 16-digit number looks like a version once made a string)
+            const untyped = [1234567890123456, null, { v: 1 }] as unknown as ReadonlyArray<string>
+            for (
+              const madeUp of [
+                "zzzzzzzzzzzzzzzz",
+                "________________",
+                "AAAAAAAAAAAAAAAA",
+                "not a version",
+                "",
+                ...untyped
+              ]
+            ) {
               yield* expectTag(KonserveStore.assoc(key, -1, { ifVersion: madeUp }), "ConditionFailed")
               yield* expectTag(KonserveStore.update(key, () => -1, { ifVersion: madeUp }), "ConditionFailed")
+              yield* expectTag(KonserveStore.dissoc(key, { ifVersion: madeUp }), "ConditionFailed")
             }
             assertSomeEqual(yield* KonserveStore.get(key), 0)
             // every kind of write of the key still works, many times over, and each changes the version
@@ -1061,6 +1089,90 @@ export const compliance = (
             expect(yield* KonserveStore.dissoc(key)).toBe(true)
             yield* KonserveStore.assoc(key, "back", { ifAbsent: true })
             assertSomeEqual(yield* KonserveStore.get(key), "back")
+          }),
+        timeout
+      )
+
+      it.effect(
+        "dissoc with ifVersion removes the key on its version and fails with ConditionFailed on a stale one",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("dissoc-ifVersion")
+            yield* KonserveStore.assoc(key, 1)
+            const stale = (yield* getMetaSome(key)).version
+            yield* KonserveStore.assoc(key, 2)
+            const current = (yield* getMetaSome(key)).version
+            const error = yield* expectTag(KonserveStore.dissoc(key, { ifVersion: stale }), "ConditionFailed")
+            expect(error.key).toBe(key)
+            expect(error.operation).toBe("dissoc")
+            assertSomeEqual(yield* KonserveStore.get(key), 2, "a stale dissoc leaves the value")
+            expect((yield* getMetaSome(key)).version, "and writes nothing").toBe(current)
+            const store = yield* KonserveStore.KonserveStore
+            expect(yield* store.dissoc(key, { ifVersion: current })).toBe(true)
+            assertNone(yield* KonserveStore.get(key), "removed on its version")
+            expect(yield* KonserveStore.exists(key)).toBe(false)
+            // no ifVersion (or an undefined one): the unconditional dissoc
+            yield* KonserveStore.assoc(key, 3)
+            expect(yield* KonserveStore.dissoc(key, { ifVersion: undefined })).toBe(true)
+            expect(yield* KonserveStore.dissoc(key, {})).toBe(false)
+          }),
+        timeout
+      )
+
+      it.effect(
+        "dissoc with ifVersion of a missing, removed or expired key, or a made-up version, fails with ConditionFailed",
+        () =>
+          Effect.gen(function*() {
+            yield* startClock
+            const key = uniqueKey("dissoc-ifVersion-absent")
+            yield* KonserveStore.assoc(key, "v")
+            const version = (yield* getMetaSome(key)).version
+            for (const madeUp of ["zzzzzzzzzzzzzzzz", "AAAAAAAAAAAAAAAA", "not a version", ""]) {
+              yield* expectTag(KonserveStore.dissoc(key, { ifVersion: madeUp }), "ConditionFailed")
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), "v")
+            expect(yield* KonserveStore.dissoc(key)).toBe(true)
+            yield* expectTag(KonserveStore.dissoc(key, { ifVersion: version }), "ConditionFailed")
+            yield* expectTag(
+              KonserveStore.dissoc(uniqueKey("dissoc-ifVersion-never"), { ifVersion: version }),
+              "ConditionFailed"
+            )
+            const expiring = uniqueKey("dissoc-ifVersion-expired")
+            yield* KonserveStore.assoc(expiring, "soon gone", { ttl: Duration.seconds(1) })
+            const expiringVersion = (yield* getMetaSome(expiring)).version
+            yield* TestClock.adjust(Duration.seconds(2))
+            yield* expectTag(KonserveStore.dissoc(expiring, { ifVersion: expiringVersion }), "ConditionFailed")
+            // an expired key is absent: it may be written again as absent
+            yield* KonserveStore.assoc(expiring, "again", { ifAbsent: true })
+            assertSomeEqual(yield* KonserveStore.get(expiring), "again")
+          }),
+        timeout
+      )
+
+      it.effect(
+        "dissoc with ifVersion removes a chunked value, a binary and a log whole",
+        () =>
+          Effect.gen(function*() {
+            const chunked = uniqueKey("dissoc-ifVersion-chunked")
+            const binary = uniqueKey("dissoc-ifVersion-binary")
+            const log = uniqueKey("dissoc-ifVersion-log")
+            yield* KonserveStore.assoc(chunked, randomBytes(900_000, 81))
+            yield* KonserveStore.bassoc(binary, randomBytes(1 * MiB, 82))
+            yield* KonserveStore.append(log, "a")
+            yield* KonserveStore.append(log, "b")
+            for (const key of [chunked, binary, log]) {
+              const { version } = yield* getMetaSome(key)
+              expect(yield* KonserveStore.dissoc(key, { ifVersion: version }), key).toBe(true)
+              expect(yield* KonserveStore.exists(key), key).toBe(false)
+              assertNone(yield* KonserveStore.get(key), key)
+            }
+            assertNone(yield* KonserveStore.bget(binary))
+            assertNone(yield* KonserveStore.log(log))
+            // the keys are free: written again, they hold only what is written now
+            yield* KonserveStore.append(log, "c")
+            assertSomeEqual(yield* KonserveStore.log(log), ["c"])
+            yield* KonserveStore.assoc(chunked, "small")
+            assertSomeEqual(yield* KonserveStore.get(chunked), "small")
           }),
         timeout
       )
@@ -1217,6 +1329,174 @@ export const compliance = (
             assertNone(yield* KonserveStore.get(key))
             yield* expectTag(KonserveStore.bassoc(key, "b", { meta: { s: Symbol("x") } }), "SerializationError")
             assertNone(yield* KonserveStore.get(key))
+          }),
+        timeout
+      )
+    })
+
+    // -----------------------------------------------------------------------
+    block("gc", (it) => {
+      it.effect(
+        "gc removes exactly the keys of every kind last written before olderThan and not kept, and resolves to them",
+        () =>
+          Effect.gen(function*() {
+            const start = yield* startClock
+            const key = (label: string) => uniqueKey(`gc-${label}`)
+            const [value, chunked, binary, log, kept, keptBinary, rewritten, appended, expired] = [
+              key("value"),
+              key("chunked"),
+              key("binary"),
+              key("log"),
+              key("kept"),
+              key("kept-binary"),
+              key("rewritten"),
+              key("appended"),
+              key("expired")
+            ]
+            yield* KonserveStore.assoc(value, { a: 1 })
+            yield* KonserveStore.assoc(chunked, randomBytes(900_000, 91))
+            yield* KonserveStore.bassoc(binary, randomBytes(600_000, 92))
+            yield* KonserveStore.append(log, 1)
+            yield* KonserveStore.append(log, 2)
+            yield* KonserveStore.assoc(kept, "kept")
+            yield* KonserveStore.bassoc(keptBinary, "kept too")
+            yield* KonserveStore.assoc(rewritten, "old")
+            yield* KonserveStore.append(appended, "old")
+            // expired keys are absent already: not listed, so not removed and not reported
+            yield* KonserveStore.assoc(expired, "gone", { ttl: Duration.seconds(1) })
+            const olderThan = new Date(start + 60_000)
+            yield* TestClock.adjust(Duration.seconds(59))
+            const almost = key("almost")
+            yield* KonserveStore.assoc(almost, "a millisecond before the cutoff")
+            yield* TestClock.adjust(Duration.seconds(1))
+            // a last write at olderThan itself is not before it
+            const boundary = key("boundary")
+            yield* KonserveStore.assoc(boundary, "at the cutoff")
+            yield* TestClock.adjust(Duration.minutes(5))
+            const fresh = key("fresh")
+            yield* KonserveStore.assoc(fresh, "new")
+            yield* KonserveStore.assoc(rewritten, "new")
+            yield* KonserveStore.append(appended, "new")
+            const survivors = [kept, keptBinary, boundary, fresh, rewritten, appended].sort()
+            expect(yield* keyNames).toEqual([...survivors, almost, value, chunked, binary, log].sort())
+
+            const removed = yield* KonserveStore.gc({
+              keep: new Set([kept, keptBinary, key("never-stored")]),
+              olderThan
+            })
+            expect([...removed].sort()).toEqual([almost, value, chunked, binary, log].sort())
+            expect(yield* keyNames).toEqual(survivors)
+            for (const gone of [almost, value, chunked, binary, log]) {
+              assertNone(yield* KonserveStore.get(gone), gone)
+              assertNone(yield* KonserveStore.getMeta(gone), gone)
+            }
+            assertNone(yield* KonserveStore.bget(binary))
+            assertNone(yield* KonserveStore.log(log))
+            assertSomeEqual(yield* KonserveStore.get(rewritten), "new")
+            assertSomeEqual(yield* KonserveStore.log(appended), ["old", "new"])
+            assertSomeEqual(yield* KonserveStore.get(kept), "kept")
+            // nothing more to remove; the service's gc and the accessor agree
+            expect(yield* KonserveStore.gc({ keep: [kept, keptBinary], olderThan })).toEqual([])
+            // keep given by any iterable (a generator), everything else older than now
+            const keepOnly = function*() {
+              yield kept
+            }
+            const all = yield* KonserveStore.gc({ keep: keepOnly(), olderThan: new Date(start + 3_600_000) })
+            expect([...all].sort()).toEqual(survivors.filter((k) => k !== kept))
+            expect(yield* keyNames).toEqual([kept])
+            // a removed key may be written again
+            yield* KonserveStore.assoc(value, "back", { ifAbsent: true })
+            assertSomeEqual(yield* KonserveStore.get(value), "back")
+          }),
+        timeout
+      )
+    })
+
+    block("gc: keys changed while it runs, and its options", (it) => {
+      it.effect(
+        "a key rewritten or removed between gc's listing and its delete survives and is not reported",
+        () =>
+          Effect.gen(function*() {
+            const start = yield* startClock
+            const [stays, rewritten, removedMeanwhile] = [
+              uniqueKey("gc-race"),
+              uniqueKey("gc-race"),
+              uniqueKey("gc-race")
+            ]
+            for (const key of [stays, rewritten, removedMeanwhile]) yield* KonserveStore.assoc(key, "old")
+            yield* TestClock.adjust(Duration.minutes(1))
+            const store = yield* KonserveStore.KonserveStore
+            const seen: Array<readonly [string, string | undefined]> = []
+            // the store as gc sees it: another writer acts on two keys after gc listed them, just before its deletes
+            const racing: Store = {
+              ...store,
+              dissoc: (key, options) =>
+                Effect.zipRight(
+                  Effect.suspend(() => {
+                    seen.push([key, options?.ifVersion])
+                    return key === rewritten
+                      ? store.assoc(key, "rewritten")
+                      : key === removedMeanwhile
+                      ? Effect.asVoid(store.dissoc(key))
+                      : Effect.void
+                  }),
+                  store.dissoc(key, options)
+                )
+            }
+            const removed = yield* Effect.provideService(
+              KonserveStore.gc({ keep: [], olderThan: new Date(start + 1) }),
+              KonserveStore.KonserveStore,
+              racing
+            )
+            expect(removed).toEqual([stays])
+            // every delete was conditioned on a version
+            expect(seen.length).toBe(3)
+            for (const [key, version] of seen) expect(typeof version, key).toBe("string")
+            assertSomeEqual(yield* KonserveStore.get(rewritten), "rewritten")
+            assertNone(yield* KonserveStore.get(stays))
+            assertNone(yield* KonserveStore.get(removedMeanwhile))
+            expect(yield* keyNames).toEqual([rewritten])
+            yield* KonserveStore.dissoc(rewritten)
+          }),
+        timeout
+      )
+
+      it.effect(
+        "an olderThan that is not a valid Date, or a keep that is not keys, fails before anything is removed",
+        () =>
+          Effect.gen(function*() {
+            const start = yield* startClock
+            const key = uniqueKey("gc-options")
+            yield* KonserveStore.assoc(key, 1)
+            yield* TestClock.adjust(Duration.minutes(1))
+            const later = new Date(start + 1)
+            for (const bad of [new Date(Number.NaN), "2024-01-01", start, undefined, null]) {
+              const error = yield* expectTag(
+                KonserveStore.gc({ keep: [], olderThan: bad as unknown as Date }),
+                "DynamoDBError"
+              )
+              expect(error.code, show(bad)).toBe("InvalidArgument")
+              expect(error.operation).toBe("gc")
+              expect(error.message, show(bad)).toContain("olderThan")
+            }
+            for (const bad of [key, undefined, 3]) {
+              const error = yield* expectTag(
+                KonserveStore.gc({ keep: bad as unknown as Array<string>, olderThan: later }),
+                "DynamoDBError"
+              )
+              expect(error.code, show(bad)).toBe("InvalidArgument")
+              expect(error.message, show(bad)).toContain("keep")
+            }
+            // metas instead of their keys: InvalidKey, not "keep nothing"
+            const metas = [yield* getMetaSome(key)]
+            const invalid = yield* expectTag(
+              KonserveStore.gc({ keep: metas as unknown as Array<string>, olderThan: later }),
+              "InvalidKey"
+            )
+            expect(invalid.key).toBe(metas[0])
+            assertSomeEqual(yield* KonserveStore.get(key), 1, "nothing removed")
+            expect(yield* KonserveStore.gc({ keep: [key], olderThan: later })).toEqual([])
+            expect(yield* KonserveStore.gc({ keep: [], olderThan: later })).toEqual([key])
           }),
         timeout
       )
@@ -2177,6 +2457,48 @@ export const compliance = (
           yield* expectTag(KonserveStore.update(key, () => undefined), "SerializationError")
           assertSomeEqual(yield* KonserveStore.get(key), 1)
         }), timeout)
+
+      it.effect(
+        "update or updateIn whose f returns an Option, an Either or an Effect fails with SerializationError saying so",
+        () =>
+          Effect.gen(function*() {
+            const key = uniqueKey("ser-wrapped")
+            yield* KonserveStore.assoc(key, { a: 1 })
+            const { version } = yield* getMetaSome(key)
+            const cases: ReadonlyArray<readonly [string, (current: Option.Option<unknown>) => unknown, string]> = [
+              ["the Option it received", (current) => current, "returned an Option (Option.some/none)"],
+              ["Option.some", (current) => Option.map(current, () => 2), "returned an Option (Option.some/none)"],
+              ["Option.none", () => Option.none(), "returned an Option (Option.some/none)"],
+              ["Either.right", () => Either.right(2), "returned an Either"],
+              ["Effect.succeed", () => Effect.succeed(2), "returned an Effect"]
+            ]
+            for (const [label, f, says] of cases) {
+              for (
+                const [operation, write] of [
+                  ["update", KonserveStore.update(key, f)],
+                  ["updateIn", KonserveStore.updateIn([key, "a"], f)]
+                ] as const
+              ) {
+                const error = yield* expectTag(write, "SerializationError")
+                expect(error.key, `${operation} of ${label}`).toBe(key)
+                expect(error.message, `${operation} of ${label}`).toContain(`${operation}'s function ${says}`)
+                if (says.includes("Effect")) {
+                  expect(error.message, `${operation} of ${label}`).toContain(
+                    `${operation} takes a pure function — run the effect first`
+                  )
+                } else {
+                  expect(error.message, `${operation} of ${label}`).toContain("return the new value itself")
+                }
+              }
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), { a: 1 }, "unchanged")
+            expect((yield* getMetaSome(key)).version, "nothing written").toBe(version)
+            // nested, the codec names it too
+            const nested = yield* expectTag(KonserveStore.assoc(key, { o: Option.some(1) }), "SerializationError")
+            expect(nested.message).toContain("an Option (Option.some/none) at $.o")
+          }),
+        timeout
+      )
     })
 
     // -----------------------------------------------------------------------
@@ -2397,6 +2719,318 @@ export const compliance = (
             assertSomeEqual(yield* KonserveStore.get(key), { n: 1 })
           }),
         timeout
+      )
+
+      // The rest of the value surface: paths over the decoded value, logs of A, pass-throughs.
+      const Doc = Schema.Struct({
+        n: Schema.Number,
+        at: Schema.Date,
+        inner: Schema.Struct({ at: Schema.Date, tags: Schema.Array(Schema.String) })
+      })
+      type Doc = typeof Doc.Type
+      const later = new Date(at.getTime() + 60_000)
+      const doc: Doc = { n: 1, at, inner: { at, tags: ["a", "b"] } }
+      /** What is stored for a Doc: its Dates as ISO strings. */
+      const rawOf = (d: Doc) => ({
+        n: d.n,
+        at: d.at.toISOString(),
+        inner: { at: d.inner.at.toISOString(), tags: d.inner.tags }
+      })
+      const retryConflicts = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+        Effect.retry(self, { while: (error) => error._tag === "ConditionFailed", times: 30 })
+
+      it.effect(
+        "typed getIn decodes the whole value with the schema and walks the decoded value",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Doc)
+            const key = uniqueKey("typed-getIn")
+            yield* typed.assoc(key, doc)
+            const read = assertSome(yield* typed.getIn([key, "at"]), "at")
+            assert.instanceOf(read, Date)
+            assertEqual(read, at, "at")
+            assert.instanceOf(assertSome(yield* typed.getIn([key, "inner", "at"])), Date)
+            assertSomeEqual(yield* typed.getIn([key, "inner", "tags", 1]), "b", "a tag")
+            assertSomeEqual(yield* typed.getIn([key]), doc, "the key alone")
+            assertNone(yield* typed.getIn([key, "missing"]), "a missing property")
+            assertNone(yield* typed.getIn([key, "inner", "tags", 5]), "an index past the end")
+            assertNone(yield* typed.getIn([key, "n", "deeper"]), "a step into a number")
+            assertNone(yield* typed.getIn([uniqueKey("typed-getIn-missing"), "at"]), "a missing key")
+          }),
+        timeout
+      )
+
+      it.effect("typed assocIn sets a typed leaf and stores the encoded whole value", () =>
+        Effect.gen(function*() {
+          const typed = yield* KonserveStore.forSchema(Doc)
+          const key = uniqueKey("typed-assocIn")
+          yield* typed.assoc(key, doc)
+          yield* typed.assocIn([key, "inner", "at"], later)
+          yield* typed.assocIn([key, "inner", "tags", 2], "c")
+          const expected: Doc = { n: 1, at, inner: { at: later, tags: ["a", "b", "c"] } }
+          assertSomeEqual(yield* typed.get(key), expected, "typed")
+          assertSomeEqual(yield* KonserveStore.get(key), rawOf(expected), "raw")
+          // the key alone acts on the whole value, as assoc
+          yield* typed.assocIn([key], doc)
+          assertSomeEqual(yield* KonserveStore.get(key), rawOf(doc), "raw after the key alone")
+          // what is stored is the schema's encoding: a property the schema does not know is dropped, as Schema does
+          yield* typed.assocIn([key, "unknown"], 1)
+          assertSomeEqual(yield* KonserveStore.get(key), rawOf(doc), "raw after an unknown property")
+          // write options as on the untyped store
+          const { version } = yield* getMetaSome(key)
+          yield* expectTag(typed.assocIn([key, "n"], 2, { ifVersion: "not-the-version" }), "ConditionFailed")
+          yield* expectTag(typed.assocIn([key, "n"], 2, { ifAbsent: true }), "ConditionFailed")
+          yield* typed.assocIn([key, "n"], 2, { ifVersion: version, meta: { by: "typed" } })
+          assertSomeEqual(yield* typed.getIn([key, "n"]), 2)
+          expect((yield* getMetaSome(key)).user).toEqual({ by: "typed" })
+        }), timeout)
+
+      it.effect(
+        "typed updateIn resolves to the typed { before, after } at the path and stores the encoded whole value",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Doc)
+            const key = uniqueKey("typed-updateIn")
+            yield* typed.assoc(key, doc)
+            const moved = yield* typed.updateIn([key, "inner", "at"], (current) => {
+              const date = assertSome(current, "f's argument")
+              assert.instanceOf(date, Date)
+              return new Date((date as Date).getTime() + 60_000)
+            })
+            assert.instanceOf(assertSome(moved.before), Date)
+            assertSomeEqual(moved.before, at, "before")
+            assertEqual(moved.after, later, "after")
+            const counted = yield* typed.updateIn([key, "n"], increment)
+            assertSomeEqual(counted.before, 1, "before")
+            expect(counted.after).toBe(2)
+            const added = yield* typed.updateIn([key, "inner", "tags", 2], (current) => {
+              assertNone(current, "f's argument at a missing index")
+              return "c"
+            })
+            assertNone(added.before, "before at a missing index")
+            const expected: Doc = { n: 2, at, inner: { at: later, tags: ["a", "b", "c"] } }
+            assertSomeEqual(yield* KonserveStore.get(key), rawOf(expected), "raw")
+            // the key alone acts on the whole value, as update
+            const whole = yield* typed.updateIn([key], (current) => ({ ...(assertSome(current) as Doc), n: 10 }))
+            assertSomeEqual(whole.before, expected, "before of the key alone")
+            assertSomeEqual(yield* typed.getIn([key, "n"]), 10)
+          }),
+        timeout
+      )
+
+      it.effect("concurrent typed updateIn increments lose nothing (10 fibers)", () =>
+        Effect.gen(function*() {
+          const typed = yield* KonserveStore.forSchema(Doc)
+          const key = uniqueKey("typed-counter")
+          yield* typed.assoc(key, { ...doc, n: 0 })
+          const results = yield* Effect.all(
+            range(10).map(() => retryConflicts(typed.updateIn([key, "n"], increment))),
+            { concurrency: "unbounded" }
+          )
+          assertSomeEqual(yield* typed.getIn([key, "n"]), 10, "the counter")
+          expect(results.map((r) => r.after as number).sort((a, b) => a - b)).toEqual(range(10).map((i) => i + 1))
+          assertSomeEqual(yield* typed.get(key), { ...doc, n: 10 }, "the rest of the value")
+        }), timeout)
+
+      it.effect(
+        "typed assocIn and updateIn whose new whole value does not encode fail with SerializationError; nothing written",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Doc)
+            const key = uniqueKey("typed-path-encode")
+            yield* typed.assoc(key, doc)
+            const { version } = yield* getMetaSome(key)
+            const deep: KonserveStore.Path = [key, ...range(513).map(() => "a")]
+            const writes: ReadonlyArray<readonly [string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]> =
+              [
+                ["assocIn of a string where a Date belongs", typed.assocIn([key, "at"], "not a date")],
+                ["updateIn returning a string where a number belongs", typed.updateIn([key, "n"], () => "x")],
+                ["assocIn through a number", typed.assocIn([key, "n", "deeper"], 1)],
+                ["assocIn past the end of an array", typed.assocIn([key, "inner", "tags", 5], "z")],
+                ["assocIn along a path deeper than 512", typed.assocIn(deep, 1)],
+                ["updateIn along a path deeper than 512", typed.updateIn(deep, () => 1)]
+              ]
+            for (const [label, write] of writes) {
+              const error = yield* expectTag(write, "SerializationError")
+              expect(error.key, label).toBe(key)
+              expect(error.message.length, label).toBeGreaterThan(0)
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), rawOf(doc), "unchanged")
+            expect((yield* getMetaSome(key)).version, "nothing written").toBe(version)
+            // on a missing key the objects assocIn creates are not a whole Doc
+            const missing = uniqueKey("typed-path-encode-missing")
+            yield* expectTag(typed.assocIn([missing, "n"], 1), "SerializationError")
+            yield* expectTag(typed.updateIn([missing, "n"], increment), "SerializationError")
+            expect(yield* KonserveStore.exists(missing)).toBe(false)
+          }),
+        timeout
+      )
+
+      it.effect(
+        "typed getIn, assocIn and updateIn of a stored value that does not decode fail with DecodeError; nothing written",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Doc)
+            const key = uniqueKey("typed-path-decode")
+            yield* KonserveStore.assoc(key, { n: "not a number", at: "not a date" })
+            const { version } = yield* getMetaSome(key)
+            let calls = 0
+            const operations: ReadonlyArray<
+              readonly [string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]
+            > = [
+              ["getIn", typed.getIn([key, "n"])],
+              ["getIn of the key alone", typed.getIn([key])],
+              ["assocIn", typed.assocIn([key, "n"], 1)],
+              ["updateIn", typed.updateIn([key, "n"], () => calls++)]
+            ]
+            for (const [label, operation] of operations) {
+              const error = yield* expectTag(operation, "DecodeError")
+              expect(error.key, label).toBe(key)
+              expect(error.message, label).toContain("does not decode with the schema")
+            }
+            expect(calls, "updateIn's f ran").toBe(0)
+            assertSomeEqual(yield* KonserveStore.get(key), { n: "not a number", at: "not a date" }, "unchanged")
+            expect((yield* getMetaSome(key)).version, "nothing written").toBe(version)
+          }),
+        timeout
+      )
+
+      it.effect(
+        "typed append, log and reduceLog: a log of A, each element encoded and decoded with the schema",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Item)
+            const key = uniqueKey("typed-log")
+            assertNone(yield* typed.log(key), "log of a missing key")
+            expect(yield* typed.reduceLog(key, 0, (acc, element) => acc + element.n)).toBe(0)
+            yield* typed.append(key, { n: 1, at })
+            yield* typed.append(key, { n: 2, at: later })
+            assertSomeEqual(
+              yield* KonserveStore.log(key),
+              [{ n: 1, at: at.toISOString() }, { n: 2, at: later.toISOString() }],
+              "raw"
+            )
+            const elements = assertSome(yield* typed.log(key))
+            assertEqual(elements, [{ n: 1, at }, { n: 2, at: later }], "typed")
+            elements.forEach((element) => assert.instanceOf(element.at, Date))
+            const times = yield* typed.reduceLog(
+              key,
+              [] as Array<number>,
+              (acc, element) => [...acc, element.at.getTime()]
+            )
+            expect(times).toEqual([at.getTime(), later.getTime()])
+            // an element that does not encode: nothing appended
+            const error = yield* expectTag(
+              typed.append(key, { n: 3, at: "not a date" as unknown as Date }),
+              "SerializationError"
+            )
+            expect(error.key).toBe(key)
+            expect((yield* getMetaSome(key)).size, "the log's element count").toBe(2)
+            // a log of a value key is none, as on the untyped store
+            const valueKey = uniqueKey("typed-log-value")
+            yield* typed.assoc(valueKey, { n: 1, at })
+            assertNone(yield* typed.log(valueKey), "log of a value key")
+            // an element that does not decode
+            yield* KonserveStore.append(key, { n: "not a number" })
+            yield* expectTag(typed.log(key), "DecodeError")
+            yield* expectTag(typed.reduceLog(key, 0, (acc) => acc + 1), "DecodeError")
+          }),
+        timeout
+      )
+
+      it.effect(
+        "typed dissoc, exists, getMeta, keys and multiDissoc pass through to the store",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Item)
+            const [a, b] = [uniqueKey("typed-pass-a"), uniqueKey("typed-pass-b")]
+            yield* typed.assoc(a, { n: 1, at })
+            yield* typed.assoc(b, { n: 2, at })
+            expect(yield* typed.exists(a)).toBe(true)
+            const meta = assertSome(yield* typed.getMeta(a))
+            expect(meta.key).toBe(a)
+            expect(meta.type).toBe("value")
+            assertEqual(meta, assertSome(yield* KonserveStore.getMeta(a)), "the store's Meta")
+            const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(typed.keys)).map((m) => m.key)
+            expect(countOf(listed, a)).toBe(1)
+            expect(yield* typed.dissoc(a)).toBe(true)
+            expect(yield* typed.dissoc(a)).toBe(false)
+            expect(yield* typed.exists(a)).toBe(false)
+            assertNone(yield* typed.getMeta(a))
+            assertEqual(yield* typed.multiDissoc([a, b]), new Map([[a, false], [b, true]]))
+            expect(yield* KonserveStore.exists(b)).toBe(false)
+          }),
+        timeout
+      )
+
+      it.effect(
+        "typed update and updateIn whose f returns an Option or an Effect fail with SerializationError saying so",
+        () =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Item)
+            const key = uniqueKey("typed-wrapped")
+            yield* typed.assoc(key, { n: 1, at })
+            const { version } = yield* getMetaSome(key)
+            const writes: ReadonlyArray<
+              readonly [string, string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]
+            > = [
+              ["update", "an Option", typed.update(key, (current) => current as unknown as typeof Item.Type)],
+              ["update", "an Effect", typed.update(key, () => Effect.succeed({ n: 2, at }) as never)],
+              ["updateIn", "an Option", typed.updateIn([key, "n"], (current) => current)],
+              ["updateIn", "an Effect", typed.updateIn([key, "n"], () => Effect.succeed(2))]
+            ]
+            for (const [operation, what, write] of writes) {
+              const error = yield* expectTag(write, "SerializationError")
+              expect(error.key).toBe(key)
+              expect(error.message, `${operation} returning ${what}`).toContain(
+                `${operation}'s function returned ${what}`
+              )
+            }
+            assertSomeEqual(yield* KonserveStore.get(key), { n: 1, at: at.toISOString() }, "unchanged")
+            expect((yield* getMetaSome(key)).version, "nothing written").toBe(version)
+            // where the schema's own type holds an Option, an Option is the value itself
+            const maybe = yield* KonserveStore.forSchema(Schema.OptionFromNullOr(Schema.Number))
+            const other = uniqueKey("typed-option")
+            yield* maybe.update(other, () => Option.some(1))
+            assertSomeEqual(yield* KonserveStore.get(other), 1, "raw some")
+            expect(Option.getOrThrow(assertSome(yield* maybe.get(other), "typed some"))).toBe(1)
+            yield* maybe.update(other, () => Option.none())
+            assertSomeEqual(yield* KonserveStore.get(other), null, "raw none")
+            const Holder = Schema.Struct({ o: Schema.OptionFromNullOr(Schema.Number) })
+            const holders = yield* KonserveStore.forSchema(Holder)
+            yield* holders.assoc(other, { o: Option.none() })
+            yield* holders.updateIn([other, "o"], () => Option.some(2))
+            assertSomeEqual(yield* KonserveStore.get(other), { o: 2 }, "raw field")
+          }),
+        timeout
+      )
+
+      it.effect.prop(
+        "typed assoc, assocIn, updateIn, getIn and append/log of random Dates and numbers match the model (property)",
+        {
+          n: FastCheck.double(),
+          first: FastCheck.date({ noInvalidDate: true }),
+          second: FastCheck.date({ noInvalidDate: true }),
+          tags: FastCheck.array(FastCheck.string({ maxLength: 4 }), { maxLength: 3 })
+        },
+        ({ first, n, second, tags }) =>
+          Effect.gen(function*() {
+            const typed = yield* KonserveStore.forSchema(Doc)
+            const key = uniqueKey("prop-typed")
+            yield* typed.assoc(key, { n: 0, at: first, inner: { at: first, tags } })
+            yield* typed.assocIn([key, "inner", "at"], second)
+            const updated = yield* typed.updateIn([key, "n"], () => n)
+            assertSomeEqual(updated.before, 0, "before")
+            const expected: Doc = { n, at: first, inner: { at: second, tags } }
+            assertSomeEqual(yield* typed.get(key), expected, "typed")
+            assertSomeEqual(yield* typed.getIn([key, "inner", "at"]), second, "getIn")
+            assertSomeEqual(yield* KonserveStore.get(key), rawOf(expected), "raw")
+            const log = uniqueKey("prop-typed-log")
+            yield* typed.append(log, expected)
+            assertSomeEqual(yield* typed.log(log), [expected], "log")
+            yield* KonserveStore.multiDissoc([key, log])
+          }),
+        propOptions(25)
       )
     })
 

@@ -6,7 +6,8 @@
  * between. One test per failure found in issue 6 (cases 1–6), and the
  * protocol's own corners (docs/consistency.md).
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { AttributeValue } from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { encodePrefix } from "../src/internal/dynamodb/item.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import { clientConfig, endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
@@ -43,6 +45,32 @@ const meanwhile = <A>(self: Effect.Effect<A, KonserveError>) => () => Effect.run
 const inc = (current: Option.Option<unknown>): number => Option.getOrElse(current as Option.Option<number>, () => 0) + 1
 
 const codeOf = (error: KonserveError): string => error._tag === "DynamoDBError" ? error.code : error._tag
+
+/** How many chunk items a store prefix holds in the table, read with raw Scans. */
+const chunkItems = (prefix: string) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new DynamoDBClient({ ...clientConfig(), maxAttempts: 1 })),
+    (client) =>
+      Effect.promise(async () => {
+        let count = 0
+        let cursor: Record<string, AttributeValue> | undefined
+        do {
+          const out = await client.send(
+            new ScanCommand({
+              TableName: table,
+              ConsistentRead: true,
+              FilterExpression: "begins_with(pk, :p) AND sk = :c",
+              ExpressionAttributeValues: { ":p": { S: encodePrefix(prefix) }, ":c": { S: "c" } },
+              ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
+            })
+          )
+          count += out.Items?.length ?? 0
+          cursor = out.LastEvaluatedKey
+        } while (cursor !== undefined)
+        return count
+      }),
+    (client) => Effect.sync(() => client.destroy())
+  )
 
 /** Every read of a key succeeds and agrees: the key is readable, not wedged. */
 const readable = (store: Store, key: string) =>
@@ -147,6 +175,63 @@ describe("case 2: a retry never brings a removed key back, and a retried removal
       expect(yield* a.multiDissoc(["x", "y"])).toEqual(new Map([["x", true], ["y", true]]))
       expect(yield* readable(a, "x")).toEqual(Option.some("new"))
       expect(yield* readable(a, "y")).toEqual(Option.none())
+    }))
+})
+
+describe("a conditional dissoc (gc's compare-and-delete) is decided like any conditional write", () => {
+  it.scopedLive("its answer lost after it applied, then resent: true, and the key stays removed", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      const version = Option.getOrThrow(yield* b.getMeta("k")).version
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1))
+      expect(yield* a.dissoc("k", { ifVersion: version })).toBe(true)
+      expect(proxy.stats().Lose).toBe(1)
+      expect(yield* readable(a, "k")).toEqual(Option.none())
+      expect(yield* b.get("k")).toEqual(Option.none())
+    }))
+
+  it.scopedLive("its answer lost, then another writer re-creates the key: true, and the new key survives", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      const version = Option.getOrThrow(yield* b.getMeta("k")).version
+      proxy.setRule(Proxy.loseFirst("UpdateItem", 1, meanwhile(b.assoc("k", "new"))))
+      expect(yield* a.dissoc("k", { ifVersion: version })).toBe(true)
+      expect(yield* readable(a, "k")).toEqual(Option.some("new"))
+    }))
+
+  it.scopedLive("its lost attempt never reached the engine and the key was rewritten: ConditionFailed, it survives", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores()
+      yield* b.assoc("k", "old")
+      const version = Option.getOrThrow(yield* b.getMeta("k")).version
+      proxy.setRule((request) =>
+        request.command === "UpdateItem" && request.n === 0
+          ? { _tag: "Reset", before: meanwhile(b.assoc("k", "theirs")) }
+          : { _tag: "Pass" }
+      )
+      const error = yield* Effect.flip(a.dissoc("k", { ifVersion: version }))
+      expect(codeOf(error)).toBe("ConditionFailed")
+      expect(yield* readable(a, "k")).toEqual(Option.some("theirs"))
+    }))
+
+  it.scopedLive("over a chunked value, its answer lost: true, and the value and its chunks are gone", () =>
+    Effect.gen(function*() {
+      const { a, b, config, proxy } = yield* stores()
+      const prefix = config(endpoint()).prefix!
+      yield* b.assoc("big", randomBytes(MiB))
+      expect(yield* chunkItems(prefix)).toBe(3)
+      const version = Option.getOrThrow(yield* b.getMeta("big")).version
+      // the first UpdateItem learns the head has chunks (refused by its guard); the second, pinned, is lost
+      proxy.setRule(
+        (request) => request.command === "UpdateItem" && request.n === 1 ? { _tag: "Lose" } : { _tag: "Pass" }
+      )
+      expect(yield* a.dissoc("big", { ifVersion: version })).toBe(true)
+      expect(proxy.stats().Lose).toBe(1)
+      expect(yield* readable(a, "big")).toEqual(Option.none())
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(a.keys))).toEqual([])
+      expect(yield* chunkItems(prefix)).toBe(0)
     }))
 })
 

@@ -6,6 +6,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
+import type { Context } from "../src/internal/dynamodb/context.js"
 import * as History from "../src/internal/dynamodb/history.js"
 import type { Item, StoredHead } from "../src/internal/dynamodb/item.js"
 import { layout as makeLayout, stateOf } from "../src/internal/dynamodb/item.js"
@@ -13,6 +14,7 @@ import * as Plan from "../src/internal/dynamodb/plan.js"
 import type { HeadWrite } from "../src/internal/dynamodb/requests.js"
 import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Resolve from "../src/internal/dynamodb/resolve.js"
+import * as Writes from "../src/internal/dynamodb/writes.js"
 import { TRANSACTION_BYTES } from "../src/internal/limits.js"
 import * as Version from "../src/internal/version.js"
 
@@ -166,6 +168,24 @@ describe("what a failed condition means", () => {
       .toBe("Refused")
   })
 
+  it("a removal on a version (dissoc ifVersion): applied when the tombstone remembers it, else refused", () => {
+    const [base, mine, other] = versions(3)
+    const removal = Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
+      _tag: "Version",
+      version: base
+    })
+    // its answer lost, then resent: the tombstone it left (or a write on top of it) remembers it
+    expect(Resolve.headWrite(read, headItem([mine, base], { kind: { S: "tomb" } }), removal, true, next)._tag)
+      .toBe("Applied")
+    expect(Resolve.headWrite(read, headItem([other, mine, base]), removal, true, next)._tag).toBe("Applied")
+    // rewritten or removed by another writer before it: refused, decided (the head covers its version)
+    expect(Resolve.headWrite(read, headItem([other, base]), removal, true, next)._tag).toBe("Refused")
+    expect(Resolve.headWrite(read, headItem([other, base], { kind: { S: "tomb" } }), removal, true, next)._tag)
+      .toBe("Refused")
+    // gone altogether
+    expect(Resolve.headWrite(read, undefined, removal, true, next)._tag).toBe("Refused")
+  })
+
   it("re-planned on a fresh version without a newer head in the way: the old attempts' ambiguity is kept", () => {
     const [older, mine] = versions(2)
     // an expired head without content: the Absent write's condition holds as far as the store can tell
@@ -235,6 +255,23 @@ describe("request builders", () => {
     for (const used of text.match(/[#:][a-z][a-z0-9]*/g)!) {
       expect({ ...input.ExpressionAttributeNames, ...input.ExpressionAttributeValues }).toHaveProperty(used)
     }
+  })
+
+  it("a removal on a version is a tombstone conditioned on that version and a live head", () => {
+    const [base, mine] = versions(2)
+    const input = Requests.updateHead(
+      "t",
+      Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
+        _tag: "Version",
+        version: base
+      })
+    )
+    expect(input.ExpressionAttributeValues![":kind"]).toEqual({ S: "tomb" })
+    expect(input.ConditionExpression).toContain("#ver < :ver")
+    expect(input.ConditionExpression).toContain("#ver = :base")
+    expect(input.ConditionExpression).toContain("#kind <> :tomb")
+    expect(input.ExpressionAttributeValues![":base"]).toEqual({ B: base })
+    expect(input.ExpressionAttributeValues![":ver"]).toEqual({ B: mine })
   })
 
   it("the size of a head counts its history", () => {

@@ -89,6 +89,14 @@ export type Condition =
   | { readonly _tag: "Version"; readonly version: string }
 
 /**
+ * The condition of a removal: none (remove whatever is there), or
+ * `Version` (compare-and-delete: only a live head of this version).
+ *
+ * @internal
+ */
+export type RemoveCondition = Extract<Condition, { readonly _tag: "None" | "Version" }>
+
+/**
  * Everything a write of one key carries besides its bytes.
  *
  * @internal
@@ -183,8 +191,13 @@ export interface Backend {
     header: WriteHeader,
     bytes: Stream.Stream<Uint8Array, E, R>
   ) => Effect.Effect<void, KonserveError | E, R>
-  /** Removes a key of any kind with all its content; true when it removed a key alive at `now`. */
-  readonly remove: (key: string, now: number) => Effect.Effect<boolean, KonserveError>
+  /**
+   * Removes a key of any kind with all its content; true when it removed a
+   * key alive at `now`. With a `Version` condition it removes only a key
+   * alive at `now` whose version is that one (then always true), else fails
+   * with `ConditionFailed` (operation "dissoc") and removes nothing.
+   */
+  readonly remove: (key: string, now: number, condition: RemoveCondition) => Effect.Effect<boolean, KonserveError>
 
   /**
    * Writes several keys. `atomic`: all or nothing (at most

@@ -16,7 +16,9 @@
  * @internal
  */
 import { Decoder, Encoder, Tag } from "cbor-x"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { Buffer } from "node:buffer"
 import * as Zlib from "node:zlib"
 
@@ -142,6 +144,39 @@ const mapValueSegment = (key: unknown, index: number): string => {
 /** Whether tag 1 (epoch seconds as cbor-x writes and reads them) carries this time exactly. */
 const isExactSeconds = (time: number): boolean => time !== time || Math.round((time / 1000) * 1000) === time
 
+/**
+ * How a message names an Option, an Either or an Effect (each an Effect in
+ * Effect 3), the wrappers most often stored by mistake in place of the value
+ * they hold; undefined for any other value.
+ *
+ * @internal
+ */
+export const describeWrapper = (value: unknown): string | undefined =>
+  Option.isOption(value)
+    ? "an Option (Option.some/none)"
+    : Either.isEither(value)
+    ? "an Either (Either.right/left)"
+    : Effect.isEffect(value)
+    ? "an Effect"
+    : undefined
+
+/**
+ * Why what the function of `update` / `updateIn` returned is a mistake (an
+ * Option, an Either or an Effect instead of the new value), or undefined.
+ * Checked before the result is encoded, so that the message says what
+ * happened instead of pointing at a non-plain prototype.
+ *
+ * @internal
+ */
+export const misusedResult = (operation: string, result: unknown): string | undefined => {
+  const what = describeWrapper(result)
+  return what === undefined
+    ? undefined
+    : what === "an Effect"
+    ? `${operation}'s function returned an Effect; ${operation} takes a pure function — run the effect first`
+    : `${operation}'s function returned ${what}; return the new value itself`
+}
+
 const describeInstance = (proto: object): string => {
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, "constructor")?.value
   const name = typeof ctor === "function" ? ctor.name : ""
@@ -190,7 +225,7 @@ const checkObject = (value: object, walk: Walk): Failure | undefined => {
   if (proto === Set.prototype) {
     return enter(value, walk) ?? checkSet(value as Set<unknown>, walk)
   }
-  return fail(describeInstance(proto as object))
+  return fail(describeWrapper(value) ?? describeInstance(proto as object))
 }
 
 /** Pushes a container on the ancestor stack, unless it would close a cycle or nest too deep. */

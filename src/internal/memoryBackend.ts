@@ -11,7 +11,17 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConditionFailed } from "../KonserveError.js"
-import type { AppendRequest, Backend, BinaryEntry, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
+import type {
+  AppendRequest,
+  Backend,
+  BinaryEntry,
+  Condition,
+  Entry,
+  Head,
+  PutRequest,
+  RemoveCondition,
+  WriteHeader
+} from "./backend.js"
 import { concat, headOf, isAlive } from "./backend.js"
 import * as Version from "./version.js"
 
@@ -157,7 +167,12 @@ export const make = (): Backend => {
           Chunk.toReadonlyArray(Chunk.map(pieces, (piece) => piece.slice())),
           Chunk.reduce(pieces, 0, (n, piece) => n + piece.length)
         )),
-    remove: (key, now) => Effect.sync(() => removeOne(key, now)),
+    remove: (key, now, condition: RemoveCondition) =>
+      Effect.suspend(() =>
+        holds(condition, records.get(key), now)
+          ? Effect.succeed(removeOne(key, now))
+          : Effect.fail(new ConditionFailed({ key, operation: "dissoc" }))
+      ),
     putMany,
     removeMany: (keys, _atomic, now) =>
       Effect.sync(() => new Map(keys.map((key) => [key, removeOne(key, now)] as const))),

@@ -23,6 +23,7 @@ import {
 import type {
   Binary,
   BinaryInput as Input,
+  DissocOptions,
   Key,
   KonserveStore,
   Meta,
@@ -36,8 +37,10 @@ import * as BinaryInput from "./binaryInput.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
+import * as Metrics from "./metrics.js"
 import * as Paths from "./path.js"
 import * as Retry from "./retry.js"
+import * as Tracing from "./tracing.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
 /** @internal */
@@ -53,21 +56,36 @@ export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
 /** The default `conflictRetries`. @internal */
 export const DEFAULT_CONFLICT_RETRIES = 10
 
+/** `bassoc`'s metering (generic in its input's error and context, so not an `operation`). */
+const meteredBassoc = Metrics.operationMetered("KonserveStore.bassoc")
+
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
 
 /**
- * A public operation: its body in one span per call. Like `Effect.fn`, but
- * without the `Error` that `Effect.fn` creates on every call to point a
- * failure's trace at its caller: on the hot path that stack capture is a
- * measurable share of an operation's CPU (docs/benchmarks.md).
+ * A public operation: its body in one span per call, metered (latency and
+ * outcome: `internal/metrics.ts`). Like `Effect.fn`, but without the `Error`
+ * that `Effect.fn` creates on every call to point a failure's trace at its
+ * caller: on the hot path that stack capture is a measurable share of an
+ * operation's CPU (docs/benchmarks.md). The span carries the key's hash (or
+ * the key, with `TraceKeys`) when an application tracer reads it.
  */
-const operation = (name: string): typeof Effect.fnUntraced =>
+const operation = (name: string, subject: Tracing.Subject = "key"): typeof Effect.fnUntraced =>
   ((body: Parameters<typeof Effect.fnUntraced>[0]) => {
     const run = Effect.fnUntraced(body) as unknown as (
       ...args: ReadonlyArray<unknown>
     ) => Effect.Effect<unknown, unknown, unknown>
-    return (...args: ReadonlyArray<unknown>) => Effect.withSpan(run(...args), name, noStackTrace)
+    const metered = Metrics.operationMetered(name)
+    return (...args: ReadonlyArray<unknown>) =>
+      metered(Effect.tracerWith((tracer) =>
+        tracer === Tracing.nativeTracer
+          ? Effect.withSpan(run(...args), name, noStackTrace)
+          : Effect.flatMap(Tracing.TraceKeys, (traceKeys) =>
+            Effect.withSpan(run(...args), name, {
+              captureStackTrace: false,
+              attributes: Tracing.operationAttributes(subject, args[0], traceKeys)
+            }))
+      ))
   }) as unknown as typeof Effect.fnUntraced
 
 const serializationError = (key: string, what: string) =>
@@ -166,8 +184,9 @@ const normalizeEntries = (
  *
  * @internal
  */
-export const make = (backend: Backend, options: StoreOptions): KonserveStore => {
+export const make = (unmetered: Backend, options: StoreOptions): KonserveStore => {
   const { conflictRetries, maxValueBytes } = options
+  const backend = Metrics.meteredBackend(unmetered)
   const now = Clock.currentTimeMillis
 
   const checkSize = (key: string, size: number): Effect.Effect<void, ItemTooLarge> =>
@@ -211,14 +230,19 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
           : Effect.asSome(decodeElements(key, log.value.elements))
     )
 
-  const get = operation("KonserveStore.get")(function*(key: Key) {
+  const readValue = function*(key: Key) {
     const valid = yield* Keys.validate(key)
     const entry = yield* aliveEntry(valid)
     return Option.isNone(entry) ? Option.none() : Option.some(yield* valueOf(entry.value))
-  })
+  }
 
-  const getIn = operation("KonserveStore.getIn")(function*(path: Path) {
-    const value = yield* get(path[0])
+  const get = operation("KonserveStore.get")(readValue)
+
+  /** `get` without its span and metering, for the operations built on it. */
+  const getValue = Effect.fnUntraced(readValue)
+
+  const getIn = operation("KonserveStore.getIn", "path")(function*(path: Path) {
+    const value = yield* getValue(path[0])
     return Option.flatMap(value, (v) => Paths.getIn(v, path.slice(1)))
   })
 
@@ -288,26 +312,45 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     writeOptions?: WriteOptions
   ) {
     const valid = yield* Keys.validate(key)
-    return yield* updateWith(valid, "update", writeOptions, (current) =>
-      Effect.sync(() => {
-        const after = f(current)
-        return { whole: after, result: { before: current, after } satisfies Updated }
-      }))
+    return yield* updateWhole(valid, "update", f, writeOptions)
   })
 
-  const updateIn = operation("KonserveStore.updateIn")(function*(
+  /** `update`, and `updateIn` of the key alone: `f` returns the whole new value. */
+  const updateWhole = (
+    key: string,
+    operation: string,
+    f: (current: Option.Option<unknown>) => unknown,
+    writeOptions: WriteOptions | undefined
+  ) =>
+    updateWith(key, operation, writeOptions, (current) =>
+      Effect.suspend(() => {
+        const after = f(current)
+        return Effect.as(checkResult(key, operation, after), {
+          whole: after,
+          result: { before: current, after } satisfies Updated
+        })
+      }))
+
+  /** What `f` returned is the new value, not an Option, an Either or an Effect around one. */
+  const checkResult = (key: string, operation: string, result: unknown): Effect.Effect<void, SerializationError> => {
+    const misuse = Codec.misusedResult(operation, result)
+    return misuse === undefined ? Effect.void : Effect.fail(serializationError(key, misuse))
+  }
+
+  const updateIn = operation("KonserveStore.updateIn", "path")(function*(
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
     writeOptions?: WriteOptions
   ) {
     const valid = yield* Keys.validate(path[0])
     const steps = path.slice(1)
-    if (steps.length === 0) return yield* update(valid, f, writeOptions)
+    if (steps.length === 0) return yield* updateWhole(valid, "updateIn", f, writeOptions)
     yield* checkPathDepth(valid, steps)
     return yield* updateWith(valid, "updateIn", writeOptions, (current) =>
       Effect.gen(function*() {
         const before = Option.flatMap(current, (value) => Paths.getIn(value, steps))
         const after = f(before)
+        yield* checkResult(valid, "updateIn", after)
         const whole = yield* pathResult(valid, current, steps, after)
         return { whole, result: { before, after } satisfies Updated }
       }))
@@ -328,7 +371,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       onRight: Effect.succeed
     })
 
-  const assocIn = operation("KonserveStore.assocIn")(
+  const assocIn = operation("KonserveStore.assocIn", "path")(
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(path[0])
       const steps = path.slice(1)
@@ -345,9 +388,13 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     }
   )
 
-  const dissoc = operation("KonserveStore.dissoc")(function*(key: Key) {
+  const dissoc = operation("KonserveStore.dissoc")(function*(key: Key, dissocOptions?: DissocOptions) {
     const valid = yield* Keys.validate(key)
-    return yield* backend.remove(valid, yield* now)
+    const ifVersion = dissocOptions?.ifVersion
+    const condition = ifVersion === undefined
+      ? { _tag: "None" } as const
+      : { _tag: "Version", version: ifVersion } as const
+    return yield* backend.remove(valid, yield* now, condition)
   })
 
   // One pass per page: a page's live heads become their `Meta`s without an Effect per key.
@@ -366,7 +413,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       })
   ).pipe(Stream.withSpan("KonserveStore.keys", noStackTrace))
 
-  const multiGet = operation("KonserveStore.multiGet")(function*(keys: Iterable<Key>) {
+  const multiGet = operation("KonserveStore.multiGet", "keys")(function*(keys: Iterable<Key>) {
     const valid = yield* Keys.validateAll(keys)
     if (valid.length === 0) return new Map<Key, unknown>()
     const entries = yield* backend.readMany(valid, yield* now)
@@ -393,7 +440,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
       ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
       : Effect.void
 
-  const multiAssoc = operation("KonserveStore.multiAssoc")(function*(
+  const multiAssoc = operation("KonserveStore.multiAssoc", "keys")(function*(
     entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,
     writeOptions?: WriteOptions & { readonly atomic?: boolean | undefined }
   ) {
@@ -418,7 +465,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
     yield* backend.putMany(requests, atomic)
   })
 
-  const multiDissoc = operation("KonserveStore.multiDissoc")(function*(
+  const multiDissoc = operation("KonserveStore.multiDissoc", "keys")(function*(
     keys: Iterable<Key>,
     dissocOptions?: { readonly atomic?: boolean | undefined }
   ) {
@@ -469,7 +516,7 @@ export const make = (backend: Backend, options: StoreOptions): KonserveStore => 
         writeHeader,
         BinaryInput.limitBytes(valid, maxValueBytes, BinaryInput.toStream(valid, data))
       )
-    }).pipe(Effect.withSpan("KonserveStore.bassoc", noStackTrace))
+    }).pipe(Effect.withSpan("KonserveStore.bassoc", noStackTrace), meteredBassoc)
 
   const bget = operation("KonserveStore.bget")(function*(key: Key) {
     const valid = yield* Keys.validate(key)

@@ -101,7 +101,10 @@ const FORMATTED = /^[A-Za-z0-9_-]{16}$/
 
 /** A version from its formatted string; undefined when the string is not one. @internal */
 export const parse = (formatted: string): Uint8Array | undefined =>
-  FORMATTED.test(formatted) ? new Uint8Array(Buffer.from(formatted, "base64url")) : undefined
+  // a version from untyped code may be anything: only a string of the format is one
+  typeof formatted === "string" && FORMATTED.test(formatted)
+    ? new Uint8Array(Buffer.from(formatted, "base64url"))
+    : undefined
 
 /** Bytewise order, as DynamoDB orders binary attributes. @internal */
 export const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)

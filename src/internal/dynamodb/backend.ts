@@ -53,7 +53,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     scan: Listing.scan(ctx),
     put: (request) => Writes.put(ctx, request),
     putStream: (header, bytes) => Writes.putStream(ctx, header, bytes),
-    remove: (key, now) => Writes.remove(ctx, key, now),
+    remove: (key, now, condition) => Writes.remove(ctx, key, now, condition),
     putMany: (requests, atomic) => Transactions.putMany(ctx, requests, atomic),
     removeMany: (keys, atomic, now) => Transactions.removeMany(ctx, keys, atomic, now),
     append: (request) => append(ctx, request)

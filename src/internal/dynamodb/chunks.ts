@@ -43,18 +43,30 @@ export interface ChunkTarget {
   readonly sweepAt: number | undefined
 }
 
-/** Writes chunks `[first, first + pieces.length)` of a content. @internal */
+/**
+ * Writes chunks `[first, first + pieces.length)` of a content. The items are
+ * built when the effect runs, so their write time (`wt`, the machine's
+ * clock) is never before the start of the write they belong to: what the
+ * sweep's grace is measured from (docs/consistency.md, "Sweeping").
+ *
+ * @internal
+ */
 export const write = (
   target: ChunkTarget,
   first: number,
   pieces: ReadonlyArray<Uint8Array>,
   options: Batch.SliceOptions = { perRequest: CHUNKS_PER_REQUEST, concurrency: REQUESTS_IN_FLIGHT }
 ): Effect.Effect<void, KonserveError> =>
-  Batch.putItems(
-    target.client,
-    pieces.map((bytes, i) => chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.sweepAt)),
-    options
-  )
+  Effect.suspend(() => {
+    const writtenAt = Date.now()
+    return Batch.putItems(
+      target.client,
+      pieces.map((bytes, i) =>
+        chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.sweepAt, writtenAt)
+      ),
+      options
+    )
+  })
 
 /**
  * Re-chunks a byte stream into pieces of exactly `size` bytes (the last one

@@ -17,6 +17,8 @@ import type {
   BatchWriteItemCommandOutput,
   CreateTableCommandInput,
   CreateTableCommandOutput,
+  DeleteItemCommandInput,
+  DeleteItemCommandOutput,
   DeleteTableCommandInput,
   DeleteTableCommandOutput,
   DescribeTableCommandInput,
@@ -39,6 +41,7 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteItemCommand,
   DeleteTableCommand,
   DescribeTableCommand,
   GetItemCommand,
@@ -49,8 +52,11 @@ import {
   UpdateTimeToLiveCommand
 } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import type { KonserveError } from "../../KonserveError.js"
+import * as Metrics from "../metrics.js"
 import * as Retry from "../retry.js"
+import * as Tracing from "../tracing.js"
 import * as Failure from "./failure.js"
 
 /**
@@ -62,6 +68,7 @@ export interface Commands {
   readonly BatchGetItem: readonly [BatchGetItemCommandInput, BatchGetItemCommandOutput]
   readonly BatchWriteItem: readonly [BatchWriteItemCommandInput, BatchWriteItemCommandOutput]
   readonly CreateTable: readonly [CreateTableCommandInput, CreateTableCommandOutput]
+  readonly DeleteItem: readonly [DeleteItemCommandInput, DeleteItemCommandOutput]
   readonly DeleteTable: readonly [DeleteTableCommandInput, DeleteTableCommandOutput]
   readonly DescribeTable: readonly [DescribeTableCommandInput, DescribeTableCommandOutput]
   readonly GetItem: readonly [GetItemCommandInput, GetItemCommandOutput]
@@ -79,6 +86,7 @@ const constructors: { readonly [K in CommandName]: new(input: Commands[K][0]) =>
   BatchGetItem: BatchGetItemCommand,
   BatchWriteItem: BatchWriteItemCommand,
   CreateTable: CreateTableCommand,
+  DeleteItem: DeleteItemCommand,
   DeleteTable: DeleteTableCommand,
   DescribeTable: DescribeTableCommand,
   GetItem: GetItemCommand,
@@ -113,9 +121,6 @@ export interface Client {
   ) => Effect.Effect<Commands[K][1], KonserveError>
 }
 
-/** Effect's own tracer, there when the application installed none (spans it makes go nowhere). */
-const nativeTracer = Effect.runSync(Effect.tracer)
-
 /**
  * One client span per request — when the application has a tracer of its own
  * (OpenTelemetry, say): with Effect's native tracer nobody reads them, and
@@ -123,7 +128,7 @@ const nativeTracer = Effect.runSync(Effect.tracer)
  */
 const traced = (command: CommandName, table: string) => <A, E>(request: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.tracerWith((tracer) =>
-    tracer === nativeTracer ? request : Effect.withSpan(request, `DynamoDB.${command}`, {
+    tracer === Tracing.nativeTracer ? request : Effect.withSpan(request, `DynamoDB.${command}`, {
       kind: "client",
       captureStackTrace: false,
       attributes: {
@@ -160,6 +165,42 @@ export const cancellationOf = (sdk: DynamoDBClient): Cancellation => {
 }
 
 /**
+ * The deadline of the head requests of a write that wrote chunks: no
+ * `UpdateItem` or `TransactWriteItems` attempt is sent after `notAfter`
+ * (epoch milliseconds, the machine's clock); such an attempt fails at once,
+ * unsent, with code "WriteTooSlow". Set by `content.ts` around a write's
+ * commit; what lets `sweep` tell that chunks older than its grace can never
+ * be referenced (docs/consistency.md, "Sweeping").
+ *
+ * @internal
+ */
+export interface HeadDeadline {
+  readonly notAfter: number
+  /** The limit it was set from, for the message. */
+  readonly limitMillis: number
+}
+
+/** @internal */
+export const headDeadline: FiberRef.FiberRef<HeadDeadline | undefined> = FiberRef.unsafeMake<
+  HeadDeadline | undefined
+>(undefined)
+
+/** The requests that write heads: the only ones a head deadline stops. */
+const headWrites: ReadonlySet<CommandName> = new Set<CommandName>(["UpdateItem", "TransactWriteItems"])
+
+/** The requests that can report the capacity they consumed (`ReturnConsumedCapacity`). */
+const reportsCapacity: ReadonlySet<CommandName> = new Set<CommandName>([
+  "BatchGetItem",
+  "BatchWriteItem",
+  "DeleteItem",
+  "GetItem",
+  "Query",
+  "Scan",
+  "TransactWriteItems",
+  "UpdateItem"
+])
+
+/**
  * Builds the `Client` of a table.
  *
  * @internal
@@ -168,27 +209,53 @@ export const make = (
   sdk: DynamoDBClient,
   table: string,
   retry: Retry.RetryPolicy,
-  cancellation: Cancellation = "full"
+  cancellation: Cancellation = "full",
+  consumedCapacity = false
 ): Client => {
   const retryAfterFirst = Retry.schedule({ ...retry, maxAttempts: retry.maxAttempts - 1 })
   const sendSdk = sdk.send.bind(sdk) as (command: unknown, options: { abortSignal: unknown }) => Promise<unknown>
+  const labels = new Map<string, Metrics.RequestLabels>()
+  const labelsOf = (command: CommandName): Metrics.RequestLabels => {
+    let found = labels.get(command)
+    if (found === undefined) {
+      found = Metrics.requestLabels(command)
+      labels.set(command, found)
+    }
+    return found
+  }
 
   const send = <K extends CommandName>(
     command: K,
     input: Commands[K][0]
   ): Effect.Effect<Commands[K][1], Failure.RequestFailure> =>
-    Effect.suspend(() => {
+    Effect.withFiberRuntime<Commands[K][1], Failure.RequestFailure>((fiber) => {
       const Constructor = constructors[command]
+      const metered = labelsOf(command)
+      const sent = consumedCapacity && reportsCapacity.has(command)
+        ? { ...input, ReturnConsumedCapacity: "TOTAL" }
+        : input
+      const deadline = headWrites.has(command) ? fiber.getFiberRef(headDeadline) : undefined
       let attempts = 0
       let ambiguous = false
       const attempt = Effect.async<Commands[K][1], Failure.Attempt>((resume) => {
+        // Checked before every attempt, resends included: no head request of a late write is signed.
+        if (deadline !== undefined && Date.now() > deadline.notAfter) {
+          return resume(Effect.fail(Failure.writeTooSlow(command, deadline.limitMillis)))
+        }
         attempts++
+        if (attempts > 1) Metrics.retries.unsafeUpdate(1, metered.command)
         const controller = cancellation === "full" ? new AbortController() : undefined
         const signal: LightSignal | AbortSignal = controller?.signal ?? { aborted: false, onabort: null }
-        sendSdk(new Constructor(input), { abortSignal: signal }).then(
-          (output) => resume(Effect.succeed(output as Commands[K][1])),
+        sendSdk(new Constructor(sent), { abortSignal: signal }).then(
+          (output) => {
+            Metrics.requests.unsafeUpdate(1, metered.ok)
+            if (consumedCapacity) Metrics.recordCapacity(command, output)
+            resume(Effect.succeed(output as Commands[K][1]))
+          },
           (error) => {
             const failure = Failure.classify(error)
+            Metrics.requests.unsafeUpdate(1, metered.verdict(failure.verdict))
+            if (failure.verdict === "throttle") Metrics.throttles.unsafeUpdate(1, metered.command)
             if (failure.ambiguous) ambiguous = true
             resume(Effect.fail(failure))
           }
@@ -204,7 +271,9 @@ export const make = (
       return attempt.pipe(
         Effect.catchAll((failure) =>
           Failure.isRetryable(failure) && retry.maxAttempts > 1
-            ? Retry.retrying(attempt, { schedule: retryAfterFirst, while: Failure.isRetryable })
+            ? Retry.retrying(attempt, { schedule: retryAfterFirst, while: Failure.isRetryable }).pipe(
+              Effect.ensuring(Effect.suspend(() => Effect.annotateCurrentSpan("konserve.attempts", attempts)))
+            )
             : Effect.fail(failure)
         ),
         Effect.mapError((failure) => new Failure.RequestFailure({ command, ...failure, ambiguous, attempts }))

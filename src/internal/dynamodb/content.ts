@@ -9,12 +9,15 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
+import * as Client from "./client.js"
 import type { Context } from "./context.js"
 import { isUnknownOutcome, type Refused } from "./failure.js"
 import type { Item, StoredHead } from "./item.js"
@@ -36,9 +39,39 @@ const notApplied = <A>(exit: Exit.Exit<A, KonserveError | Refused>): boolean =>
   })
 
 /**
+ * How long a write that stores chunks may take from its start to its last
+ * head request: 30 minutes. Past it, no head request of the write is sent
+ * (not even a resend): it fails with `DynamoDBError` code "WriteTooSlow" and
+ * its chunks are deleted. `sweep`'s safety rests on it: a chunk older than
+ * this limit plus the time a sent request can still take to reach DynamoDB
+ * (`SIGNATURE_WINDOW`) can never become referenced (docs/consistency.md,
+ * "Sweeping"). A `FiberRef` so that tests can shorten it.
+ *
+ * @internal
+ */
+export const CHUNKED_WRITE_LIMIT: Duration.Duration = Duration.minutes(30)
+
+/** @internal */
+export const chunkedWriteLimit: FiberRef.FiberRef<Duration.Duration> = FiberRef.unsafeMake(CHUNKED_WRITE_LIMIT)
+
+/**
+ * How late a signed request can reach DynamoDB and still be applied: AWS
+ * refuses a Signature Version 4 request more than 5 minutes after the time
+ * stamp it was signed with ("Signature expired").
+ *
+ * @internal
+ */
+export const SIGNATURE_WINDOW: Duration.Duration = Duration.minutes(5)
+
+/**
  * Writes new chunks, then commits the head that points at them. The chunks
  * are deleted again when writing them fails or is interrupted, or when the
  * commit certainly did not apply; `chunks()` names those written so far.
+ *
+ * The commit's head requests carry a deadline (`Client.headDeadline`): the
+ * write's start plus `chunkedWriteLimit`, taken before any chunk item is
+ * built, so every chunk's `wt` is at or after it. A commit with no chunk
+ * written (a short stream that went inline) has none.
  *
  * @internal
  */
@@ -48,12 +81,24 @@ export const withNewChunks = <A, E, R>(
   chunks: () => ReadonlyArray<Item>,
   commit: Effect.Effect<A, KonserveError | Refused>
 ): Effect.Effect<A, KonserveError | Refused | E, R> =>
-  write.pipe(
-    Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
-    Effect.zipRight(
-      Effect.onExit(commit, (exit) => notApplied(exit) ? Batch.deleteUnreferenced(ctx.client, chunks()) : Effect.void)
+  Effect.flatMap(FiberRef.get(chunkedWriteLimit), (limit) => {
+    const startedAt = Date.now()
+    const limitMillis = Duration.toMillis(limit)
+    const deadlined = Effect.suspend(() =>
+      chunks().length === 0
+        ? commit
+        : Effect.locally(commit, Client.headDeadline, { notAfter: startedAt + limitMillis, limitMillis })
     )
-  )
+    return write.pipe(
+      Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
+      Effect.zipRight(
+        Effect.onExit(
+          deadlined,
+          (exit) => notApplied(exit) ? Batch.deleteUnreferenced(ctx.client, chunks()) : Effect.void
+        )
+      )
+    )
+  })
 
 /**
  * The keys of what a head's content occupies: a chunked value's chunks, from

@@ -8,6 +8,7 @@
  */
 import type { AttributeValue, CancellationReason } from "@aws-sdk/client-dynamodb"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import { DynamoDBError, type KonserveError, StoreNotFound, Throttled } from "../../KonserveError.js"
 
@@ -193,6 +194,22 @@ export const classify = (error: unknown): Attempt => {
   const { ambiguous, verdict } = verdictOf(code, error)
   return { code, message, verdict, ambiguous: ambiguous || sdkAttempts(error) > 1, cause: error }
 }
+
+/**
+ * A head request not sent because its write passed its deadline (`client.ts`,
+ * `headDeadline`): certainly not applied, not retried.
+ *
+ * @internal
+ */
+export const writeTooSlow = (command: string, limitMillis: number): Attempt => ({
+  code: "WriteTooSlow",
+  message: `a write that stores chunks sends its head within ${Duration.format(Duration.millis(limitMillis))} ` +
+    `of its start; this one took longer, so its ${command} was not sent and the write is abandoned ` +
+    "(its chunks deleted, the key unchanged)",
+  verdict: "fatal",
+  ambiguous: false,
+  cause: undefined
+})
 
 /** Whether the store retries an attempt that failed so. @internal */
 export const isRetryable = (attempt: Attempt): boolean => attempt.verdict === "throttle" || attempt.verdict === "retry"

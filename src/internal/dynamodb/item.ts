@@ -59,7 +59,13 @@ export const A = {
   chunkedElements: "lchunked",
   /** A chunk's owner (the head's pk) and index. */
   owner: "owner",
-  index: "idx"
+  index: "idx",
+  /**
+   * A chunk's write time, epoch milliseconds on the writer's clock, never
+   * before its write started: how `sweep` knows a chunk is older than its
+   * grace (docs/consistency.md, "Sweeping").
+   */
+  writtenAt: "wt"
 } as const
 
 /** The kind of a tombstone head. @internal */
@@ -342,19 +348,21 @@ export const stateOf = (layout: Layout, item: Item | undefined, maxBytes: number
 export const isLive = (state: HeadState, now: number): boolean =>
   state.version !== undefined && !state.tombstone && (state.expiresAt === undefined || state.expiresAt > now)
 
-/** A chunk item. @internal */
+/** A chunk item; `writtenAt`: epoch milliseconds, taken when the item is built (after its write started). @internal */
 export const chunkItem = (
   layout: Layout,
   key: string,
   cid: string,
   index: number,
   bytes: Uint8Array,
-  sweepAt: number | undefined
+  sweepAt: number | undefined,
+  writtenAt: number
 ): Item => ({
   ...itemKey(layout.chunkPk(key, cid, index), SK_CHUNK),
   [A.owner]: { S: layout.headPk(key) },
   [A.cid]: { S: cid },
   [A.index]: { N: String(index) },
+  [A.writtenAt]: { N: String(writtenAt) },
   [A.value]: { B: bytes },
   ...(sweepAt === undefined ? {} : { [A.ttl]: { N: String(sweepAt) } })
 })

@@ -62,6 +62,7 @@ export const DynamoDBOptions = Schema.Struct({
   region: Schema.optional(Schema.NonEmptyString),
   endpoint: Schema.optional(Endpoint),
   consistentRead: Schema.optional(Schema.Boolean),
+  consumedCapacity: Schema.optional(Schema.Boolean),
   createTable: Schema.optional(Schema.Union(
     Schema.Literal(false),
     Schema.Struct({ billingMode: Schema.Literal("PAY_PER_REQUEST") }),

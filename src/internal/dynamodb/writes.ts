@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
-import type { Condition, PutRequest, WriteHeader } from "../backend.js"
+import type { Condition, PutRequest, RemoveCondition, WriteHeader } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
@@ -312,13 +312,25 @@ export const putStream = <E, R>(
     )
   })
 
-/** The head write of a removal: a tombstone on a live head. @internal */
-export const removal = (ctx: Context, key: string, version: Uint8Array, now: number, guard: Guard): HeadWrite => ({
+/**
+ * The head write of a removal: a tombstone on a live head (`Live`), or on a
+ * live head of one version (`Version`: a compare-and-delete).
+ *
+ * @internal
+ */
+export const removal = (
+  ctx: Context,
+  key: string,
+  version: Uint8Array,
+  now: number,
+  guard: Guard,
+  condition: Extract<WriteCondition, { readonly _tag: "Live" | "Version" }> = { _tag: "Live" }
+): HeadWrite => ({
   key,
   pk: ctx.layout.headPk(key),
   operation: "dissoc",
   fields: tombstone(version, now),
-  condition: { _tag: "Live" },
+  condition,
   guard,
   now
 })
@@ -326,13 +338,34 @@ export const removal = (ctx: Context, key: string, version: Uint8Array, now: num
 /**
  * Removes a key: its head becomes a tombstone that keeps its write history
  * (so that no late retry of an earlier write can bring the key back), and its
- * content is dropped. True when a key alive at `now` was removed.
+ * content is dropped. True when a key alive at `now` was removed; false when
+ * there was none.
+ *
+ * With a `Version` condition (a compare-and-delete) the tombstone is
+ * conditioned on that version as `ifVersion` conditions a write, and goes
+ * through the same send → resolve path: a lost answer whose resend fails is
+ * decided from the head's history (applied: true), and a head of another
+ * version, a tombstone or an expired head refuse it (`ConditionFailed`).
  *
  * @internal
  */
-export const remove = (ctx: Context, key: string, now: number): Effect.Effect<boolean, KonserveError> =>
-  Effect.suspend(() => writeHead(ctx, removal(ctx, key, ctx.versions.next(), now, noContent))).pipe(
-    Effect.as(true),
-    // Nothing alive to remove.
-    Effect.catchIf((error): error is Refused => error instanceof Refused, () => Effect.succeed(false))
-  )
+export const remove = (
+  ctx: Context,
+  key: string,
+  now: number,
+  condition: RemoveCondition = { _tag: "None" }
+): Effect.Effect<boolean, KonserveError> =>
+  Effect.suspend(() => {
+    if (condition._tag === "None") {
+      return writeHead(ctx, removal(ctx, key, ctx.versions.next(), now, noContent)).pipe(
+        Effect.as(true),
+        // Nothing alive to remove.
+        Effect.catchIf((error): error is Refused => error instanceof Refused, () => Effect.succeed(false))
+      )
+    }
+    const base = Version.parse(condition.version)
+    // A version no write can have: the condition cannot hold.
+    if (base === undefined) return Effect.fail(refused({ key, operation: "dissoc" }))
+    const write = removal(ctx, key, ctx.versions.next(base), now, noContent, { _tag: "Version", version: base })
+    return surfaceRefused(Effect.as(writeHead(ctx, write), true))
+  })
