@@ -21,10 +21,30 @@ const repoPackage = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), 
 /** An effect release the repository does not develop against, inside the peer range. */
 const OTHER_EFFECT = "3.22.3"
 
-const run = (command: string, args: ReadonlyArray<string>, cwd: string, env?: NodeJS.ProcessEnv) =>
-  ChildProcess.spawnSync(command, args, { cwd, encoding: "utf8", env: env ?? process.env, timeout: 240_000 })
+interface Result {
+  readonly status: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
 
-const ok = (result: ChildProcess.SpawnSyncReturns<string>, what: string): string => {
+/**
+ * Runs a command to its end without blocking this worker's event loop (a
+ * blocking spawnSync of a minutes-long install starved vitest's own RPC:
+ * "Timeout calling onTaskUpdate").
+ */
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, env?: NodeJS.ProcessEnv): Promise<Result> =>
+  new Promise((resolve, reject) => {
+    const child = ChildProcess.spawn(command, args, { cwd, env: env ?? process.env, timeout: 240_000 })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text))
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    child.on("error", reject)
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }))
+  })
+
+const ok = (result: Result, what: string): string => {
   if (result.status !== 0) {
     throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
   }
@@ -44,11 +64,11 @@ let app = ""
 let files: ReadonlyArray<string> = []
 
 describe("the packed package in a fresh project", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "konserve-consumer-"))
-    ok(run("npm", ["run", "build"], root), "npm run build")
+    ok(await run("npm", ["run", "build"], root), "npm run build")
     const packed = JSON.parse(
-      ok(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], root), "npm pack")
+      ok(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], root), "npm pack")
     ) as ReadonlyArray<{ readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }>
     files = packed[0].files.map((file) => file.path)
     app = Path.join(work, "app")
@@ -148,12 +168,12 @@ describe("the packed package in a fresh project", () => {
       ].join("\n")
     )
     ok(
-      run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], app),
+      await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], app),
       "npm install in the fresh project"
     )
   }, 300_000)
 
-  it("ships LICENSE, README, docs and the built modules, no tests", () => {
+  it("ships LICENSE, README, docs and the built modules, no tests", async () => {
     expect(files).toContain("LICENSE")
     expect(files).toContain("README.md")
     expect(files).toContain("docs/testing.md")
@@ -163,31 +183,46 @@ describe("the packed package in a fresh project", () => {
     expect(files.some((file) => file.startsWith("test/"))).toBe(false)
   })
 
-  it("installs next to another effect patch release (peer ranges)", () => {
+  it("installs next to another effect patch release (peer ranges)", async () => {
     const installed = JSON.parse(Fs.readFileSync(Path.join(app, "node_modules/effect/package.json"), "utf8"))
     expect(installed.version).toBe(OTHER_EFFECT)
   })
 
-  it("type-checks with declaration emit, strict, under NodeNext and Bundler resolution", () => {
+  it("type-checks with declaration emit, strict, under NodeNext and Bundler resolution", async () => {
     const tsc = Path.join(app, "node_modules/typescript/bin/tsc")
-    ok(run(process.execPath, [tsc, "-p", "tsconfig.json"], app), "tsc (NodeNext)")
-    ok(run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app), "tsc (Bundler)")
+    ok(await run(process.execPath, [tsc, "-p", "tsconfig.json"], app), "tsc (NodeNext)")
+    ok(await run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app), "tsc (Bundler)")
     const declaration = Fs.readFileSync(Path.join(app, "dist/live.d.ts"), "utf8")
     expect(declaration).toContain("konserve-dynamodb")
   }, 120_000)
 
-  it("runs the README's worked example as written, without AWS credentials", () => {
+  it("runs the README's worked example as written, without AWS credentials", async () => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: app }
-    const out = ok(run(process.execPath, ["dist/readme.js"], app, env), "the README example")
+    const out = ok(await run(process.execPath, ["dist/readme.js"], app, env), "the README example")
     const expected = "{\"foo\":{\"bar\":{\"foo\":\"baz\"}},\"after\":42,\"some\":{\"apple\":1}," +
       "\"log\":[{\"type\":\"horrible\"}],\"size\":10485760}"
     expect(out).toContain(`MemoryStore: ${expected}`)
     expect(out).toContain(`DynamoDB Local: ${expected}`)
   }, 120_000)
 
-  it("runs a vitest suite on konserve-dynamodb/vitest/setup", () => {
+  it("installs the konserve-dynamodb command: npx konserve-dynamodb --help", async () => {
+    expect(files).toContain("dist/cli.js")
+    const help = ok(
+      await run("npx", ["--no-install", "konserve-dynamodb", "--help"], app),
+      "npx konserve-dynamodb --help"
+    )
+    for (const command of ["keys", "get", "put", "rm", "stat", "export", "import", "sweep", "gc"]) {
+      expect(help).toContain(`- ${command} `)
+    }
+    const version = await run("npx", ["--no-install", "konserve-dynamodb", "--version"], app)
+    expect(version.stdout.trim()).toBe(JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")).version)
+    const usage = await run("npx", ["--no-install", "konserve-dynamodb", "frobnicate"], app)
+    expect(usage.status).toBe(2)
+  }, 120_000)
+
+  it("runs a vitest suite on konserve-dynamodb/vitest/setup", async () => {
     const vitest = Path.join(app, "node_modules/vitest/vitest.mjs")
-    const out = ok(run(process.execPath, [vitest, "run"], app), "vitest in the fresh project")
+    const out = ok(await run(process.execPath, [vitest, "run"], app), "vitest in the fresh project")
     expect(out).toMatch(/1 passed/)
   }, 120_000)
 })

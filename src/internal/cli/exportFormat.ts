@@ -1,0 +1,492 @@
+/**
+ * The export format: a whole store as JSON Lines, one record a line, streamed
+ * both ways (memory bounded by the largest value, never by the store).
+ *
+ * ```
+ * {"type":"header","format":"konserve-dynamodb-export","version":1,"exportedAt":"...","table":"t","prefix":"p"}
+ * {"type":"value","key":"k","value":<tagged JSON>,"lastWrite":"...","expiresAt":"...","meta":<tagged JSON>}
+ * {"type":"binary","key":"b","size":1048576,"lastWrite":"...","expiresAt":"...","meta":...}
+ * {"type":"chunk","bytes":"<base64 of at most 64 KiB>"}            (as many as make `size` bytes)
+ * {"type":"log","key":"l","count":2,"lastWrite":"..."}
+ * {"type":"element","value":<tagged JSON>}                          (`count` of them, in append order)
+ * {"type":"end","keys":3,"values":1,"binaries":1,"logs":1}
+ * ```
+ *
+ * Values, log elements and user metas are tagged JSON (`render.ts`), exact
+ * for every storable value. `expiresAt` is absolute: an import sets the
+ * remaining time as the TTL, and leaves out what has expired since. `meta`
+ * and `expiresAt` appear only when set. `lastWrite` is informational: a
+ * store sets `lastWrite` and `version` itself on every write, so an import
+ * cannot keep them. The `end` record tells a complete file from a truncated
+ * one.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as KonserveError from "../../KonserveError.js"
+import * as KonserveStore from "../../KonserveStore.js"
+import { FormatError } from "./failure.js"
+import * as Render from "./render.js"
+
+/** The `format` of the header record. @internal */
+export const FORMAT = "konserve-dynamodb-export"
+
+/** The version this module writes and reads. @internal */
+export const VERSION = 1
+
+/** The most bytes of a binary in one `chunk` record (before base64). @internal */
+export const CHUNK_BYTES = 64 * 1024
+
+/** How many keys an export reads ahead of what it writes. @internal */
+export const READ_AHEAD = 4
+
+/** Counts of an export or an import, updated while it runs. @internal */
+export interface Counts {
+  keys: number
+  values: number
+  binaries: number
+  logs: number
+  /** Binary bytes and log elements are counted apart: binary bytes here. */
+  binaryBytes: number
+  /** Keys left out by an import because their `expiresAt` has passed. */
+  expired: number
+}
+
+/** @internal */
+export const emptyCounts = (): Counts => ({ keys: 0, values: 0, binaries: 0, logs: 0, binaryBytes: 0, expired: 0 })
+
+// -----------------------------------------------------------------------------
+// writing
+// -----------------------------------------------------------------------------
+
+const line = (record: Render.Json): string => JSON.stringify(record) + "\n"
+
+const dates = (meta: KonserveStore.Meta): { readonly [key: string]: Render.Json } => ({
+  lastWrite: meta.lastWrite.toISOString(),
+  ...(meta.expiresAt === undefined ? {} : { expiresAt: meta.expiresAt.toISOString() }),
+  ...(meta.user === undefined ? {} : { meta: Render.encode(meta.user) })
+})
+
+/** Pieces of at most `CHUNK_BYTES` (none for no bytes: an empty binary has no chunk records). */
+const pieces = (bytes: Uint8Array): ReadonlyArray<Uint8Array> => {
+  if (bytes.byteLength === 0) return []
+  if (bytes.byteLength <= CHUNK_BYTES) return [bytes]
+  const out: Array<Uint8Array> = []
+  for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
+    out.push(bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, bytes.byteLength)))
+  }
+  return out
+}
+
+/** The records of one key, read lazily: none when the key went away since it was listed. */
+const recordsOf = (
+  meta: KonserveStore.Meta,
+  counts: Counts
+): Effect.Effect<
+  Stream.Stream<string, KonserveError.KonserveError>,
+  KonserveError.KonserveError,
+  KonserveStore.KonserveStore
+> => {
+  const key = meta.key
+  switch (meta.type) {
+    case "value":
+      return Effect.map(KonserveStore.get(key), (value) =>
+        Option.match(value, {
+          onNone: () => Stream.empty,
+          onSome: (value) => {
+            counts.keys++
+            counts.values++
+            return Stream.succeed(line({ type: "value", key, value: Render.encode(value), ...dates(meta) }))
+          }
+        }))
+    case "log":
+      return Effect.map(KonserveStore.log(key), (elements) =>
+        Option.match(elements, {
+          onNone: () => Stream.empty,
+          onSome: (elements) => {
+            counts.keys++
+            counts.logs++
+            return Stream.concat(
+              Stream.succeed(line({ type: "log", key, count: elements.length, ...dates(meta) })),
+              Stream.map(Stream.fromIterable(elements), (element) =>
+                line({ type: "element", value: Render.encode(element) }))
+            )
+          }
+        }))
+    case "binary":
+      return Effect.map(KonserveStore.bget(key), (binary) =>
+        Option.match(binary, {
+          onNone: () => Stream.empty,
+          onSome: (binary) => {
+            counts.keys++
+            counts.binaries++
+            return Stream.concat(
+              Stream.succeed(line({ type: "binary", key, size: binary.size, ...dates(binary.meta) })),
+              binary.stream.pipe(
+                Stream.mapConcat(pieces),
+                Stream.map((piece) => {
+                  counts.binaryBytes += piece.byteLength
+                  return line({ type: "chunk", bytes: Render.toBase64(piece) })
+                })
+              )
+            )
+          }
+        }))
+  }
+}
+
+/**
+ * The whole store in context as lines of the export format (each with its
+ * newline), read lazily: keys as the listing yields them (a key removed
+ * since it was listed is left out), `READ_AHEAD` keys read ahead, a
+ * binary's bytes streamed. Not a point-in-time snapshot: each key is read
+ * as it is at its turn. `filter` picks keys (`--starts-with`).
+ *
+ * @internal
+ */
+export const exportLines = (
+  source: { readonly table: string; readonly prefix: string | undefined },
+  counts: Counts,
+  options?: { readonly filter?: ((key: string) => boolean) | undefined; readonly now?: Date }
+): Stream.Stream<string, KonserveError.KonserveError, KonserveStore.KonserveStore> => {
+  const filter = options?.filter
+  const header = line({
+    type: "header",
+    format: FORMAT,
+    version: VERSION,
+    exportedAt: (options?.now ?? new Date()).toISOString(),
+    table: source.table,
+    prefix: source.prefix ?? null
+  })
+  const body = KonserveStore.keys.pipe(
+    Stream.filter((meta) => filter === undefined || filter(meta.key)),
+    Stream.mapEffect((meta) => recordsOf(meta, counts), { concurrency: READ_AHEAD }),
+    Stream.flatten()
+  )
+  const end = Stream.suspend(() =>
+    Stream.succeed(line({
+      type: "end",
+      keys: counts.keys,
+      values: counts.values,
+      binaries: counts.binaries,
+      logs: counts.logs
+    }))
+  )
+  return Stream.concat(Stream.concat(Stream.succeed(header), body), end)
+}
+
+// -----------------------------------------------------------------------------
+// reading
+// -----------------------------------------------------------------------------
+
+type JsonRecord = { readonly [key: string]: unknown }
+
+/** One line at a time from a stream of lines, counting them. */
+interface Reader<E> {
+  /** The next non-blank line and its number; none at the end. */
+  readonly next: Effect.Effect<Option.Option<readonly [string, number]>, E>
+  /** How many lines were read. */
+  readonly lines: () => number
+}
+
+const makeReader = <E>(lines: Stream.Stream<string, E>): Effect.Effect<Reader<E>, never, Scope.Scope> =>
+  Effect.map(Stream.toPull(lines), (pull) => {
+    let buffer: Chunk.Chunk<string> = Chunk.empty()
+    let index = 0
+    let number = 0
+    let ended = false
+    const next: Effect.Effect<Option.Option<readonly [string, number]>, E> = Effect.suspend(() => {
+      while (index < buffer.length) {
+        const text = Chunk.unsafeGet(buffer, index++)
+        number++
+        if (text.trim() !== "") return Effect.succeed(Option.some([text, number] as const))
+      }
+      if (ended) return Effect.succeed(Option.none())
+      return Effect.matchEffect(pull, {
+        onFailure: Option.match({
+          onNone: () => {
+            ended = true
+            return Effect.succeed(Option.none())
+          },
+          onSome: Effect.fail
+        }),
+        onSuccess: (chunk) => {
+          buffer = chunk
+          index = 0
+          return next
+        }
+      })
+    })
+    return { next, lines: () => number }
+  })
+
+const parseRecord = (text: string, number: number): Either.Either<JsonRecord, FormatError> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Either.left(
+      new FormatError({ line: number, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` })
+    )
+  }
+  if (
+    typeof json !== "object" || json === null || Array.isArray(json) || typeof (json as JsonRecord).type !== "string"
+  ) {
+    return Either.left(new FormatError({ line: number, reason: "not a record: expected an object with a \"type\"" }))
+  }
+  return Either.right(json as JsonRecord)
+}
+
+const field = <A>(
+  record: JsonRecord,
+  name: string,
+  number: number,
+  what: string,
+  is: (value: unknown) => value is A
+): Effect.Effect<A, FormatError> =>
+  is(record[name])
+    ? Effect.succeed(record[name] as A)
+    : Effect.fail(new FormatError({ line: number, reason: `${String(record.type)} record: "${name}" must be ${what}` }))
+
+const isString = (value: unknown): value is string => typeof value === "string"
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
+
+const decodeValue = (json: unknown, number: number, what: string): Effect.Effect<unknown, FormatError> =>
+  Either.match(Render.decode(json), {
+    onLeft: (reason) => Effect.fail(new FormatError({ line: number, reason: `${what}: ${reason}` })),
+    onRight: Effect.succeed
+  })
+
+/**
+ * A clock that stands at `millis` (sleeping as the live clock does). A write
+ * with a TTL runs on it, so that the store's `now + ttl` is exactly the
+ * exported `expiresAt`: the store takes `now` from the fiber's `Clock`.
+ */
+const clockAt = (millis: number): Clock.Clock => {
+  const live = Clock.make()
+  const nanos = BigInt(millis) * 1_000_000n
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => millis,
+    currentTimeMillis: Effect.succeed(millis),
+    unsafeCurrentTimeNanos: () => nanos,
+    currentTimeNanos: Effect.succeed(nanos),
+    sleep: (duration) => live.sleep(duration)
+  }
+}
+
+/** A write of a record: with a TTL, on a clock standing at the `now` the TTL was computed from. */
+const writing = <A, E, R>(write: Effect.Effect<A, E, R>, options: WriteOf): Effect.Effect<A, E, R> =>
+  options.options.ttl === undefined ? write : Effect.withClock(write, clockAt(options.now))
+
+interface WriteOf {
+  readonly options: KonserveStore.WriteOptions
+  readonly now: number
+}
+
+/** The write options of a record: the remaining TTL (none: expired) and the user meta. */
+const writeOptionsOf = (
+  record: JsonRecord,
+  number: number,
+  now: number
+): Effect.Effect<Option.Option<WriteOf>, FormatError> =>
+  Effect.gen(function*() {
+    let ttl: Duration.Duration | undefined
+    if (record.expiresAt !== undefined && record.expiresAt !== null) {
+      const expiresAt = typeof record.expiresAt === "string" ? Date.parse(record.expiresAt) : NaN
+      if (Number.isNaN(expiresAt)) {
+        return yield* new FormatError({ line: number, reason: "\"expiresAt\" must be an ISO 8601 date" })
+      }
+      if (expiresAt <= now) return Option.none()
+      ttl = Duration.millis(expiresAt - now)
+    }
+    let meta: Readonly<Record<string, unknown>> | undefined
+    if (record.meta !== undefined && record.meta !== null) {
+      const decoded = yield* decodeValue(record.meta, number, "meta")
+      if (typeof decoded !== "object" || decoded === null || Object.getPrototypeOf(decoded) !== Object.prototype) {
+        return yield* new FormatError({ line: number, reason: "\"meta\" must be an object" })
+      }
+      meta = decoded as Readonly<Record<string, unknown>>
+    }
+    return Option.some({
+      options: {
+        ...(ttl === undefined ? {} : { ttl }),
+        ...(meta === undefined ? {} : { meta })
+      },
+      now
+    })
+  })
+
+/** What an import reports while it runs. @internal */
+export interface ImportProgress {
+  readonly counts: Counts
+  readonly line: number
+}
+
+/**
+ * Writes the records of an export, read from `lines`, into the store in
+ * context, one key at a time, as they come: values with `assoc`, binaries
+ * with `bassoc` streamed from their chunk records, logs replaced (the key is
+ * removed, then each element appended in order). A key of the file
+ * overwrites the same key of the store; other keys of the store stay. A key
+ * whose `expiresAt` has passed is left out (counted as `expired`). A file
+ * that breaks the format, or ends before its `end` record, fails with
+ * `FormatError` naming the line; what came before it stays written.
+ *
+ * @internal
+ */
+export const importLines = <E>(
+  lines: Stream.Stream<string, E>,
+  options: {
+    readonly now: () => number
+    readonly onProgress?: ((progress: ImportProgress) => Effect.Effect<void>) | undefined
+  }
+): Effect.Effect<Counts, E | FormatError | KonserveError.KonserveError, KonserveStore.KonserveStore | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reader = yield* makeReader(lines)
+    const counts = emptyCounts()
+    const progress = (number: number) => options.onProgress?.({ counts, line: number }) ?? Effect.void
+
+    const nextRecord = (
+      inside: string
+    ): Effect.Effect<readonly [JsonRecord, number], E | FormatError> =>
+      Effect.flatMap(reader.next, (next) => {
+        if (Option.isNone(next)) {
+          return Effect.fail(
+            new FormatError({ line: reader.lines() + 1, reason: `the file ends ${inside}: is it truncated?` })
+          )
+        }
+        const [text, number] = next.value
+        return Effect.map(parseRecord(text, number), (record) => [record, number] as const)
+      })
+
+    const expect = (record: JsonRecord, number: number, type: string, inside: string) =>
+      record.type === type
+        ? Effect.void
+        : Effect.fail(
+          new FormatError({ line: number, reason: `expected a ${type} record ${inside}, found ${String(record.type)}` })
+        )
+
+    // header
+    const [header, headerLine] = yield* nextRecord("before its header")
+    if (header.type !== "header" || header.format !== FORMAT) {
+      return yield* new FormatError({ line: headerLine, reason: `not a ${FORMAT} file: its first record is no header` })
+    }
+    if (header.version !== VERSION) {
+      return yield* new FormatError({
+        line: headerLine,
+        reason: `format version ${JSON.stringify(header.version)}; this version reads ${VERSION}`
+      })
+    }
+
+    while (true) {
+      const [record, number] = yield* nextRecord("before its end record")
+      switch (record.type) {
+        case "value": {
+          const key = yield* field(record, "key", number, "a string", isString)
+          const value = yield* decodeValue(record.value, number, `value of ${JSON.stringify(key)}`)
+          const writeOptions = yield* writeOptionsOf(record, number, options.now())
+          counts.keys++
+          if (Option.isNone(writeOptions)) {
+            counts.expired++
+          } else {
+            yield* writing(KonserveStore.assoc(key, value, writeOptions.value.options), writeOptions.value)
+            counts.values++
+          }
+          break
+        }
+        case "binary": {
+          const key = yield* field(record, "key", number, "a string", isString)
+          const size = yield* field(record, "size", number, "a byte count", isCount)
+          const writeOptions = yield* writeOptionsOf(record, number, options.now())
+          const inside = `inside binary ${JSON.stringify(key)}`
+          let remaining = size
+          const bytes: Stream.Stream<Uint8Array, E | FormatError> = Stream.repeatEffectOption(
+            remaining === 0 ? Effect.fail(Option.none()) : Effect.suspend(() => {
+              if (remaining === 0) return Effect.fail(Option.none())
+              return nextRecord(inside).pipe(
+                Effect.flatMap(([chunk, chunkLine]) =>
+                  Effect.zipRight(
+                    expect(chunk, chunkLine, "chunk", inside),
+                    field(chunk, "bytes", chunkLine, "a base64 string", isString).pipe(
+                      Effect.flatMap((text) => {
+                        const piece = Render.fromBase64(text)
+                        if (piece === undefined) {
+                          return Effect.fail(
+                            new FormatError({ line: chunkLine, reason: "chunk record: \"bytes\" is not base64" })
+                          )
+                        }
+                        if (piece.byteLength > remaining) {
+                          return Effect.fail(
+                            new FormatError({ line: chunkLine, reason: `more bytes than the binary's size (${size})` })
+                          )
+                        }
+                        remaining -= piece.byteLength
+                        counts.binaryBytes += piece.byteLength
+                        return Effect.as(progress(chunkLine), piece)
+                      })
+                    )
+                  )
+                ),
+                Effect.mapError(Option.some)
+              )
+            })
+          )
+          counts.keys++
+          if (Option.isNone(writeOptions)) {
+            yield* Stream.runDrain(bytes)
+            counts.expired++
+          } else {
+            yield* writing(KonserveStore.bassoc(key, bytes, writeOptions.value.options), writeOptions.value)
+            if (remaining !== 0) {
+              return yield* new FormatError({ line: number, reason: `binary ${JSON.stringify(key)}: bytes missing` })
+            }
+            counts.binaries++
+          }
+          break
+        }
+        case "log": {
+          const key = yield* field(record, "key", number, "a string", isString)
+          const count = yield* field(record, "count", number, "an element count", isCount)
+          const inside = `inside log ${JSON.stringify(key)}`
+          yield* KonserveStore.dissoc(key)
+          for (let i = 0; i < count; i++) {
+            const [element, elementLine] = yield* nextRecord(inside)
+            yield* expect(element, elementLine, "element", inside)
+            const value = yield* decodeValue(element.value, elementLine, `element ${i} of ${JSON.stringify(key)}`)
+            yield* KonserveStore.append(key, value)
+          }
+          counts.keys++
+          counts.logs++
+          break
+        }
+        case "end": {
+          const keys = record.keys
+          if (keys !== counts.keys) {
+            return yield* new FormatError({
+              line: number,
+              reason: `the end record counts ${JSON.stringify(keys)} keys, the file holds ${counts.keys}`
+            })
+          }
+          const after = yield* reader.next
+          if (Option.isSome(after)) {
+            return yield* new FormatError({ line: after.value[1], reason: "a record after the end record" })
+          }
+          return counts
+        }
+        default:
+          return yield* new FormatError({
+            line: number,
+            reason: `unexpected record type ${JSON.stringify(record.type)} (expected value, binary, log or end)`
+          })
+      }
+      yield* progress(number)
+    }
+  })

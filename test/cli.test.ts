@@ -1,0 +1,477 @@
+/**
+ * The `konserve-dynamodb` CLI: run as a child process against the run's
+ * DynamoDB Local, end to end; the export format's value encoding and the
+ * export → import round trip checked without an engine (MemoryStore) by
+ * fast-check.
+ *
+ * The child runs `src/cli.ts` bundled once by esbuild (its packages left
+ * external): a start costs about a second of CPU, against two and a half
+ * under `node --import tsx`. (test/package.test.ts runs the built bin.)
+ * Assertions are batched per invocation, and independent invocations run
+ * side by side.
+ */
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Esbuild from "esbuild"
+import * as ChildProcess from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as ExportFormat from "../src/internal/cli/exportFormat.js"
+import * as Render from "../src/internal/cli/render.js"
+import * as KonserveStore from "../src/KonserveStore.js"
+import * as MemoryStore from "../src/MemoryStore.js"
+import { deepEqual } from "./utils/deepEqual.js"
+import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
+
+// -----------------------------------------------------------------------------
+// helpers
+// -----------------------------------------------------------------------------
+
+const root = Path.resolve(import.meta.dirname, "..")
+const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "konserve-cli-"))
+const table = uniqueTable("cli")
+const MiB = 1024 * 1024
+
+/** The bundle: under node_modules, so that its external packages resolve. */
+const bundle = Path.join(root, "node_modules", ".cache", "konserve-dynamodb-cli-test", `cli-${process.pid}.mjs`)
+
+beforeAll(async () => {
+  await Esbuild.build({
+    entryPoints: [Path.join(root, "src", "cli.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outfile: bundle,
+    logLevel: "warning"
+  })
+  return () => Fs.rmSync(bundle, { force: true })
+})
+
+interface Run {
+  readonly status: number | null
+  readonly stdout: Buffer
+  readonly stderr: string
+  /** stdout as text */
+  readonly out: string
+}
+
+/** The CLI on the run's engine and this file's table (unless the args name another). */
+const cli = (args: ReadonlyArray<string>, options?: { readonly input?: string | Uint8Array }): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = ChildProcess.spawn(
+      process.execPath,
+      [
+        bundle,
+        ...args,
+        ...(args.includes("--endpoint") ? [] : ["--endpoint", endpoint()]),
+        "--region",
+        "us-east-1"
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          KONSERVE_TABLE: table,
+          AWS_ACCESS_KEY_ID: "local",
+          AWS_SECRET_ACCESS_KEY: "local",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          NO_COLOR: "1"
+        },
+        stdio: ["pipe", "pipe", "pipe"]
+      }
+    )
+    const out: Array<Buffer> = []
+    const err: Array<Buffer> = []
+    child.stdout.on("data", (data: Buffer) => out.push(data))
+    child.stderr.on("data", (data: Buffer) => err.push(data))
+    child.on("error", reject)
+    child.on("close", (status) => {
+      const stdout = Buffer.concat(out)
+      resolve({ status, stdout, out: stdout.toString("utf8"), stderr: Buffer.concat(err).toString("utf8") })
+    })
+    child.stdin.on("error", () => {}) // a command that fails early closes its stdin: EPIPE here
+    child.stdin.end(options?.input ?? "")
+  })
+
+const lines = (text: string): ReadonlyArray<string> => text.split("\n").filter((line) => line !== "")
+
+/** The store of `prefix` in this file's table, for setting up and checking what the CLI did. */
+const store = (prefix: string) => DynamoDBStore.layer(storeConfig(endpoint(), table, { prefix }))
+
+const inStore = <A, E>(prefix: string, program: Effect.Effect<A, E, KonserveStore.KonserveStore>): Promise<A> =>
+  Effect.runPromise(Effect.provide(program, store(prefix)))
+
+/** Everything the store holds under a prefix, by key: kind, value (bytes for a binary), user meta, expiry. */
+const snapshot = (prefix: string) =>
+  inStore(
+    prefix,
+    Effect.gen(function*() {
+      const out = new Map<string, { type: string; value: unknown; user: unknown; expiresAt: number | undefined }>()
+      const metas = yield* Stream.runCollect(KonserveStore.keys)
+      for (const meta of metas) {
+        const value = meta.type === "log"
+          ? Option.getOrThrow(yield* KonserveStore.log(meta.key))
+          : Option.getOrThrow(yield* KonserveStore.get(meta.key))
+        out.set(meta.key, { type: meta.type, value, user: meta.user, expiresAt: meta.expiresAt?.getTime() })
+      }
+      return out
+    })
+  )
+
+/** Values of every kind the store keeps, nested. */
+const richValue = {
+  big: 123456789012345678901234567890n,
+  negative: -(2n ** 70n),
+  when: new Date("2025-01-31T12:00:00.000Z"),
+  invalid: new Date(NaN),
+  far: new Date(8.64e15),
+  map: new Map<unknown, unknown>([[1, "one"], [{ a: [1n] }, new Set([new Date(0)])]]),
+  set: new Set([1, "two", null]),
+  bytes: new Uint8Array([0, 1, 2, 254, 255]),
+  numbers: [NaN, Infinity, -Infinity, -0, 0.1, Number.MAX_VALUE],
+  nested: { u: undefined, deep: [[[{ x: "y" }]]] },
+  dollar: { $bigint: "not a tag" },
+  text: "line\nbreak \u2603 \ud83d\ude00"
+}
+
+// -----------------------------------------------------------------------------
+// the export format's values, without an engine
+// -----------------------------------------------------------------------------
+
+const propertyName = FastCheck.string({ unit: "binary", maxLength: 8 }).filter((key) => key !== "__proto__")
+
+const { nested, top } = FastCheck.letrec<{ nested: unknown; top: unknown; leaf: unknown; container: unknown }>((
+  tie
+) => ({
+  leaf: FastCheck.oneof(
+    FastCheck.constant(null),
+    FastCheck.boolean(),
+    FastCheck.double(),
+    FastCheck.integer(),
+    FastCheck.bigInt(),
+    FastCheck.string({ unit: "binary" }),
+    FastCheck.constantFrom("$bigint", "$object", "$"),
+    FastCheck.date({ noInvalidDate: false }),
+    FastCheck.uint8Array({ maxLength: 16 })
+  ),
+  container: FastCheck.oneof(
+    FastCheck.array(tie("nested"), { maxLength: 4 }),
+    FastCheck.dictionary(propertyName, tie("nested"), { maxKeys: 4, noNullPrototype: false }),
+    FastCheck.dictionary(FastCheck.constantFrom("$bigint", "$map", "$x", "$"), tie("nested"), { maxKeys: 1 }),
+    FastCheck.array(FastCheck.tuple(tie("nested"), tie("nested")), { maxLength: 4 }).map((entries) => new Map(entries)),
+    FastCheck.array(tie("nested"), { maxLength: 4 }).map((elements) => new Set(elements))
+  ),
+  nested: FastCheck.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    tie("leaf"),
+    FastCheck.constant(undefined),
+    tie("container")
+  ),
+  top: FastCheck.oneof({ depthSize: "small", withCrossShrink: true }, tie("leaf"), tie("container"))
+}))
+
+describe("tagged JSON (the export format's values)", () => {
+  it("round-trips every storable value exactly through JSON text", () => {
+    FastCheck.assert(
+      FastCheck.property(top, (value) => {
+        const decoded = Render.parse(JSON.stringify(Render.encode(value)))
+        return Either.isRight(decoded) && deepEqual(decoded.right, value)
+      }),
+      { numRuns: 500 }
+    )
+    expect(nested).toBeDefined()
+  })
+
+  it("renders for people with the same tags, and names the place of a bad tag", () => {
+    expect(Render.stringify({ n: 1n, s: new Set([1]) }, { pretty: true })).toBe(
+      "{ \"n\": { \"$bigint\": \"1\" }, \"s\": { \"$set\": [1] } }"
+    )
+    expect(Render.stringify({ n: 1n, d: new Date(0), s: new Set([1, 2, 3, 4, 5, 6]) }, { pretty: true })).toBe(
+      "{\n  \"n\": { \"$bigint\": \"1\" },\n  \"d\": { \"$date\": \"1970-01-01T00:00:00.000Z\" },\n" +
+        "  \"s\": { \"$set\": [1, 2, 3, 4, 5, 6] }\n}"
+    )
+    expect(Render.stringify({ $x: 1 })).toBe("{\"$object\":{\"$x\":1}}")
+    expect(Render.parse("{\"a\": [{\"$bigint\": \"1.5\"}]}")).toEqual(
+      Either.left("$.a[0].$bigint: expected an integer as a string of decimal digits")
+    )
+    expect(Either.isLeft(Render.parse("{\"odd key\": {\"$what\": 1}}"))).toBe(true)
+  })
+
+  it("export → import on in-memory stores keeps every key, value, meta and TTL", async () => {
+    const entries = FastCheck.uniqueArray(
+      FastCheck.tuple(FastCheck.string({ minLength: 1, maxLength: 6 }), top),
+      { selector: ([key]) => key, maxLength: 6 }
+    )
+    await FastCheck.assert(
+      FastCheck.asyncProperty(entries, async (pairs) => {
+        const program = Effect.gen(function*() {
+          const source = yield* MemoryStore.make()
+          const target = yield* MemoryStore.make()
+          for (const [key, value] of pairs) {
+            if (value !== undefined) yield* source.assoc(key, value, { meta: { of: key }, ttl: Duration.hours(1) })
+          }
+          yield* source.append("log", 1n)
+          yield* source.append("log", new Map([[1, 2]]))
+          yield* source.bassoc("bin", new Uint8Array(200_000).fill(7))
+          yield* source.bassoc("empty", new Uint8Array(0))
+          const text = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, ExportFormat.emptyCounts())
+            .pipe(Stream.mkString, Effect.provideService(KonserveStore.KonserveStore, source))
+          yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+            Effect.scoped,
+            Effect.provideService(KonserveStore.KonserveStore, target)
+          )
+          const read = (s: KonserveStore.KonserveStore) =>
+            Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
+              Effect.forEach(
+                Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+                (meta) =>
+                  Effect.map(
+                    meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
+                    (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
+                  )
+              ))
+          return deepEqual(yield* read(source), yield* read(target))
+        })
+        return Effect.runPromise(Effect.scoped(program))
+      }),
+      { numRuns: 30 }
+    )
+  })
+
+  it("refuses a truncated or broken file, naming the line", async () => {
+    const fail = (text: string) =>
+      Effect.runPromise(
+        ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+          Effect.scoped,
+          Effect.provide(MemoryStore.layer()),
+          Effect.flip,
+          Effect.map((error) => error.message)
+        )
+      )
+    const header = JSON.stringify({ type: "header", format: "konserve-dynamodb-export", version: 1 })
+    expect(await fail(`${header}\n{"type":"value","key":"a","value":1}\n`)).toMatch(
+      /^line 3: the file ends before its end record/
+    )
+    expect(await fail("{\"type\":\"value\"}\n")).toMatch(/^line 1: not a konserve-dynamodb-export file/)
+    expect(await fail(`${header}\n{"type":"binary","key":"b","size":4}\n{"type":"chunk","bytes":"AAECAwQ="}\n`))
+      .toMatch(/^line 3: more bytes than the binary's size \(4\)/)
+    expect(await fail(`${header}\n{"type":"value","key":"a","value":{"$date":"soon"}}\n`)).toMatch(
+      /^line 2: value of "a": \$\.\$date: expected an ISO 8601 date/
+    )
+    expect(await fail(`${header}\n{"type":"end","keys":2}\n`)).toMatch(/^line 2: the end record counts 2 keys/)
+  })
+})
+
+// -----------------------------------------------------------------------------
+// the CLI as a child process
+// -----------------------------------------------------------------------------
+
+describe("konserve-dynamodb (the CLI)", { timeout: 120_000 }, () => {
+  it("put, get, keys and rm; --json outputs; exit code 3 for a missing key", async () => {
+    const binary = randomBytes(100_000)
+    const binaryFile = Path.join(work, "small.bin")
+    Fs.writeFileSync(binaryFile, binary)
+    const p = ["--prefix", "basics"]
+    const tagged = Render.stringify(richValue)
+    const puts = await Promise.all([
+      cli(["put", "rich", tagged, "--json", "--ttl", "2 days", "--meta", "{\"owner\":{\"$bigint\":\"7\"}}", ...p]),
+      cli(["put", "blob", "--binary", binaryFile, ...p]),
+      cli(["put", "greeting", "-", ...p], { input: "hello from stdin" })
+    ])
+    for (const put of puts) expect([put.status, put.stderr]).toEqual([0, ""])
+
+    const [keys, rich, raw, long] = await Promise.all([
+      cli(["keys", "--json", ...p]),
+      cli(["get", "rich", "--json", ...p]),
+      cli(["get", "blob", "--raw", ...p]),
+      cli(["keys", "--long", "--starts-with", "b", ...p])
+    ])
+    interface MetaJson {
+      readonly key: string
+      readonly type: string
+      readonly size: number
+      readonly expiresAt: string
+      readonly meta: unknown
+    }
+    const metas = lines(keys.out).map((line) => JSON.parse(line) as MetaJson).sort((a, b) => (a.key < b.key ? -1 : 1))
+    expect(metas.map((meta) => [meta.key, meta.type])).toEqual([
+      ["blob", "binary"],
+      ["greeting", "value"],
+      ["rich", "value"]
+    ])
+    const richMeta = metas.find((meta) => meta.key === "rich")!
+    expect(richMeta.meta).toEqual({ owner: { $bigint: "7" } })
+    const expiresIn = Date.parse(richMeta.expiresAt) - Date.now()
+    expect(expiresIn).toBeGreaterThan(Duration.toMillis("47 hours"))
+    expect(metas.find((meta) => meta.key === "blob")?.size).toBe(100_000)
+
+    expect(rich.status).toBe(0)
+    expect(lines(rich.out)).toHaveLength(1) // --json: one line
+    expect(deepEqual(Either.getOrThrow(Render.parse(rich.out)), richValue)).toBe(true)
+    expect(Buffer.compare(raw.stdout, binary)).toBe(0)
+    expect(lines(long.out)).toEqual([Render.LONG_HEADER, expect.stringMatching(/^binary\s+100000 B .* blob$/)])
+
+    // what the CLI wrote is what the library reads
+    const [stored, greeting] = await inStore(
+      "basics",
+      Effect.all([KonserveStore.get("rich"), KonserveStore.get("greeting")])
+    )
+    expect(deepEqual(Option.getOrThrow(stored), richValue)).toBe(true)
+    expect(greeting).toEqual(Option.some("hello from stdin"))
+
+    const [rm, gone, forced] = await Promise.all([
+      cli(["rm", "greeting", "nope", "--json", ...p]),
+      cli(["get", "never-there", ...p]),
+      cli(["rm", "nope", "--force", ...p])
+    ])
+    expect(rm.status).toBe(3)
+    expect(JSON.parse(rm.out)).toEqual({ removed: ["greeting"], missing: ["nope"] })
+    expect(JSON.parse(rm.stderr)).toEqual({
+      error: { _tag: "NotFound", message: "key \"nope\" not found", exitCode: 3 }
+    })
+    expect([gone.status, gone.out, gone.stderr]).toEqual([
+      3,
+      "",
+      "konserve-dynamodb: NotFound: key \"never-there\" not found\n"
+    ])
+    expect([forced.status, forced.stderr]).toEqual([0, ""])
+    expect(await inStore("basics", KonserveStore.exists("greeting"))).toBe(false)
+  })
+
+  it("export → import into another prefix keeps values, logs, a 1 MiB binary, metas and TTLs exactly", async () => {
+    const binary = randomBytes(MiB)
+    await inStore(
+      "source",
+      Effect.gen(function*() {
+        yield* KonserveStore.assoc("rich", richValue, { meta: { tags: new Set(["a"]), n: 1n }, ttl: "3 days" })
+        yield* KonserveStore.assoc("plain", { a: [1, "two"] })
+        yield* KonserveStore.append("events", { type: "created", at: new Date(5) })
+        yield* KonserveStore.append("events", 42n)
+        yield* KonserveStore.append("events", new Uint8Array([9]))
+        yield* KonserveStore.bassoc("blob", binary, { meta: { mime: "application/octet-stream" } })
+        yield* KonserveStore.bassoc("empty", new Uint8Array(0))
+      })
+    )
+    const file = Path.join(work, "source.jsonl")
+    const exported = await cli(["export", "--prefix", "source", "--out", file, "--json"])
+    expect(exported.status).toBe(0)
+    expect(JSON.parse(exported.out)).toMatchObject({ keys: 5, values: 2, binaries: 2, logs: 1, binaryBytes: MiB })
+    expect(Fs.existsSync(`${file}.partial`)).toBe(false)
+
+    const text = Fs.readFileSync(file, "utf8")
+    const records = lines(text).map((line) => JSON.parse(line))
+    expect(records[0]).toMatchObject({ type: "header", format: "konserve-dynamodb-export", version: 1, table })
+    expect(records.at(-1)).toEqual({ type: "end", keys: 5, values: 2, binaries: 2, logs: 1 })
+    const chunks = records.filter((record) => record.type === "chunk").map((record) =>
+      Buffer.from(record.bytes, "base64")
+    )
+    expect(chunks.every((chunk) => chunk.byteLength <= ExportFormat.CHUNK_BYTES)).toBe(true)
+    expect(Buffer.compare(Buffer.concat(chunks), binary)).toBe(0)
+    expect(records.filter((record) => record.type === "element")).toHaveLength(3)
+
+    // from stdin, into another prefix; then the same file cut short
+    const truncated = lines(text).slice(0, -3).join("\n") + "\n"
+    const [imported, broken] = await Promise.all([
+      cli(["import", "--prefix", "copy", "--json"], { input: text }),
+      cli(["import", "-", "--prefix", "broken"], { input: truncated })
+    ])
+    expect([imported.status, imported.stderr]).toEqual([0, ""])
+    expect(JSON.parse(imported.out)).toMatchObject({ keys: 5, values: 2, binaries: 2, logs: 1, expired: 0 })
+    expect(broken.status).toBe(1)
+    expect(broken.stderr).toMatch(/^konserve-dynamodb: FormatError: line \d+: the file ends .*: is it truncated\?\n$/)
+
+    const [source, copy] = await Promise.all([snapshot("source"), snapshot("copy")])
+    expect(copy.size).toBe(5)
+    expect(deepEqual(copy, source)).toBe(true)
+    expect(copy.get("rich")?.expiresAt).toBe(source.get("rich")?.expiresAt) // the same instant, to the millisecond
+    expect(Buffer.compare(Buffer.from(copy.get("blob")?.value as Uint8Array), binary)).toBe(0)
+  })
+
+  it("stat, sweep --dry-run and gc", async () => {
+    const p = ["--prefix", "maintenance"]
+    await inStore(
+      "maintenance",
+      Effect.gen(function*() {
+        yield* KonserveStore.assoc("old-1", 1)
+        yield* KonserveStore.assoc("old-2", "two", { ttl: "1 day" })
+        yield* KonserveStore.assoc("config", { keep: true })
+        yield* KonserveStore.append("log", 1)
+        yield* KonserveStore.bassoc("blob", new Uint8Array(500 * 1024))
+      })
+    )
+    const [stat, sweep, dryGc] = await Promise.all([
+      cli(["stat", "--json", ...p]),
+      cli(["sweep", "--dry-run", "--json", ...p]),
+      cli(["gc", "--keep", "-", "--older-than", "2100-01-01", "--dry-run", ...p], { input: "config\n\"log\"\n" })
+    ])
+    expect(stat.status).toBe(0)
+    const counts = JSON.parse(stat.out)
+    expect(counts).toMatchObject({
+      keys: 5,
+      values: 3,
+      binaries: 1,
+      logs: 1,
+      logElements: 1,
+      expiring: 1,
+      unreferenced: 0
+    })
+    expect(counts.items).toBeGreaterThan(5) // the binary's chunks, the log's element
+    expect(JSON.parse(sweep.out)).toMatchObject({ scanned: counts.items, unreferenced: 0, removed: 0, dryRun: true })
+    expect(dryGc.status).toBe(0)
+    expect([...lines(dryGc.out)].sort()).toEqual(["blob", "old-1", "old-2"])
+    expect(dryGc.stderr).toMatch(/^gc \(dry run\): 3 keys would go/)
+    expect(await inStore("maintenance", Effect.map(Stream.runCount(KonserveStore.keys), Number))).toBe(5)
+
+    const keep = Path.join(work, "keep.txt")
+    Fs.writeFileSync(keep, ["config", "{\"key\":\"blob\",\"type\":\"binary\"}", ""].join("\n"))
+    const gc = await cli(["gc", "--keep", keep, "--older-than", "0 seconds", "--json", ...p])
+    expect(gc.status).toBe(0)
+    const result = JSON.parse(gc.out)
+    expect([...result.removed].sort()).toEqual(["log", "old-1", "old-2"])
+    const left = await inStore(
+      "maintenance",
+      Effect.map(Stream.runCollect(KonserveStore.keys), (metas) => Array.from(metas, (meta) => meta.key).sort())
+    )
+    expect(left).toEqual(["blob", "config"])
+  })
+
+  it("every failure is one line with its _tag (and code); usage errors exit 2", async () => {
+    const [missingArg, badTtl, noStore, noFile, invalid] = await Promise.all([
+      cli(["get"]),
+      cli(["put", "k", "v", "--ttl", "soon"]),
+      cli(["keys", "--table", `${table}-missing`]),
+      cli(["put", "k", "--binary", Path.join(work, "no-such-file")]),
+      cli(["get", "k", "--table", "ab", "--json"])
+    ])
+    expect([missingArg.status, missingArg.out]).toEqual([2, ""])
+    expect(missingArg.stderr).toMatch(/Missing argument <KEY>/)
+    expect([badTtl.status, badTtl.stderr]).toEqual([
+      2,
+      "konserve-dynamodb: UsageError: --ttl: \"soon\" is not a duration (e.g. \"30 minutes\", \"2 days\")\n"
+    ])
+    expect([noStore.status, lines(noStore.stderr)]).toEqual([
+      1,
+      [expect.stringMatching(/^konserve-dynamodb: StoreNotFound: table ".*-missing" does not exist/)]
+    ])
+    expect([noFile.status, lines(noFile.stderr)]).toEqual([
+      1,
+      [expect.stringMatching(/^konserve-dynamodb: FileError \(ENOENT\): .*no-such-file/)]
+    ])
+    expect(invalid.status).toBe(1)
+    expect(lines(invalid.stderr)).toHaveLength(1)
+    expect(JSON.parse(invalid.stderr).error).toMatchObject({
+      _tag: "DynamoDBError",
+      code: "InvalidConfiguration",
+      exitCode: 1
+    })
+  })
+})
