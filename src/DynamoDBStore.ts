@@ -494,10 +494,10 @@ export const sweep = (
   options?: SweepOptions
 ): Stream.Stream<SweepProgress, KonserveError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const grace = options?.grace === undefined ? Option.some(DEFAULT_GRACE) : Duration.decodeUnknown(options.grace)
+    const grace = options?.grace === undefined ? Option.some(DEFAULT_GRACE) : Options.nonNegativeDuration(options.grace)
     if (Option.isNone(grace)) {
       return yield* Options.invalidConfiguration(
-        `invalid grace: ${String(options?.grace)} is not a duration`,
+        `invalid grace: ${String(options?.grace)} is not a duration of zero or more`,
         "DynamoDBStore.sweep"
       )
     }

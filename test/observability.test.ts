@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { recordCapacity } from "../src/internal/metrics.js"
 import { keyHash } from "../src/internal/tracing.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import * as MemoryStore from "../src/MemoryStore.js"
@@ -100,7 +101,8 @@ describe("metrics on any store (MemoryStore)", () => {
           binaryRead: ["konserve_bytes_read_total", { kind: "binary" }],
           bassocOk: ops("bassoc", "success"),
           logWritten: ["konserve_bytes_written_total", { kind: "log" }],
-          typedUpdate: ops("update", "success")
+          typedUpdate: ops("update", "success"),
+          assocInOk: ops("assocIn", "success")
         },
         Effect.gen(function*() {
           yield* store.assoc("a", "x".repeat(1000))
@@ -113,6 +115,7 @@ describe("metrics on any store (MemoryStore)", () => {
           const binary = yield* store.bget("bin")
           yield* Stream.runDrain(Option.getOrThrow(binary).stream)
           yield* store.append("log", "element")
+          yield* store.assocIn(["c"], 1) // one assocIn, not also an assoc
           yield* store.forSchema(Schema.Number).update(
             "counter",
             Option.match({ onNone: () => 1, onSome: (n) => n + 1 })
@@ -134,6 +137,7 @@ describe("metrics on any store (MemoryStore)", () => {
       expect(grown.bassocOk).toBe(1)
       expect(grown.logWritten).toBeGreaterThan(0)
       expect(grown.typedUpdate).toBe(1)
+      expect(grown.assocInOk).toBe(1)
     }))
 })
 
@@ -208,6 +212,29 @@ describe("metrics on DynamoDB", () => {
       )
       expect(grown.write).toBeGreaterThanOrEqual(3)
       expect(grown.read).toBeGreaterThanOrEqual(1)
+    }))
+
+  it.effect("capacity as AWS reports it: read and write units apart, their sum not counted again", () =>
+    Effect.gen(function*() {
+      const { grown } = yield* growth(
+        {
+          read: ["konserve_dynamodb_capacity_units_total", { command: "TestCommand", unit: "read" }],
+          write: ["konserve_dynamodb_capacity_units_total", { command: "TestCommand", unit: "write" }],
+          total: ["konserve_dynamodb_capacity_units_total", { command: "TestCommand", unit: "total" }]
+        },
+        Effect.sync(() => {
+          // a transaction's answer: one entry per table, each with its sum and its parts
+          recordCapacity("TestCommand", {
+            ConsumedCapacity: [
+              { TableName: "a", CapacityUnits: 3, ReadCapacityUnits: 1, WriteCapacityUnits: 2 },
+              { TableName: "b", CapacityUnits: 4, WriteCapacityUnits: 4 }
+            ]
+          })
+          // DynamoDB Local: one undivided figure
+          recordCapacity("TestCommand", { ConsumedCapacity: { TableName: "a", CapacityUnits: 5 } })
+        })
+      )
+      expect(grown).toEqual({ read: 1, write: 6, total: 5 })
     }))
 
   it.scoped("no capacity asked for by default", () =>

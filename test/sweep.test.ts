@@ -732,6 +732,13 @@ describe("sweep's scope and progress", () => {
           Stream.runDrain(DynamoDBStore.sweep({ client, table }, { grace: "soon" as Duration.DurationInput }))
         )
         expect(invalid).toBe("InvalidConfiguration")
+        // a negative or NaN grace is no grace of zero (Duration reads them as zero): refused
+        for (const bad of ["-1 hours", -1, Number.NaN, "NaN millis"]) {
+          const refused = yield* failureCode(
+            Stream.runDrain(DynamoDBStore.sweep({ client, table }, { grace: bad as Duration.DurationInput }))
+          )
+          expect(refused).toBe("InvalidConfiguration")
+        }
       }),
     60_000
   )

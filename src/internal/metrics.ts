@@ -71,7 +71,11 @@ export const throttles = Metric.counter("konserve_dynamodb_throttles_total", {
   incremental: true
 })
 
-/** Capacity units DynamoDB reported consumed (`consumedCapacity: true`), by `command` and `unit` (read/write/total). */
+/**
+ * Capacity units DynamoDB reported consumed (`consumedCapacity: true`), by
+ * `command` and `unit`: `read` and `write` where DynamoDB divides them,
+ * `total` where it reports one undivided figure (DynamoDB Local).
+ */
 export const capacityUnits = Metric.counter("konserve_dynamodb_capacity_units_total", {
   description: "Capacity units DynamoDB reported as consumed (with the consumedCapacity option), by command and unit",
   incremental: true
@@ -98,6 +102,16 @@ export const operationMetered = (name: string) => {
   const success = [operation, label("outcome", "success")]
   const durationTags = [operation]
   const unknownTags = [operation]
+  // Effect finds a metric's series by the identity of its label array: one array per outcome, made once.
+  const failures = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const failed = (outcome: string) => {
+    let labels = failures.get(outcome)
+    if (labels === undefined) {
+      labels = [operation, label("outcome", outcome)]
+      failures.set(outcome, labels)
+    }
+    return labels
+  }
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
       const start = performance.now()
@@ -112,7 +126,7 @@ export const operationMetered = (name: string) => {
             : Cause.isInterruptedOnly(exit.cause)
             ? "interrupted"
             : "defect"
-          operations.unsafeUpdate(1, [operation, label("outcome", outcome)])
+          operations.unsafeUpdate(1, failed(outcome))
           if (outcome === "UnknownOutcome") unknownOutcomes.unsafeUpdate(1, unknownTags)
         }
         return Effect.void
@@ -222,15 +236,37 @@ export const recordCapacity = (command: string, output: unknown): void => {
   const items: ReadonlyArray<unknown> = Array.isArray(reported) ? reported : reported === undefined ? [] : [reported]
   let readUnits = 0
   let writeUnits = 0
-  let total = 0
+  let undivided = 0
   for (const item of items) {
     if (!Predicate.isRecord(item)) continue
-    if (typeof item.ReadCapacityUnits === "number") readUnits += item.ReadCapacityUnits
-    if (typeof item.WriteCapacityUnits === "number") writeUnits += item.WriteCapacityUnits
-    if (typeof item.CapacityUnits === "number") total += item.CapacityUnits
+    const read = typeof item.ReadCapacityUnits === "number" ? item.ReadCapacityUnits : 0
+    const write = typeof item.WriteCapacityUnits === "number" ? item.WriteCapacityUnits : 0
+    readUnits += read
+    writeUnits += write
+    // `CapacityUnits` is the sum of the two when DynamoDB divides them: counted only when it does not.
+    if (read === 0 && write === 0 && typeof item.CapacityUnits === "number") undivided += item.CapacityUnits
   }
-  const commandLabel = label("command", command)
-  if (readUnits > 0) capacityUnits.unsafeUpdate(readUnits, [commandLabel, label("unit", "read")])
-  if (writeUnits > 0) capacityUnits.unsafeUpdate(writeUnits, [commandLabel, label("unit", "write")])
-  if (total > 0) capacityUnits.unsafeUpdate(total, [commandLabel, label("unit", "total")])
+  const labels = capacityLabels(command)
+  if (readUnits > 0) capacityUnits.unsafeUpdate(readUnits, labels.read)
+  if (writeUnits > 0) capacityUnits.unsafeUpdate(writeUnits, labels.write)
+  if (undivided > 0) capacityUnits.unsafeUpdate(undivided, labels.total)
+}
+
+const capacityLabelsByCommand = new Map<
+  string,
+  Record<"read" | "write" | "total", ReadonlyArray<MetricLabel.MetricLabel>>
+>()
+
+const capacityLabels = (command: string) => {
+  let labels = capacityLabelsByCommand.get(command)
+  if (labels === undefined) {
+    const commandLabel = label("command", command)
+    labels = {
+      read: [commandLabel, label("unit", "read")],
+      write: [commandLabel, label("unit", "write")],
+      total: [commandLabel, label("unit", "total")]
+    }
+    capacityLabelsByCommand.set(command, labels)
+  }
+  return labels
 }

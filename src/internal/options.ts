@@ -6,7 +6,9 @@
  *
  * @internal
  */
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { DynamoDBError } from "../KonserveError.js"
@@ -45,3 +47,20 @@ export const check = <A, I>(
     Schema.decodeUnknownEither(schema)(options, { errors: "all", onExcessProperty: "ignore" }),
     (error) => invalidConfiguration(`invalid options: ${ParseResult.TreeFormatter.formatErrorSync(error)}`, operation)
   )
+
+/**
+ * A duration that is not negative: `Duration.decodeUnknown` reads "-30
+ * days", a negative number and NaN as zero, which for a grace period or a
+ * cutoff means "everything". None for those, and for what is no duration.
+ *
+ * @internal
+ */
+export const nonNegativeDuration = (input: unknown): Option.Option<Duration.Duration> => {
+  if (typeof input === "number" && (Number.isNaN(input) || input < 0)) return Option.none()
+  if (typeof input === "bigint" && input < 0n) return Option.none()
+  if (typeof input === "string" && /^\s*-|nan/i.test(input)) return Option.none()
+  if (Array.isArray(input) && input.some((part) => typeof part !== "number" || Number.isNaN(part) || part < 0)) {
+    return Option.none()
+  }
+  return Duration.decodeUnknown(input)
+}

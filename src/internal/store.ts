@@ -258,17 +258,20 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     return Option.isSome(head) && isAlive(head.value, at)
   })
 
-  const assoc = operation("KonserveStore.assoc")(
-    function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
-      const valid = yield* Keys.validate(key)
-      const { bytes, size } = yield* encodeValue(valid, value)
-      yield* checkSize(valid, size)
-      const prepared = yield* prepare(valid, writeOptions)
-      const at = yield* now
-      const write = { key: valid, operation: "assoc", kind: "value", now: at } as const
-      yield* backend.put({ ...header(write, prepared, userCondition(writeOptions)), bytes, size })
-    }
-  )
+  const writeValue = function*(key: Key, value: unknown, writeOptions?: WriteOptions) {
+    const valid = yield* Keys.validate(key)
+    const { bytes, size } = yield* encodeValue(valid, value)
+    yield* checkSize(valid, size)
+    const prepared = yield* prepare(valid, writeOptions)
+    const at = yield* now
+    const write = { key: valid, operation: "assoc", kind: "value", now: at } as const
+    yield* backend.put({ ...header(write, prepared, userCondition(writeOptions)), bytes, size })
+  }
+
+  const assoc = operation("KonserveStore.assoc")(writeValue)
+
+  /** `assoc` without its span and metering, for `assocIn` of a key alone. */
+  const assocValue = Effect.fnUntraced(writeValue)
 
   /**
    * The conflict loop of `update`/`updateIn`/`assocIn`: read, apply, write
@@ -375,7 +378,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
       const valid = yield* Keys.validate(path[0])
       const steps = path.slice(1)
-      if (steps.length === 0) return yield* assoc(valid, value, writeOptions)
+      if (steps.length === 0) return yield* assocValue(valid, value, writeOptions)
       yield* checkPathDepth(valid, steps)
       // Fail on an unstorable leaf before reading anything.
       yield* encodeValue(valid, value)
