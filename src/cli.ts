@@ -6,13 +6,19 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Io from "./internal/cli/io.js"
 import * as Main from "./internal/cli/main.js"
 import * as Platform from "./internal/cli/platform.js"
 import * as Runtime from "./internal/cli/runtime.js"
 
-// `konserve-dynamodb keys | head`: a closed pipe ends the command quietly
+// A closed stdout (EPIPE: its reader went away). `keys | head`: the command ends quietly, exit 0. Output that must
+// arrive whole (`export` and `get` write through `Io.stdoutSink`): the sink fails with it, the command reports a
+// FileError and exits 1, so that an incomplete export never looks like a success (`set -o pipefail`).
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0)
+  if (error.code === "EPIPE") {
+    if (Io.stdoutMustBeComplete()) return
+    process.exit(0)
+  }
   throw error
 })
 

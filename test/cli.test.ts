@@ -25,6 +25,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import * as ExportFormat from "../src/internal/cli/exportFormat.js"
+import * as KeyLines from "../src/internal/cli/keyLines.js"
 import * as Render from "../src/internal/cli/render.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import * as MemoryStore from "../src/MemoryStore.js"
@@ -65,7 +66,14 @@ interface Run {
 }
 
 /** The CLI on the run's engine and this file's table (unless the args name another). */
-const cli = (args: ReadonlyArray<string>, options?: { readonly input?: string | Uint8Array }): Promise<Run> =>
+const cli = (
+  args: ReadonlyArray<string>,
+  options?: {
+    readonly input?: string | Uint8Array
+    /** Close the read end of stdout's pipe on its first data: a reader that went away (`| head -c 1`). */
+    readonly closeStdout?: boolean
+  }
+): Promise<Run> =>
   new Promise((resolve, reject) => {
     const child = ChildProcess.spawn(
       process.execPath,
@@ -91,7 +99,10 @@ const cli = (args: ReadonlyArray<string>, options?: { readonly input?: string | 
     )
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
-    child.stdout.on("data", (data: Buffer) => out.push(data))
+    child.stdout.on("data", (data: Buffer) => {
+      out.push(data)
+      if (options?.closeStdout === true) child.stdout.destroy()
+    })
     child.stderr.on("data", (data: Buffer) => err.push(data))
     child.on("error", reject)
     child.on("close", (status) => {
@@ -271,6 +282,150 @@ describe("tagged JSON (the export format's values)", () => {
   })
 })
 
+describe("export, of a store that changes while it runs", () => {
+  it("takes each key's kind, value, meta and expiry from its read, not from the listing; a vanished key is counted", async () => {
+    const program = Effect.gen(function*() {
+      const source = yield* MemoryStore.make()
+      yield* source.assoc("rewritten", "old", { meta: { v: 1 }, ttl: "1 hour" })
+      yield* source.assoc("value-to-log", 1)
+      yield* source.append("log-to-binary", 1)
+      yield* source.bassoc("binary-to-value", new Uint8Array([1, 2]))
+      yield* source.append("log-to-value", "x")
+      yield* source.assoc("vanished", 1)
+      yield* source.assoc("racy", "first", { meta: { v: 1 } })
+      yield* source.assoc("steady", "same", { meta: { v: 1 }, ttl: "3 days" })
+      // each runs once the listing has yielded its key, before the export reads it
+      const changes: Record<string, Effect.Effect<void, unknown>> = {
+        rewritten: source.assoc("rewritten", "new", { meta: { v: 2 }, ttl: "2 days" }),
+        "value-to-log": Effect.zipRight(source.dissoc("value-to-log"), source.append("value-to-log", "appended")),
+        "log-to-binary": Effect.zipRight(
+          source.dissoc("log-to-binary"),
+          source.bassoc("log-to-binary", new Uint8Array([7]), { meta: { v: 4 } })
+        ),
+        "binary-to-value": source.assoc("binary-to-value", "now a value", { meta: { v: 3 } }),
+        "log-to-value": Effect.zipRight(source.dissoc("log-to-value"), source.assoc("log-to-value", 42)),
+        vanished: Effect.asVoid(source.dissoc("vanished"))
+      }
+      let raced = false
+      const changing: KonserveStore.KonserveStore = {
+        ...source,
+        keys: Stream.tap(source.keys, (meta) => Effect.orDie(changes[meta.key] ?? Effect.void)),
+        // "racy" is rewritten right after its value was read
+        get: (key) =>
+          Effect.tap(source.get(key), () => {
+            if (key !== "racy" || raced) return Effect.void
+            raced = true
+            return Effect.orDie(source.assoc("racy", "second", { meta: { v: 2 } }))
+          })
+      }
+      const counts = ExportFormat.emptyCounts()
+      const text = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, counts).pipe(
+        Stream.mkString,
+        Effect.provideService(KonserveStore.KonserveStore, changing)
+      )
+      const records = lines(text).map((line) => JSON.parse(line) as Record<string, unknown>)
+      const byKey = new Map(records.filter((record) => typeof record.key === "string").map((r) => [r.key, r]))
+      expect(byKey.get("rewritten")).toMatchObject({ type: "value", value: "new", meta: { v: 2 } })
+      const expiresIn = Date.parse(byKey.get("rewritten")?.expiresAt as string) - Date.now()
+      expect(expiresIn).toBeGreaterThan(Duration.toMillis("47 hours"))
+      expect(byKey.get("value-to-log")).toMatchObject({ type: "log", count: 1 })
+      expect(byKey.get("log-to-binary")).toMatchObject({ type: "binary", size: 1, meta: { v: 4 } })
+      expect(byKey.get("binary-to-value")).toMatchObject({ type: "value", value: "now a value", meta: { v: 3 } })
+      expect(byKey.get("log-to-value")).toMatchObject({ type: "value", value: 42 })
+      expect(byKey.get("log-to-value")).not.toHaveProperty("meta")
+      expect(byKey.has("vanished")).toBe(false)
+      // rewritten between its read and its getMeta: read again, value and meta of the same write
+      expect(byKey.get("racy")).toMatchObject({ type: "value", value: "second", meta: { v: 2 } })
+      expect(byKey.get("steady")).toMatchObject({ type: "value", value: "same", meta: { v: 1 } })
+      expect(counts).toMatchObject({ keys: 7, values: 5, binaries: 1, logs: 1, vanished: 1 })
+      expect(records.at(-1)).toMatchObject({ type: "end", keys: 7 })
+
+      // imported, it is the store as it is now
+      const target = yield* MemoryStore.make()
+      yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+        Effect.scoped,
+        Effect.provideService(KonserveStore.KonserveStore, target)
+      )
+      const read = (s: KonserveStore.KonserveStore) =>
+        Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
+          Effect.forEach(
+            Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+            (meta) =>
+              Effect.map(
+                meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
+                (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
+              )
+          ))
+      expect(deepEqual(yield* read(target), yield* read(source))).toBe(true)
+    })
+    await Effect.runPromise(program)
+  })
+
+  it("fails with ConcurrentModification on a key that changes every time it is read", async () => {
+    const program = Effect.gen(function*() {
+      const source = yield* MemoryStore.make()
+      yield* source.assoc("restless", 0)
+      let writes = 0
+      const restless: KonserveStore.KonserveStore = {
+        ...source,
+        get: (key) => Effect.tap(source.get(key), () => Effect.orDie(source.assoc(key, ++writes)))
+      }
+      const error = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, ExportFormat.emptyCounts()).pipe(
+        Stream.runDrain,
+        Effect.provideService(KonserveStore.KonserveStore, restless),
+        Effect.flip
+      )
+      expect(error).toMatchObject({ _tag: "DynamoDBError", code: "ConcurrentModification" })
+      expect(writes).toBe(ExportFormat.READ_ATTEMPTS)
+    })
+    await Effect.runPromise(program)
+  })
+})
+
+describe("keys as lines (keys prints them, gc --keep reads them back)", () => {
+  const key = FastCheck.string({ unit: "binary", minLength: 1, maxLength: 12 }).filter((k) => k.isWellFormed())
+  const odd = FastCheck.constantFrom("\"", "{", "\r", "\n", "\t", " ", "\u0000", "\u007f", "\u0085", "\u2028", "\ufeff")
+  const tricky = FastCheck.oneof(
+    key,
+    FastCheck.tuple(FastCheck.array(FastCheck.oneof(odd, key), { minLength: 1, maxLength: 5 })).map(([parts]) =>
+      parts.join("")
+    )
+  )
+  const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
+
+  it("every key printed by keys, or by keys --json, reads back as itself, one line each", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.uniqueArray(tricky, { maxLength: 8 }), (keys) => {
+        const printed = keys.map(KeyLines.render)
+        const json = keys.map((k) => JSON.stringify({ key: k, type: "value" }))
+        const plain = KeyLines.parseKeepFile(utf8(printed.map((line) => line + "\n").join("")))
+        const fromJson = KeyLines.parseKeepFile(utf8(json.join("\n")))
+        return printed.every((line) => !line.includes("\n") && !line.includes("\r")) &&
+          Either.isRight(plain) && deepEqual(plain.right, new Set(keys)) &&
+          Either.isRight(fromJson) && deepEqual(fromJson.right, new Set(keys))
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("refuses, naming the line, what it cannot read as one key for sure", () => {
+    const refused = (text: string | Uint8Array) =>
+      Either.getLeft(KeyLines.parseKeepFile(typeof text === "string" ? utf8(text) : text)).pipe(Option.getOrUndefined)
+    expect(KeyLines.parseKeepFile(utf8("\ufeffa\n\"\\\"b\\\"\"\n{\"key\":\"{c}\"}\n\nplain key\n"))).toEqual(
+      Either.right(new Set(["a", "\"b\"", "{c}", "plain key"]))
+    )
+    expect(refused("a\r\nb\r\n")).toEqual({ line: 1, reason: expect.stringMatching(/carriage return/) })
+    expect(refused("a\n b\n")).toEqual({ line: 2, reason: expect.stringMatching(/whitespace/) })
+    expect(refused("a\n\n \n")).toEqual({ line: 3, reason: expect.stringMatching(/only whitespace/) })
+    expect(refused("a\n\"b\n")).toEqual({ line: 2, reason: expect.stringMatching(/^not JSON/) })
+    expect(refused("{\"name\":\"b\"}")).toEqual({ line: 1, reason: expect.stringMatching(/string "key"/) })
+    expect(refused("a\tb")).toEqual({ line: 1, reason: expect.stringMatching(/control character/) })
+    expect(refused("a\nb\u2028c\n")).toEqual({ line: 2, reason: expect.stringMatching(/line separator/) })
+    expect(refused(new Uint8Array([0x61, 0x0a, 0xff, 0x0a]))).toEqual({ line: 2, reason: "not UTF-8" })
+    expect(KeyLines.render("\u007f\u2028")).toBe("\"\\u007f\\u2028\"")
+  })
+})
+
 // -----------------------------------------------------------------------------
 // the CLI as a child process
 // -----------------------------------------------------------------------------
@@ -442,6 +597,153 @@ describe("konserve-dynamodb (the CLI)", { timeout: 120_000 }, () => {
       Effect.map(Stream.runCollect(KonserveStore.keys), (metas) => Array.from(metas, (meta) => meta.key).sort())
     )
     expect(left).toEqual(["blob", "config"])
+  })
+
+  it("gc --keep reads back exactly the keys that keys prints; a line it cannot read unambiguously stops it", async () => {
+    const p = ["--prefix", "keepfile"]
+    const tricky = [
+      "\"a\"",
+      "a",
+      "{\"key\":\"x\"}",
+      "x",
+      "cr\r",
+      "cr",
+      "line1\nline2",
+      "line1",
+      "line2",
+      " spaced ",
+      "spaced",
+      "\ufeffbom",
+      "bom",
+      "tab\there",
+      "\"",
+      "{",
+      "sep\u2028arator",
+      "plain/key with spaces",
+      "\u2603 \ud83d\ude00"
+    ]
+    const all = [...tricky].sort()
+    await inStore("keepfile", KonserveStore.multiAssoc(tricky.map((key) => [key, key] as const), { atomic: false }))
+    const keysNow = () =>
+      inStore(
+        "keepfile",
+        Effect.map(Stream.runCollect(KonserveStore.keys), (metas) => Array.from(metas, (meta) => meta.key).sort())
+      )
+
+    const [plain, json, long] = await Promise.all([
+      cli(["keys", ...p]),
+      cli(["keys", "--json", ...p]),
+      cli(["keys", "--long", ...p])
+    ])
+    expect([plain.status, json.status, long.status]).toEqual([0, 0, 0])
+    const removedBy = (run: Run): unknown => run.status === 0 ? JSON.parse(run.out).removed : run.out
+    const plainFile = Path.join(work, "keep-plain.txt")
+    const jsonFile = Path.join(work, "keep-json.txt")
+    Fs.writeFileSync(plainFile, plain.stdout)
+    Fs.writeFileSync(jsonFile, json.stdout)
+    const [dryPlain, dryJson] = await Promise.all([
+      cli(["gc", "--keep", plainFile, "--older-than", "2100-01-01", "--dry-run", "--json", ...p]),
+      cli(["gc", "--keep", jsonFile, "--older-than", "2100-01-01", "--dry-run", "--json", ...p])
+    ])
+    expect([dryPlain.status, dryPlain.stderr, removedBy(dryPlain)]).toEqual([0, "", []])
+    expect([dryJson.status, dryJson.stderr, removedBy(dryJson)]).toEqual([0, "", []])
+    const gc = await cli(["gc", "--keep", plainFile, "--older-than", "2100-01-01", "--json", ...p])
+    expect([gc.status, gc.stderr, removedBy(gc)]).toEqual([0, "", []])
+    expect(await keysNow()).toEqual(all)
+    expect(lines(plain.out)).toHaveLength(tricky.length) // one line a key
+    expect(lines(long.out)).toHaveLength(tricky.length + 1)
+
+    // keep one key: gc removes every other, and prints each as `keys` does (one a line)
+    const keepOne = Path.join(work, "keep-one.txt")
+    Fs.writeFileSync(keepOne, lines(plain.out).filter((line) => line !== "a").join("\n") + "\n")
+    const dryOne = await cli(["gc", "--keep", keepOne, "--older-than", "2100-01-01", "--dry-run", ...p])
+    expect([dryOne.status, lines(dryOne.out)]).toEqual([0, ["a"]])
+
+    // lines it cannot read unambiguously: refused, nothing removed
+    const refused = await Promise.all(
+      ["a\r\n\"a\"\r\n", "a\n \"a\"\n", "a\n\"a\n", "a\n{\"name\":\"x\"}\n", "a\ntab\there\n", "  \n"].map((
+        text
+      ) => cli(["gc", "--keep", "-", "--older-than", "2100-01-01", ...p], { input: text }))
+    )
+    for (const run of refused) {
+      expect([run.status, run.out]).toEqual([1, ""])
+      expect(lines(run.stderr)).toEqual([
+        expect.stringMatching(/^konserve-dynamodb: KeepFileError: --keep -: line \d+: /)
+      ])
+    }
+    expect(await keysNow()).toEqual(all)
+  })
+
+  it("negative or malformed durations and dates are usage errors before anything runs; put --meta takes any object", async () => {
+    const p = ["--prefix", "durations"]
+    await inStore("durations", KonserveStore.assoc("victim", 1))
+    const [gcNegative, sweepNegative, ttlNegative, statNegative, badDate, huge, metaCtor] = await Promise.all([
+      cli(["gc", "--keep", "-", "--older-than", "-30 days", ...p], { input: "other\n" }),
+      cli(["sweep", "--grace", "-1 hours", "--dry-run", ...p]),
+      cli(["put", "k", "v", "--ttl", "-5 minutes", ...p]),
+      cli(["stat", "--grace", "-1 seconds", ...p]),
+      cli(["gc", "--keep", "-", "--older-than", "2025-02-30", ...p], { input: "other\n" }),
+      cli(["gc", "--keep", "-", "--older-than", "99999999999999 days", ...p], { input: "other\n" }),
+      cli(["put", "ctor", "v", "--meta", "{\"constructor\":1,\"toString\":\"x\"}", ...p])
+    ])
+    expect([gcNegative.status, gcNegative.out]).toEqual([2, ""])
+    expect(gcNegative.stderr).toBe(
+      "konserve-dynamodb: UsageError: --older-than: \"-30 days\" is negative (a duration before now: \"30 days\")\n"
+    )
+    expect([sweepNegative.status, sweepNegative.out]).toEqual([2, ""])
+    expect(sweepNegative.stderr).toMatch(/^konserve-dynamodb: UsageError: --grace: "-1 hours" is negative/)
+    expect([ttlNegative.status, ttlNegative.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^konserve-dynamodb: UsageError: --ttl: "-5 minutes" is negative/)
+    ])
+    expect([statNegative.status, statNegative.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^konserve-dynamodb: UsageError: --grace: "-1 seconds" is negative/)
+    ])
+    expect([badDate.status, badDate.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^konserve-dynamodb: UsageError: --older-than: "2025-02-30" is not a date/)
+    ])
+    expect([huge.status, huge.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^konserve-dynamodb: UsageError: --older-than/)
+    ])
+    expect([metaCtor.status, metaCtor.stderr]).toEqual([0, ""])
+    const [victim, ctor, k] = await inStore(
+      "durations",
+      Effect.all([KonserveStore.exists("victim"), KonserveStore.getMeta("ctor"), KonserveStore.exists("k")])
+    )
+    expect(victim).toBe(true)
+    expect(k).toBe(false)
+    expect(Option.getOrThrow(ctor).user).toEqual({ constructor: 1, toString: "x" })
+  })
+
+  it("a reader that goes away: export and get exit 1 (their output is incomplete), keys exits 0 quietly", async () => {
+    const p = ["--prefix", "epipe"]
+    await inStore(
+      "epipe",
+      Effect.gen(function*() {
+        yield* KonserveStore.bassoc("blob", randomBytes(2 * MiB))
+        yield* KonserveStore.assoc("text", "t".repeat(2 * MiB))
+        // about 200 KB of key names: more than a pipe holds
+        yield* KonserveStore.multiAssoc(
+          Array.from({ length: 200 }, (_, i) => [`${String(i).padStart(4, "0")}-${"k".repeat(1000)}`, i] as const),
+          { atomic: false }
+        )
+      })
+    )
+    const [exported, raw, value, keys] = await Promise.all([
+      cli(["export", ...p], { closeStdout: true }),
+      cli(["get", "blob", "--raw", ...p], { closeStdout: true }),
+      cli(["get", "text", ...p], { closeStdout: true }),
+      cli(["keys", ...p], { closeStdout: true })
+    ])
+    for (const run of [exported, raw, value]) {
+      expect(run.status).toBe(1)
+      expect(lines(run.stderr).at(-1)).toMatch(/^konserve-dynamodb: FileError \(EPIPE\): stdout: /)
+    }
+    expect(exported.stderr).not.toMatch(/exported/)
+    expect([keys.status, keys.stderr]).toEqual([0, ""])
   })
 
   it("every failure is one line with its _tag (and code); usage errors exit 2", async () => {

@@ -22,8 +22,9 @@ import * as Fs from "node:fs"
 import * as DynamoDBStore from "../../DynamoDBStore.js"
 import * as KonserveStore from "../../KonserveStore.js"
 import * as ExportFormat from "./exportFormat.js"
-import { Exit, FileError, NotFound, renderReport, reportOf, UsageError } from "./failure.js"
+import { Exit, FileError, KeepFileError, NotFound, renderReport, reportOf, UsageError } from "./failure.js"
 import * as Io from "./io.js"
+import * as KeyLines from "./keyLines.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
 import * as Target from "./target.js"
@@ -64,14 +65,28 @@ const withStore = <A, E>(
   program: (target: Target.Target) => Effect.Effect<A, E, KonserveStore.KonserveStore | Scope.Scope>
 ) => Effect.flatMap(Target.resolve(flags, options), (target) => Effect.provide(program(target), Target.layer(target)))
 
-const parseDuration = (text: string, flag: string): Effect.Effect<Duration.Duration, UsageError> =>
-  Option.match(Duration.decodeUnknown(text.trim()), {
-    onNone: () =>
-      Effect.fail(
-        new UsageError({ message: `${flag}: ${JSON.stringify(text)} is not a duration (e.g. "30 minutes", "2 days")` })
-      ),
-    onSome: Effect.succeed
-  })
+/**
+ * A duration of 0 or more ("30 minutes", "2 days"). Effect's own parser takes
+ * "-30 days" as zero: a negative duration is refused here instead (it would
+ * make `gc --older-than` reach up to now, `sweep --grace` 0).
+ */
+const parseDuration = (text: string, flag: string): Effect.Effect<Duration.Duration, UsageError> => {
+  const trimmed = text.trim()
+  const duration = Duration.decodeUnknown(trimmed)
+  if (Option.isSome(duration) && trimmed.startsWith("-")) {
+    return Effect.fail(
+      new UsageError({
+        message: `${flag}: ${JSON.stringify(text)} is negative (a duration is 0 or more: "30 minutes")`
+      })
+    )
+  }
+  if (Option.isNone(duration) || !Duration.isFinite(duration.value)) {
+    return Effect.fail(
+      new UsageError({ message: `${flag}: ${JSON.stringify(text)} is not a duration (e.g. "30 minutes", "2 days")` })
+    )
+  }
+  return Effect.succeed(duration.value)
+}
 
 const parseTagged = (text: string, what: string): Effect.Effect<unknown, UsageError> =>
   Either.match(Render.parse(text), {
@@ -108,7 +123,7 @@ const keys = Command.make(
           ? (meta: KonserveStore.Meta) => JSON.stringify(Render.metaJson(meta))
           : flags.long
           ? Render.longRow
-          : (meta: KonserveStore.Meta) => meta.key
+          : (meta: KonserveStore.Meta) => KeyLines.render(meta.key)
         return Effect.zipRight(
           flags.long && !flags.json ? Io.line(Render.LONG_HEADER) : Effect.void,
           Stream.runForEach(listed, (meta) => Io.line(row(meta)))
@@ -158,10 +173,10 @@ const get = Command.make(
           const notFound = new NotFound({ keys: [key] })
           const meta = yield* KonserveStore.getMeta(key)
           if (Option.isNone(meta)) return yield* notFound
-          const render = (value: unknown): Effect.Effect<void> => {
-            if (flags.raw && value instanceof Uint8Array) return Effect.sync(() => void process.stdout.write(value))
-            if (flags.raw && typeof value === "string") return Io.out(value)
-            return Io.line(Render.stringify(value, { pretty: !flags.json && !flags.raw }))
+          // through the stdout sink: a reader that goes away before the end fails the command
+          const render = (value: unknown): Effect.Effect<void, FileError> => {
+            if (flags.raw && (value instanceof Uint8Array || typeof value === "string")) return Io.writeOut(value)
+            return Io.writeOut(Render.stringify(value, { pretty: !flags.json && !flags.raw }) + "\n")
           }
           switch (meta.value.type) {
             case "binary": {
@@ -222,7 +237,10 @@ const put = Command.make(
       Effect.gen(function*() {
         const ttl = Option.isSome(flags.ttl) ? yield* parseDuration(flags.ttl.value, "--ttl") : undefined
         const meta = Option.isSome(flags.meta) ? yield* parseTagged(flags.meta.value, "--meta") : undefined
-        if (meta !== undefined && (typeof meta !== "object" || meta === null || meta.constructor !== Object)) {
+        if (
+          meta !== undefined &&
+          (typeof meta !== "object" || meta === null || Object.getPrototypeOf(meta) !== Object.prototype)
+        ) {
           return yield* new UsageError({ message: "--meta: expected a JSON object" })
         }
         const options: KonserveStore.WriteOptions = {
@@ -324,68 +342,72 @@ const stat = Command.make(
   (flags) =>
     handle(
       flags.json,
-      withStore(flags, { create: false }, (target) =>
-        Effect.gen(function*() {
-          const grace = Option.isSome(flags.grace) ? yield* parseDuration(flags.grace.value, "--grace") : undefined
-          const tty = Io.stderrIsTTY()
-          const stats: KeyStats = { keys: 0, values: 0, binaries: 0, logs: 0, bytes: 0, logElements: 0, expiring: 0 }
-          const listing = yield* Progress.make("stat: keys", { tty })
-          yield* Stream.runForEach(KonserveStore.keys, (meta) => {
-            stats.keys++
-            if (meta.expiresAt !== undefined) stats.expiring++
-            switch (meta.type) {
-              case "value":
-                stats.values++
-                stats.bytes += meta.size
-                break
-              case "binary":
-                stats.binaries++
-                stats.bytes += meta.size
-                break
-              case "log":
-                stats.logs++
-                stats.logElements += meta.size
-                break
+      // a bad --grace before the store is opened (parsed again below: it is pure)
+      Effect.zipRight(
+        Option.isSome(flags.grace) ? parseDuration(flags.grace.value, "--grace") : Effect.void,
+        withStore(flags, { create: false }, (target) =>
+          Effect.gen(function*() {
+            const grace = Option.isSome(flags.grace) ? yield* parseDuration(flags.grace.value, "--grace") : undefined
+            const tty = Io.stderrIsTTY()
+            const stats: KeyStats = { keys: 0, values: 0, binaries: 0, logs: 0, bytes: 0, logElements: 0, expiring: 0 }
+            const listing = yield* Progress.make("stat: keys", { tty })
+            yield* Stream.runForEach(KonserveStore.keys, (meta) => {
+              stats.keys++
+              if (meta.expiresAt !== undefined) stats.expiring++
+              switch (meta.type) {
+                case "value":
+                  stats.values++
+                  stats.bytes += meta.size
+                  break
+                case "binary":
+                  stats.binaries++
+                  stats.bytes += meta.size
+                  break
+                case "log":
+                  stats.logs++
+                  stats.logElements += meta.size
+                  break
+              }
+              return listing.update(() => `${plural(stats.keys, "key")}, ${Render.bytes(stats.bytes)}`)
+            })
+            yield* listing.done
+            const scanning = yield* Progress.make("stat: items", { tty })
+            const swept = yield* DynamoDBStore.sweep(target.config, {
+              dryRun: true,
+              ...(grace === undefined ? {} : { grace })
+            })
+              .pipe(
+                Stream.tap((progress) => scanning.update(() => `${plural(progress.scanned, "item")}`)),
+                Stream.runLast
+              )
+            yield* scanning.done
+            const items = Option.match(swept, { onNone: () => 0, onSome: (p) => p.scanned })
+            const unreferenced = Option.match(swept, { onNone: () => 0, onSome: (p) => p.unreferenced })
+            const graceText = grace === undefined ? "1 hour" : Duration.format(grace)
+            if (flags.json) {
+              return yield* Io.line(JSON.stringify({
+                table: target.config.table,
+                prefix: target.config.prefix ?? null,
+                ...stats,
+                items,
+                unreferenced,
+                graceMillis: grace === undefined ? 3_600_000 : Duration.toMillis(grace)
+              }))
             }
-            return listing.update(() => `${plural(stats.keys, "key")}, ${Render.bytes(stats.bytes)}`)
-          })
-          yield* listing.done
-          const scanning = yield* Progress.make("stat: items", { tty })
-          const swept = yield* DynamoDBStore.sweep(target.config, {
-            dryRun: true,
-            ...(grace === undefined ? {} : { grace })
-          })
-            .pipe(
-              Stream.tap((progress) => scanning.update(() => `${plural(progress.scanned, "item")}`)),
-              Stream.runLast
+            yield* Io.line(
+              [
+                `store         ${target.label}`,
+                `keys          ${stats.keys} (${plural(stats.values, "value")}, ${
+                  stats.binaries === 1 ? "1 binary" : `${stats.binaries} binaries`
+                }, ${plural(stats.logs, "log")}; ${stats.expiring} with a TTL)`,
+                `bytes         ${stats.bytes} (${Render.bytes(stats.bytes)}) in values and binaries, encoded`,
+                `log elements  ${stats.logElements}`,
+                `items         ${items} DynamoDB items (heads, chunks, log elements, bookkeeping)`,
+                `unreferenced  ${unreferenced} items older than ${graceText} (\`sweep\` removes them)`
+              ].join("\n")
             )
-          yield* scanning.done
-          const items = Option.match(swept, { onNone: () => 0, onSome: (p) => p.scanned })
-          const unreferenced = Option.match(swept, { onNone: () => 0, onSome: (p) => p.unreferenced })
-          const graceText = grace === undefined ? "1 hour" : Duration.format(grace)
-          if (flags.json) {
-            return yield* Io.line(JSON.stringify({
-              table: target.config.table,
-              prefix: target.config.prefix ?? null,
-              ...stats,
-              items,
-              unreferenced,
-              graceMillis: grace === undefined ? 3_600_000 : Duration.toMillis(grace)
-            }))
-          }
-          yield* Io.line(
-            [
-              `store         ${target.label}`,
-              `keys          ${stats.keys} (${plural(stats.values, "value")}, ${
-                stats.binaries === 1 ? "1 binary" : `${stats.binaries} binaries`
-              }, ${plural(stats.logs, "log")}; ${stats.expiring} with a TTL)`,
-              `bytes         ${stats.bytes} (${Render.bytes(stats.bytes)}) in values and binaries, encoded`,
-              `log elements  ${stats.logElements}`,
-              `items         ${items} DynamoDB items (heads, chunks, log elements, bookkeeping)`,
-              `unreferenced  ${unreferenced} items older than ${graceText} (\`sweep\` removes them)`
-            ].join("\n")
-          )
-        }))
+          }))
+      )
     )
 ).pipe(
   Command.withDescription(
@@ -445,9 +467,9 @@ const exportCommand = Command.make(
             ? JSON.stringify({ ...counts, out: out ?? null, millis: Date.now() - start })
             : `exported ${plural(counts.keys, "key")} (${plural(counts.values, "value")}, ${
               counts.binaries === 1 ? "1 binary" : `${counts.binaries} binaries`
-            } of ${Render.bytes(counts.binaryBytes)}, ${plural(counts.logs, "log")}) from ${target.label}${
-              out === undefined ? "" : ` to ${out}`
-            } in ${Render.elapsed(Date.now() - start)}`
+            } of ${Render.bytes(counts.binaryBytes)}, ${plural(counts.logs, "log")}${
+              counts.vanished === 0 ? "" : `; ${plural(counts.vanished, "key")} removed since listed left out`
+            }) from ${target.label}${out === undefined ? "" : ` to ${out}`} in ${Render.elapsed(Date.now() - start)}`
           // stdout carries the data when there is no --out
           yield* out === undefined ? Io.errLine(summary) : Io.line(summary)
         }))
@@ -580,54 +602,54 @@ const sweep = Command.make(
 // gc
 // -----------------------------------------------------------------------------
 
-/**
- * The keys of a keep file: one a line; a line that starts with `"` is a JSON
- * string (for keys with newlines), one that starts with `{` an object with a
- * `key` (a line of `keys --json`). Blank lines are ignored.
- */
-const parseKeep = (text: string, path: string): Effect.Effect<ReadonlySet<string>, UsageError> =>
-  Effect.suspend(() => {
-    const keep = new Set<string>()
-    const lines = text.split(/\r?\n/)
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]
-      if (line.trim() === "") continue
-      if (line.startsWith("\"") || line.startsWith("{")) {
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(line)
-        } catch {
-          parsed = undefined
-        }
-        const key = typeof parsed === "string"
-          ? parsed
-          : typeof parsed === "object" && parsed !== null && typeof (parsed as { key?: unknown }).key === "string"
-          ? (parsed as { key: string }).key
-          : undefined
-        if (key === undefined) {
-          return Effect.fail(
-            new UsageError({ message: `--keep ${path}: line ${i + 1} is neither a JSON string nor {"key": ...}` })
-          )
-        }
-        keep.add(key)
-      } else {
-        keep.add(line)
-      }
-    }
-    return Effect.succeed(keep)
-  })
+/** The keys of a keep file (`keyLines.ts`): a line it cannot read as one key for sure fails with `KeepFileError`. */
+const readKeep = (path: string): Effect.Effect<ReadonlySet<string>, FileError | KeepFileError> =>
+  Effect.flatMap(
+    Io.readAllBytes(path),
+    (bytes) =>
+      Either.match(KeyLines.parseKeepFile(bytes), {
+        onLeft: ({ line, reason }) => Effect.fail(new KeepFileError({ path: Io.literal(path), line, reason })),
+        onRight: Effect.succeed
+      })
+  )
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})/
 
 /** An ISO date, or a duration before now ("30 days"). */
 const parseOlderThan = (text: string): Effect.Effect<Date, UsageError> => {
-  const time = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : NaN
-  if (!Number.isNaN(time)) return Effect.succeed(new Date(time))
-  return Effect.mapError(
-    Effect.map(parseDuration(text, "--older-than"), (ago) => new Date(Date.now() - Duration.toMillis(ago))),
-    () =>
+  const trimmed = text.trim()
+  const date = ISO_DATE.exec(trimmed)
+  if (date !== null) {
+    const time = Date.parse(trimmed)
+    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])]
+    // Date.parse takes "2025-02-30" as March 2
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+    if (Number.isNaN(time) || month < 1 || month > 12 || day < 1 || day > daysInMonth) {
+      return Effect.fail(
+        new UsageError({
+          message: `--older-than: ${JSON.stringify(text)} is not a date (e.g. "2025-01-31", "2025-01-31T12:00:00Z")`
+        })
+      )
+    }
+    return Effect.succeed(new Date(time))
+  }
+  if (trimmed.startsWith("-") && Option.isSome(Duration.decodeUnknown(trimmed))) {
+    return Effect.fail(
       new UsageError({
-        message: `--older-than: ${JSON.stringify(text)} is neither an ISO date ("2025-01-31", ` +
-          `"2025-01-31T12:00:00Z") nor a duration before now ("30 days")`
+        message: `--older-than: ${JSON.stringify(text)} is negative (a duration before now: "30 days")`
       })
+    )
+  }
+  const refused = new UsageError({
+    message: `--older-than: ${JSON.stringify(text)} is neither an ISO date ("2025-01-31", ` +
+      `"2025-01-31T12:00:00Z") nor a duration before now ("30 days")`
+  })
+  return Effect.flatMap(
+    Effect.mapError(parseDuration(text, "--older-than"), () => refused),
+    (ago) => {
+      const before = new Date(Date.now() - Duration.toMillis(ago))
+      return Number.isNaN(before.getTime()) ? Effect.fail(refused) : Effect.succeed(before)
+    }
   )
 }
 
@@ -638,7 +660,8 @@ const gc = Command.make(
     keep: Options.text("keep").pipe(
       Options.withPseudoName("FILE"),
       Options.withDescription(
-        "A file of the keys to keep, one a line (- for stdin; a line of `keys --json` or a JSON string also works)."
+        "A file of the keys to keep, one a line, as `keys` or `keys --json` prints them (- for stdin). " +
+          "A line it cannot read as one key for sure stops gc (docs/cli.md)."
       )
     ),
     olderThan: Options.text("older-than").pipe(
@@ -654,7 +677,7 @@ const gc = Command.make(
       Effect.gen(function*() {
         const olderThan = yield* parseOlderThan(flags.olderThan)
         yield* Io.checkReadable(flags.keep)
-        const keep = yield* Effect.flatMap(Io.readText(flags.keep), (text) => parseKeep(text, Io.literal(flags.keep)))
+        const keep = yield* readKeep(flags.keep)
         yield* withStore(flags, { create: false }, (target) =>
           Effect.gen(function*() {
             const removed: ReadonlyArray<string> = flags.dryRun
@@ -668,7 +691,7 @@ const gc = Command.make(
             if (flags.json) {
               return yield* Io.line(JSON.stringify({ dryRun: flags.dryRun, olderThan, removed }))
             }
-            for (const key of removed) yield* Io.line(key)
+            for (const key of removed) yield* Io.line(KeyLines.render(key))
             yield* Io.errLine(
               `gc${flags.dryRun ? " (dry run)" : ""}: ${plural(removed.length, "key")} ${
                 flags.dryRun ? "would go" : "removed"

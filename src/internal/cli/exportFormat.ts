@@ -1,6 +1,7 @@
 /**
  * The export format: a whole store as JSON Lines, one record a line, streamed
- * both ways (memory bounded by the largest value, never by the store).
+ * both ways (memory bounded by a few values at a time, never by the store:
+ * docs/cli.md).
  *
  * ```
  * {"type":"header","format":"konserve-dynamodb-export","version":1,"exportedAt":"...","table":"t","prefix":"p"}
@@ -31,6 +32,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as KonserveError from "../../KonserveError.js"
+import { DynamoDBError } from "../../KonserveError.js"
 import * as KonserveStore from "../../KonserveStore.js"
 import { FormatError } from "./failure.js"
 import * as Render from "./render.js"
@@ -57,10 +59,20 @@ export interface Counts {
   binaryBytes: number
   /** Keys left out by an import because their `expiresAt` has passed. */
   expired: number
+  /** Keys left out by an export because they were gone (removed, expired) by the time it read them. */
+  vanished: number
 }
 
 /** @internal */
-export const emptyCounts = (): Counts => ({ keys: 0, values: 0, binaries: 0, logs: 0, binaryBytes: 0, expired: 0 })
+export const emptyCounts = (): Counts => ({
+  keys: 0,
+  values: 0,
+  binaries: 0,
+  logs: 0,
+  binaryBytes: 0,
+  expired: 0,
+  vanished: 0
+})
 
 // -----------------------------------------------------------------------------
 // writing
@@ -85,69 +97,132 @@ const pieces = (bytes: Uint8Array): ReadonlyArray<Uint8Array> => {
   return out
 }
 
-/** The records of one key, read lazily: none when the key went away since it was listed. */
-const recordsOf = (
+/** How many times an export reads a key that keeps changing under it before it gives up. @internal */
+export const READ_ATTEMPTS = 10
+
+const valueRecords = (meta: KonserveStore.Meta, value: unknown, counts: Counts): Stream.Stream<string> => {
+  counts.keys++
+  counts.values++
+  return Stream.succeed(line({ type: "value", key: meta.key, value: Render.encode(value), ...dates(meta) }))
+}
+
+const logRecords = (
   meta: KonserveStore.Meta,
+  elements: ReadonlyArray<unknown>,
+  counts: Counts
+): Stream.Stream<string> => {
+  counts.keys++
+  counts.logs++
+  return Stream.concat(
+    Stream.succeed(line({ type: "log", key: meta.key, count: elements.length, ...dates(meta) })),
+    Stream.map(Stream.fromIterable(elements), (element) => line({ type: "element", value: Render.encode(element) }))
+  )
+}
+
+const binaryRecords = (
+  binary: KonserveStore.Binary,
+  counts: Counts
+): Stream.Stream<string, KonserveError.KonserveError> => {
+  counts.keys++
+  counts.binaries++
+  return Stream.concat(
+    Stream.succeed(line({ type: "binary", key: binary.meta.key, size: binary.size, ...dates(binary.meta) })),
+    binary.stream.pipe(
+      Stream.mapConcat(pieces),
+      Stream.map((piece) => {
+        counts.binaryBytes += piece.byteLength
+        return line({ type: "chunk", bytes: Render.toBase64(piece) })
+      })
+    )
+  )
+}
+
+/**
+ * The records of one key, read lazily. The listing only says which keys
+ * there are: the kind, meta and expiry written come from the read, so that
+ * they belong to the same write as the value.
+ *
+ * - A binary: `bget` reads its head (its `Meta`) with its content, and a
+ *   rewrite while its bytes stream fails the stream.
+ * - A value or a log: read as the kind the last `Meta` seen says, then
+ *   `getMeta`; the read is of that `Meta`'s write when the version is still
+ *   the same (a version changes on every write), else the key is read
+ *   again, as the kind it now has, up to `READ_ATTEMPTS` times.
+ * - A key that is gone (removed, expired) when it is read: no records,
+ *   counted as `vanished`.
+ */
+const recordsOf = (
+  listed: KonserveStore.Meta,
   counts: Counts
 ): Effect.Effect<
   Stream.Stream<string, KonserveError.KonserveError>,
   KonserveError.KonserveError,
   KonserveStore.KonserveStore
 > => {
-  const key = meta.key
-  switch (meta.type) {
-    case "value":
-      return Effect.map(KonserveStore.get(key), (value) =>
-        Option.match(value, {
-          onNone: () => Stream.empty,
-          onSome: (value) => {
-            counts.keys++
-            counts.values++
-            return Stream.succeed(line({ type: "value", key, value: Render.encode(value), ...dates(meta) }))
-          }
-        }))
-    case "log":
-      return Effect.map(KonserveStore.log(key), (elements) =>
-        Option.match(elements, {
-          onNone: () => Stream.empty,
-          onSome: (elements) => {
-            counts.keys++
-            counts.logs++
-            return Stream.concat(
-              Stream.succeed(line({ type: "log", key, count: elements.length, ...dates(meta) })),
-              Stream.map(Stream.fromIterable(elements), (element) =>
-                line({ type: "element", value: Render.encode(element) }))
-            )
-          }
-        }))
-    case "binary":
-      return Effect.map(KonserveStore.bget(key), (binary) =>
-        Option.match(binary, {
-          onNone: () => Stream.empty,
-          onSome: (binary) => {
-            counts.keys++
-            counts.binaries++
-            return Stream.concat(
-              Stream.succeed(line({ type: "binary", key, size: binary.size, ...dates(binary.meta) })),
-              binary.stream.pipe(
-                Stream.mapConcat(pieces),
-                Stream.map((piece) => {
-                  counts.binaryBytes += piece.byteLength
-                  return line({ type: "chunk", bytes: Render.toBase64(piece) })
-                })
-              )
-            )
-          }
-        }))
+  const key = listed.key
+  const vanished = Effect.sync(() => {
+    counts.vanished++
+    return Stream.empty
+  })
+  /** The key as it is now: its `Meta` read again, then another attempt. */
+  const again = (left: number) =>
+    Effect.flatMap(KonserveStore.getMeta(key), (now) => Option.isNone(now) ? vanished : attempt(now.value, left - 1))
+  /** Records of `read`'s result if the key is still at `expected`'s write after it. */
+  const settled = <A>(
+    expected: KonserveStore.Meta,
+    left: number,
+    read: Effect.Effect<Option.Option<A>, KonserveError.KonserveError, KonserveStore.KonserveStore>,
+    records: (meta: KonserveStore.Meta, value: A) => Stream.Stream<string>
+  ) =>
+    Effect.flatMap(read, (value) =>
+      Effect.flatMap(KonserveStore.getMeta(key), (now) => {
+        if (Option.isNone(now)) return vanished
+        if (Option.isSome(value) && now.value.version === expected.version && now.value.type === expected.type) {
+          return Effect.succeed(records(now.value, value.value))
+        }
+        return attempt(now.value, left - 1)
+      }))
+  const attempt = (
+    expected: KonserveStore.Meta,
+    left: number
+  ): Effect.Effect<
+    Stream.Stream<string, KonserveError.KonserveError>,
+    KonserveError.KonserveError,
+    KonserveStore.KonserveStore
+  > => {
+    if (left === 0) {
+      return Effect.fail(
+        new DynamoDBError({
+          operation: "export",
+          code: "ConcurrentModification",
+          message: `key ${JSON.stringify(key)} changed each of the ${READ_ATTEMPTS} times it was read: ` +
+            "run the export again",
+          retryable: true
+        })
+      )
+    }
+    switch (expected.type) {
+      case "binary":
+        return Effect.flatMap(
+          KonserveStore.bget(key),
+          (binary) => Option.isSome(binary) ? Effect.succeed(binaryRecords(binary.value, counts)) : again(left)
+        )
+      case "value":
+        return settled(expected, left, KonserveStore.get(key), (meta, value) => valueRecords(meta, value, counts))
+      case "log":
+        return settled(expected, left, KonserveStore.log(key), (meta, elements) => logRecords(meta, elements, counts))
+    }
   }
+  return attempt(listed, READ_ATTEMPTS)
 }
 
 /**
  * The whole store in context as lines of the export format (each with its
- * newline), read lazily: keys as the listing yields them (a key removed
- * since it was listed is left out), `READ_AHEAD` keys read ahead, a
- * binary's bytes streamed. Not a point-in-time snapshot: each key is read
- * as it is at its turn. `filter` picks keys (`--starts-with`).
+ * newline), read lazily: keys as the listing yields them, `READ_AHEAD` keys
+ * read ahead, a binary's bytes streamed. Not a point-in-time snapshot: each
+ * key is written as it is when it is read (its kind, value, meta and expiry
+ * of one write, `recordsOf`); a key gone by then is left out (`vanished`).
+ * `filter` picks keys (`--starts-with`).
  *
  * @internal
  */

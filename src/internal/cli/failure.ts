@@ -5,7 +5,7 @@
  * | exit | meaning |
  * |---|---|
  * | 0 | done |
- * | 1 | failed (a store error, a file error, a bad export file, DynamoDB Local not starting) |
+ * | 1 | failed (a store error, a file error, a bad export or keep file, stdout closed before the end of an export or a `get`, DynamoDB Local not starting) |
  * | 2 | usage error (unknown command or flag, a missing or malformed argument) |
  * | 3 | not found (`get` of a missing key; `rm` of a missing key without `--force`) |
  * | 130 | interrupted (Ctrl-C, SIGTERM) |
@@ -51,6 +51,23 @@ export class FormatError extends Data.TaggedError("FormatError")<{
 }> {
   override get message(): string {
     return `line ${this.line}: ${this.reason}`
+  }
+}
+
+/**
+ * A line of a `gc --keep` file that cannot be read as one key for sure
+ * (exit 1): `gc` removes every key the file does not name, so it refuses the
+ * file rather than guess.
+ *
+ * @internal
+ */
+export class KeepFileError extends Data.TaggedError("KeepFileError")<{
+  readonly path: string
+  readonly line: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `--keep ${this.path}: line ${this.line}: ${this.reason}; nothing was removed`
   }
 }
 

@@ -5,8 +5,9 @@
  *
  * @internal
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Sink from "effect/Sink"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { FileError } from "./failure.js"
@@ -51,12 +52,44 @@ export const errLine = (text: string): Effect.Effect<void> => Effect.sync(() => 
 /** Whether stderr is a terminal (progress bars) or not (plain lines). @internal */
 export const stderrIsTTY = (): boolean => process.stderr.isTTY === true
 
-/** A sink to stdout, which it leaves open. @internal */
-export const stdoutSink: Sink.Sink<void, string | Uint8Array, never, FileError> = NodeStream.toWritable(
-  () => process.stdout,
-  fileError("-"),
-  { endOnDone: false }
-)
+let stdoutMustComplete = false
+
+/**
+ * Whether what went to stdout must arrive whole: once output went through
+ * `stdoutSink` (`export`, `get`), a reader that goes away (EPIPE) fails the
+ * command (exit 1) instead of ending it quietly with 0, as `keys | head`
+ * does (`cli.ts`).
+ *
+ * @internal
+ */
+export const stdoutMustBeComplete = (): boolean => stdoutMustComplete
+
+const stdoutError = (error: unknown): FileError => {
+  const code = codeOf(error)
+  return new FileError({
+    path: "-",
+    code,
+    message: `stdout: ${messageOf(error)}${
+      code === "EPIPE" ? " (its reader went away before the output was complete)" : ""
+    }`
+  })
+}
+
+/**
+ * A sink to stdout, which it leaves open; done once what it wrote is flushed.
+ * Output through it must arrive whole (`stdoutMustBeComplete`): a closed
+ * stdout fails it with a `FileError` (EPIPE).
+ *
+ * @internal
+ */
+export const stdoutSink: Sink.Sink<void, string | Uint8Array, never, FileError> = Sink.suspend(() => {
+  stdoutMustComplete = true
+  return NodeStream.toWritable(() => process.stdout, stdoutError, { endOnDone: false })
+})
+
+/** Writes text or bytes to stdout through `stdoutSink`: done when flushed, failed when stdout is closed. @internal */
+export const writeOut = (data: string | Uint8Array): Effect.Effect<void, FileError> =>
+  Stream.run(Stream.succeed(data), stdoutSink)
 
 /**
  * A sink to a new file (replaced if it exists), closed when the stream ends;
@@ -89,6 +122,18 @@ export const checkReadable = (path: string): Effect.Effect<void, FileError> =>
   isStdin(path) ? Effect.void : Effect.try({
     try: () => Fs.accessSync(path, Fs.constants.R_OK),
     catch: fileError(path)
+  })
+
+/** All the bytes of a file or of stdin ("-"). @internal */
+export const readAllBytes = (path: string): Effect.Effect<Uint8Array, FileError> =>
+  Effect.map(Stream.runCollect(readBytes(path)), (chunks) => {
+    const all = new Uint8Array(Chunk.reduce(chunks, 0, (n, chunk) => n + chunk.byteLength))
+    let offset = 0
+    for (const chunk of chunks) {
+      all.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    return all
   })
 
 /** The whole text of a file or of stdin ("-"), as UTF-8. @internal */

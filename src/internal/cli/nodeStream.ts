@@ -110,7 +110,9 @@ const watchReadable = (readable: Readable) => {
  * whenever `write` reports a full buffer. With `endOnDone` (the default) the
  * writable is ended when the stream is done and the sink is done once
  * everything is flushed (`'finish'`); on a failure or an interruption it is
- * destroyed. An error of the writable fails the sink (mapped by `onError`).
+ * destroyed. Without (stdout), the writable stays open and the sink is done
+ * once what it wrote is flushed (an empty write's callback). An error of the
+ * writable fails the sink (mapped by `onError`).
  *
  * @internal
  */
@@ -127,7 +129,7 @@ export const toWritable = <E>(
     ),
     (watched) =>
       Sink.forEachChunk((chunk: Chunk.Chunk<string | Uint8Array>) => watched.write(chunk, onError)).pipe(
-        Sink.mapEffect(() => endOnDone ? watched.end(onError) : watched.check(onError))
+        Sink.mapEffect(() => endOnDone ? watched.end(onError) : watched.flush(onError))
       )
   ))
 }
@@ -185,6 +187,18 @@ const watchWritable = (writable: Writable) => {
       return from(0)
     })
 
+  /** Waits until what was written is flushed: an empty write's callback comes after the writes before it. */
+  const flush = <E>(onError: (error: unknown) => E): Effect.Effect<void, E> =>
+    Effect.async((resume) => {
+      const settle = (error: unknown) => {
+        // the writable's own error (EPIPE) rather than the "destroyed" of a write after it
+        const cause = failure?.error ?? writable.errored ?? error
+        resume(cause === null || cause === undefined ? Effect.void : Effect.fail(onError(cause)))
+      }
+      if (failure !== undefined || writable.destroyed) return settle(undefined)
+      writable.write("", settle)
+    })
+
   const end = <E>(onError: (error: unknown) => E): Effect.Effect<void, E> =>
     Effect.suspend(() => {
       if (failure !== undefined) return Effect.fail(onError(failure.error))
@@ -199,5 +213,5 @@ const watchWritable = (writable: Writable) => {
     if (destroy) writable.on("error", () => {})
   }
 
-  return { write, end, check, release }
+  return { write, end, check, flush, release }
 }

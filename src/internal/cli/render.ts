@@ -24,6 +24,7 @@
 import * as Either from "effect/Either"
 import { Buffer } from "node:buffer"
 import type * as KonserveStore from "../../KonserveStore.js"
+import * as KeyLines from "./keyLines.js"
 
 /** JSON as `JSON.parse` returns it. @internal */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -353,14 +354,15 @@ export const LONG_HEADER = `${"KIND".padEnd(7)}${"SIZE".padStart(14)}  ${"LAST W
 
 /**
  * One row of `keys --long`: kind, size, last write, expiry, then the key
- * (last, so that the columns stay aligned while the listing streams).
+ * (last, so that the columns stay aligned while the listing streams), as
+ * plain `keys` prints it (`keyLines.ts`).
  *
  * @internal
  */
 export const longRow = (meta: KonserveStore.Meta): string =>
   `${meta.type.padEnd(7)}${sizeOf(meta).padStart(14)}  ${meta.lastWrite.toISOString().padEnd(24)}  ${
     (meta.expiresAt === undefined ? "-" : meta.expiresAt.toISOString()).padEnd(24)
-  }  ${meta.key}`
+  }  ${KeyLines.render(meta.key)}`
 
 /**
  * A `Meta` as JSON (dates as ISO strings, the user meta in tagged form).
