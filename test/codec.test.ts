@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto"
 import * as Zlib from "node:zlib"
 import * as Codec from "../src/internal/codec.js"
 import { deepEqual } from "./utils/deepEqual.js"
+import { storableValues } from "./utils/values.js"
 
 // -----------------------------------------------------------------------------
 // helpers
@@ -66,38 +67,7 @@ const noise = (length: number): Uint8Array => {
 // arbitraries over the whole domain
 // -----------------------------------------------------------------------------
 
-/** Property names: any well-formed string but "__proto__" (rejected, see below). */
-const propertyName = FastCheck.string({ unit: "binary", maxLength: 8 }).filter((key) => key !== "__proto__")
-
-const { nested, top } = FastCheck.letrec<{ nested: unknown; top: unknown; leaf: unknown; container: unknown }>((
-  tie
-) => ({
-  leaf: FastCheck.oneof(
-    FastCheck.constant(null),
-    FastCheck.boolean(),
-    FastCheck.double(), // NaN, ±Infinity and -0 included
-    FastCheck.integer(),
-    FastCheck.constantFrom(-0, 0, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE),
-    FastCheck.bigInt(), // beyond 64 bits, both signs
-    FastCheck.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }),
-    FastCheck.string({ unit: "binary" }),
-    FastCheck.date({ noInvalidDate: false }), // the whole Date range, invalid Dates too
-    FastCheck.uint8Array({ maxLength: 16 })
-  ),
-  container: FastCheck.oneof(
-    FastCheck.array(tie("nested"), { maxLength: 4 }),
-    FastCheck.dictionary(propertyName, tie("nested"), { maxKeys: 4, noNullPrototype: false }),
-    FastCheck.array(FastCheck.tuple(tie("nested"), tie("nested")), { maxLength: 4 }).map((entries) => new Map(entries)),
-    FastCheck.array(tie("nested"), { maxLength: 4 }).map((elements) => new Set(elements))
-  ),
-  nested: FastCheck.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    tie("leaf"),
-    FastCheck.constant(undefined),
-    tie("container")
-  ),
-  top: FastCheck.oneof({ depthSize: "small", withCrossShrink: true }, tie("leaf"), tie("container"))
-}))
+const { nested, top } = storableValues()
 
 // -----------------------------------------------------------------------------
 // deepEqual (the helper the other suites rely on must be able to say "no")
