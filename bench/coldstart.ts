@@ -9,13 +9,12 @@
  * answer; this prints the medians and the ratio, and writes
  * `bench/results/coldstart.md`.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
-import { KiB, median, randomBytes } from "./harness.js"
+import { KiB, localClient, median, randomBytes } from "./harness.js"
 import * as Raw from "./raw.js"
 import * as Store from "./store.js"
 
@@ -42,11 +41,7 @@ const run = (script: string, env: Record<string, string>): Run => {
 
 const main = async () => {
   const engine = await Engine.start()
-  const client = new DynamoDBClient({
-    endpoint: engine.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" }
-  })
+  const client = localClient(engine.endpoint)
   const stores = Store.stores(client)
   try {
     const table = `cold-${Date.now()}`

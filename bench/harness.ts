@@ -3,7 +3,8 @@
  * time, DynamoDB Local's CPU time, peak RSS growth, request counting and
  * (on demand) consumed capacity units with an SDK middleware, medians.
  */
-import type { ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { ConsumedCapacity, DynamoDBClientConfig } from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import { performance } from "node:perf_hooks"
@@ -18,6 +19,25 @@ export const median = (values: ReadonlyArray<number>): number => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+
+// -----------------------------------------------------------------------------
+// clients of DynamoDB Local
+// -----------------------------------------------------------------------------
+
+/**
+ * The configuration of a client of DynamoDB Local at `endpoint`: one attempt
+ * per send (the store retries on its own schedule, its own clients are built
+ * the same way, and a counted request is one HTTP request).
+ */
+export const localClientConfig = (endpoint: string): DynamoDBClientConfig => ({
+  endpoint,
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  maxAttempts: 1
+})
+
+/** A client of DynamoDB Local at `endpoint` (`localClientConfig`). */
+export const localClient = (endpoint: string): DynamoDBClient => new DynamoDBClient(localClientConfig(endpoint))
 
 // -----------------------------------------------------------------------------
 // garbage collection (`npm run bench` runs node with --expose-gc)

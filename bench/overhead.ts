@@ -8,11 +8,10 @@
  * "konserve-dynamodb" and "effect" rows add up to, without the sampling noise.
  * A tool for profiling, not a test: the answers are canned.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
-import { KiB, randomBytes } from "./harness.js"
+import { KiB, localClient, randomBytes } from "./harness.js"
 import * as Store from "./store.js"
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"
@@ -22,12 +21,7 @@ const ROUNDS = 5
 
 const main = async () => {
   const engine = await Engine.start()
-  const client = new DynamoDBClient({
-    endpoint: engine.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1
-  })
+  const client = localClient(engine.endpoint)
   // The store binds `send` when its layer is built: the switch between real and canned answers is inside.
   const answers = new Map<string, unknown>()
   let canned = false

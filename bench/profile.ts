@@ -11,7 +11,7 @@
  * writes `bench/profiles/<workload>.cpuprofile`, which
  * `npx tsx bench/profile-summary.ts <file>` summarizes.
  */
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
+import { GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -20,7 +20,7 @@ import { HEAD_WITH_VALUE_PROJECTION, namesOf } from "../src/internal/dynamodb/it
 import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
 import * as Version from "../src/internal/version.js"
-import { KiB, median, randomBytes } from "./harness.js"
+import { KiB, localClient, median, randomBytes } from "./harness.js"
 import * as Raw from "./raw.js"
 import * as Store from "./store.js"
 
@@ -33,12 +33,7 @@ const KEYS = 500
 
 const main = async () => {
   const engine = await Engine.start()
-  const client = new DynamoDBClient({
-    endpoint: engine.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1
-  })
+  const client = localClient(engine.endpoint)
   const stores = Store.stores(client)
   try {
     const table = `profile-${Date.now()}`

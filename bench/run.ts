@@ -20,7 +20,6 @@
  * Prints a Markdown report and writes it to `bench/results/latest.md`.
  * `--quick`: fewer rounds and items, a smoke run.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -35,6 +34,7 @@ import {
   formatCounts,
   gcAvailable,
   KiB,
+  localClient,
   measure,
   MiB,
   pool,
@@ -140,16 +140,9 @@ const main = async () => {
   const engine = await Engine.start()
   log(`bench: DynamoDB Local at ${engine.endpoint} (pid ${engine.pid})`)
 
-  const clientConfig = {
-    endpoint: engine.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    // one attempt per send on both sides: the store retries on its own schedule (its own clients are
-    // built the same way), and a counted request is one HTTP request
-    maxAttempts: 1
-  }
-  const storeClient = new DynamoDBClient(clientConfig)
-  const rawClient = new DynamoDBClient(clientConfig)
+  // one client each, of identical settings (one attempt per send: `localClientConfig`)
+  const storeClient = localClient(engine.endpoint)
+  const rawClient = localClient(engine.endpoint)
   const storeCounter = countRequests(storeClient)
   const rawCounter = countRequests(rawClient)
   const storeScope = Store.stores(storeClient)

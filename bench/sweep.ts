@@ -10,13 +10,15 @@
  * plain heads (default 100000).
  */
 import type { AttributeValue, WriteRequest } from "@aws-sdk/client-dynamodb"
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { BatchWriteItemCommand, CreateTableCommand } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as DynamoDBLocal from "../src/DynamoDBLocal.js"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { localClient } from "./harness.js"
 
 type Item = Record<string, AttributeValue>
 
@@ -144,11 +146,7 @@ const populate = async (client: DynamoDBClient) => {
 
 const program = Effect.gen(function*() {
   const { endpoint } = yield* DynamoDBLocal.DynamoDBLocal
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" }
-  })
+  const client = localClient(endpoint)
   const started = Date.now()
   const total = yield* Effect.promise(() => populate(client))
   console.log(`${total} items written in ${((Date.now() - started) / 1000).toFixed(1)} s`)
