@@ -164,6 +164,48 @@ export interface Updated<A = unknown> {
 }
 
 /**
+ * One write the store committed, as konserve's write hooks report it
+ * (`changes` on the service: this store's own writes; `DynamoDBStore.changes`:
+ * every process's, from the table's DynamoDB stream).
+ *
+ * - `op`: `"write"` for every write kind (assoc, update, append, bassoc, ...),
+ *   `"remove"` for a removal that removed something, `"expire"` when the key's
+ *   ttl passed and DynamoDB's TTL sweeper removed it (the feed only).
+ * - `version`: `Meta.version` of the write; of the tombstone for `remove`; of
+ *   the head that expired for `expire`. Per key, changes come in version
+ *   order; a repeated delivery carries the same version.
+ * - `meta`: the key's `Meta` after a write; none after a removal.
+ * - `value`: after a write of a value held inline in the key's head, the
+ *   value; else none (binaries, logs and chunked values: read them).
+ * - `batch`: the same id on every key of one atomic `multiAssoc`,
+ *   `multiDissoc` or `transact`; none otherwise.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Change {
+  readonly key: Key
+  readonly op: "write" | "remove" | "expire"
+  readonly version: string
+  readonly meta: Option.Option<Meta>
+  readonly value: Option.Option<unknown>
+  readonly batch: Option.Option<string>
+}
+
+/**
+ * What the function of `transact` decides: the keys to write, the keys to
+ * remove (each one of the keys read), and the result `transact` resolves to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TransactPlan<A> {
+  readonly assoc?: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>> | undefined
+  readonly dissoc?: Iterable<Key> | undefined
+  readonly result: A
+}
+
+/**
  * A typed view of a store (`forSchema(schema)`): values are encoded with the
  * schema before they are stored and decoded on the way out. What is stored is
  * the schema's encoded form, which must itself be a storable value; a stored
