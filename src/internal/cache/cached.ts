@@ -189,10 +189,9 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
         return Effect.succeed(entry.meta === undefined ? Option.none() : at(Option.some(entry.value)))
       }
       miss("getIn")
-      if (
-        (entry !== undefined && entry.meta?.type !== "value") || Keys.invalidReason(key) !== undefined ||
-        steps.length > 512
-      ) return store.getIn(path)
+      if ((entry !== undefined && entry.meta?.type !== "value") || Keys.invalidReason(key) !== undefined) {
+        return store.getIn(path)
+      }
       return Effect.map(loadFull(key), (loaded) => at(loaded.value))
     })
 
