@@ -16,9 +16,11 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Cache from "./internal/cache/layer.js"
 import * as Gc from "./internal/gc.js"
 import * as Tracing from "./internal/tracing.js"
 import type * as KonserveError from "./KonserveError.js"
+import type { DynamoDBError } from "./KonserveError.js"
 
 /**
  * A store key: a string of 1 to 1024 UTF-8 bytes.
@@ -653,3 +655,68 @@ export const layerKeyValueStore: Layer.Layer<KeyValueStore.KeyValueStore, never,
       (internal) => internal.fromKonserveStore(store)
     ))
 )
+
+/**
+ * Options of `layerCache`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CacheOptions {
+  /** Bytes held at most (encoded values, keys, 128 bytes per entry), least recently used evicted first; default 64 MiB. */
+  readonly maxBytes?: number | undefined
+  /**
+   * Other processes' writes, e.g. `DynamoDBStore.changes(config)`: each
+   * change drops (or, with the inline value of a newer version, replaces)
+   * the key's entry. The layer is built once the stream is running; when it
+   * fails or ends the cache empties and passes every read through until the
+   * stream, run again on the retry schedule, is back.
+   */
+  readonly invalidations?: Stream.Stream<Change, KonserveError.KonserveError> | undefined
+  /** The longest an entry is served after it was read; required without `invalidations`. */
+  readonly ttl?: Duration.DurationInput | undefined
+}
+
+/**
+ * A read cache in front of the store in context, coherent across processes
+ * when given their changes (konserve's `cache`, made coherent).
+ *
+ * `get`, `getIn`, `getMeta`, `exists` and `multiGet` are answered from
+ * memory when the key is cached (a value with its `Meta`, a key known
+ * absent, or the `Meta` of a binary or a log, whose contents are never
+ * cached); only the keys not cached go to the store, `multiGet`'s in one
+ * batch, and concurrent reads of one key share one request. Every value
+ * handed out is a fresh copy, as the store's. Every write through this
+ * service drops its keys once it has ended (read-your-writes in this
+ * process, atomic batches and `transact` included); `update`, `updateIn`,
+ * `assocIn` below the key, `transact` and conditional writes read the
+ * store, never the cache. An entry is never served after its key's expiry
+ * (`WriteOptions.ttl`, on the fiber's `Clock`) nor longer than `ttl` after
+ * it was read. Every other operation is the store's own.
+ *
+ * Staleness: a read may return a value as old as the invalidation stream's
+ * lag (or `ttl`, without one). Without `invalidations`, `ttl` is required:
+ * neither fails the layer with `DynamoDBError` code "InvalidConfiguration",
+ * as does a `maxBytes` that is not a positive integer. Metrics:
+ * `konserve_cache_hits_total`, `..._misses_total`, `..._evictions_total`,
+ * `konserve_cache_bytes`, `..._invalidations_total`, `..._feed_lag_ms`,
+ * `..._feed_down_total` (docs/cache.md).
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { KonserveStore, MemoryStore } from "konserve-dynamodb"
+ *
+ * const Cached = KonserveStore.layerCache({ ttl: "1 minute" }).pipe(Layer.provide(MemoryStore.layer()))
+ *
+ * const program = Effect.gen(function*() {
+ *   yield* KonserveStore.assoc("config", { theme: "dark" })
+ *   yield* KonserveStore.get("config") // from the store, then kept
+ *   return yield* KonserveStore.get("config") // from memory
+ * }).pipe(Effect.provide(Cached))
+ * ```
+ */
+export const layerCache = (options?: CacheOptions): Layer.Layer<KonserveStore, DynamoDBError, KonserveStore> =>
+  Layer.scoped(KonserveStore, Effect.flatMap(KonserveStore, (store) => Cache.make(store, options)))

@@ -34,6 +34,7 @@ import type {
 import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
+import * as CacheReads from "./cache/reads.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
@@ -550,5 +551,24 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     bget,
     forSchema: (schema) => makeTypedStore(store, updateWith, schema)
   }
+  // For `KonserveStore.layerCache`: a value with the `Meta` of its version, in the one read `get` makes.
+  CacheReads.attach(store, {
+    get,
+    read: operation("KonserveStore.get")(function*(key: Key) {
+      const entry = yield* aliveEntry(key)
+      if (Option.isNone(entry)) return Option.none<CacheReads.Read>()
+      const meta = yield* metaOf(entry.value.head)
+      return Option.some<CacheReads.Read>({ meta, value: yield* valueOf(entry.value) })
+    }),
+    readMany: operation("KonserveStore.multiGet", "keys")(function*(keys: ReadonlyArray<Key>) {
+      const entries = yield* backend.readMany(keys, yield* now)
+      const found = new Map<Key, CacheReads.Read>()
+      for (const key of keys) {
+        const entry = entries.get(key)
+        if (entry !== undefined) found.set(key, { meta: yield* metaOf(entry.head), value: yield* valueOf(entry) })
+      }
+      return found as ReadonlyMap<Key, CacheReads.Read>
+    })
+  })
   return store
 }
