@@ -399,6 +399,19 @@ export interface KonserveStore {
 
   /** A typed view of this store: values (and log elements) encoded and decoded with the schema (`TypedStore`). */
   readonly forSchema: <A, I, R>(schema: Schema.Schema<A, I, R>) => TypedStore<A, R>
+
+  /**
+   * The writes this store commits, from when the stream runs (konserve's
+   * write hooks; MemoryStore: every write to that memory). Each is published
+   * after it commits and before it returns, so a key's changes come in
+   * commit order; a write that changes nothing (`dissoc` of a missing key)
+   * publishes nothing. Every key of one atomic `multiAssoc`/`multiDissoc`
+   * shares a `batch`. A subscriber more than 1024 changes behind ends with
+   * `DynamoDBError` code "ChangesOverflow" (it never misses one silently, and
+   * never slows a writer). Only this store's writes: other processes' come
+   * from `DynamoDBStore.changes`. See docs/changes.md.
+   */
+  readonly changes: Stream.Stream<Change, KonserveError.KonserveError>
 }
 
 /**
@@ -618,6 +631,30 @@ export const bget = (key: Key): Effect.Effect<Option.Option<Binary>, KonserveErr
  */
 export const gc = (options: GcOptions): Effect.Effect<ReadonlyArray<Key>, KonserveError.KonserveError, KonserveStore> =>
   Effect.flatMap(KonserveStore, (store) => Gc.gc(store, options))
+
+/**
+ * The writes the store in context commits, from when the stream runs (see
+ * `KonserveStore.changes` and docs/changes.md).
+ *
+ * @since 0.2.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect, Fiber, Stream } from "effect"
+ * import { KonserveStore, MemoryStore } from "konserve-dynamodb"
+ *
+ * const program = Effect.gen(function*() {
+ *   const seen = yield* KonserveStore.changes.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
+ *   yield* Effect.yieldNow()
+ *   yield* KonserveStore.assoc("a", 1)
+ *   yield* KonserveStore.dissoc("a")
+ *   return yield* Fiber.join(seen) // a write of "a", then its removal
+ * }).pipe(Effect.provide(MemoryStore.layer()))
+ * ```
+ */
+export const changes: Stream.Stream<Change, KonserveError.KonserveError, KonserveStore> = Stream.unwrap(
+  Effect.map(KonserveStore, (store) => store.changes)
+)
 
 /**
  * A typed view of the store in context.

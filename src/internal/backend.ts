@@ -76,6 +76,19 @@ export const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
 }
 
 /**
+ * What a write committed, for the store's `changes`: the head it left, and
+ * whether the bytes of a value are held inline in that head (the backend's
+ * rule: DynamoDB holds a head up to `INLINE_ITEM_BYTES` with its value,
+ * MemoryStore applies the same bound to the stored bytes).
+ *
+ * @internal
+ */
+export interface Written {
+  readonly head: Head
+  readonly inline: boolean
+}
+
+/**
  * The condition of a write.
  * - `None`: unconditional.
  * - `Absent`: the key is missing or expired.
@@ -180,7 +193,7 @@ export interface Backend {
   readonly scan: Stream.Stream<Head, KonserveError>
 
   /** Writes one key whose bytes are in memory. */
-  readonly put: (request: PutRequest) => Effect.Effect<void, KonserveError>
+  readonly put: (request: PutRequest) => Effect.Effect<Written, KonserveError>
   /**
    * Writes one binary from a stream of any length. The stream is already
    * limited to `maxValueBytes` (it fails with `ItemTooLarge` past it): the
@@ -190,41 +203,49 @@ export interface Backend {
   readonly putStream: <E, R>(
     header: WriteHeader,
     bytes: Stream.Stream<Uint8Array, E, R>
-  ) => Effect.Effect<void, KonserveError | E, R>
+  ) => Effect.Effect<Written, KonserveError | E, R>
   /**
-   * Removes a key of any kind with all its content; true when it removed a
-   * key alive at `now`. With a `Version` condition it removes only a key
-   * alive at `now` whose version is that one (then always true), else fails
-   * with `ConditionFailed` (operation "dissoc") and removes nothing.
+   * Removes a key of any kind with all its content; the version of the
+   * removal (a tombstone's) when it removed a key alive at `now`, none when
+   * there was none. With a `Version` condition it removes only a key alive
+   * at `now` whose version is that one (then always some), else fails with
+   * `ConditionFailed` (operation "dissoc") and removes nothing.
    */
-  readonly remove: (key: string, now: number, condition: RemoveCondition) => Effect.Effect<boolean, KonserveError>
+  readonly remove: (
+    key: string,
+    now: number,
+    condition: RemoveCondition
+  ) => Effect.Effect<Option.Option<string>, KonserveError>
 
   /**
    * Writes several keys. `atomic`: all or nothing (at most
    * `MAX_ATOMIC_KEYS` requests, checked by the caller; any condition that
    * fails cancels all with `ConditionFailed`; every key gets the same new
-   * version). Not atomic: any number, each key whole.
+   * version). Not atomic: any number, each key whole. What each request
+   * committed, in the order of `requests`.
    */
   readonly putMany: (
     requests: ReadonlyArray<PutRequest>,
     atomic: boolean
-  ) => Effect.Effect<void, KonserveError>
+  ) => Effect.Effect<ReadonlyArray<Written>, KonserveError>
   /**
-   * Removes several keys; each maps to whether it removed a key alive at
-   * `now`. `atomic`: all or nothing.
+   * Removes several keys; each maps to the version of its removal when it
+   * removed a key alive at `now` (none else). `atomic`: all or nothing, every
+   * removal of one version.
    */
   readonly removeMany: (
     keys: ReadonlyArray<string>,
     atomic: boolean,
     now: number
-  ) => Effect.Effect<ReadonlyMap<string, boolean>, KonserveError>
+  ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, KonserveError>
 
   /**
    * Appends one encoded element to the log of a key, atomically and in
    * order, creating the log when the key is missing or expired. Fails with
-   * `ConditionFailed` when the key holds a value or a binary.
+   * `ConditionFailed` when the key holds a value or a binary. The log's head
+   * after the append.
    */
-  readonly append: (request: AppendRequest) => Effect.Effect<void, KonserveError>
+  readonly append: (request: AppendRequest) => Effect.Effect<Head, KonserveError>
 }
 
 /** @internal */
