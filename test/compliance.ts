@@ -33,6 +33,7 @@ import { inspect } from "node:util"
 import * as KonserveError from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import { changesSuite } from "./compliance/changes.js"
+import { transactSuite } from "./compliance/transact.js"
 import { deepEqual } from "./utils/deepEqual.js"
 
 type Store = KonserveStore.KonserveStore
@@ -582,6 +583,7 @@ export const compliance = (
 
   describe(`${name}: KonserveStore compliance`, () => {
     changesSuite(block, timeout, propOptions)
+    transactSuite(block, timeout)
     // -----------------------------------------------------------------------
     block("core: get, assoc, exists, dissoc", (it) => {
       it.effect("get of a missing key is none, exists is false, getMeta is none", () =>

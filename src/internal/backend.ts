@@ -26,6 +26,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { KonserveError } from "../KonserveError.js"
+import type { Conflict } from "./retry.js"
 
 /** @internal */
 export type Kind = "value" | "binary" | "log"
@@ -246,6 +247,42 @@ export interface Backend {
    * after the append.
    */
   readonly append: (request: AppendRequest) => Effect.Effect<Head, KonserveError>
+
+  /** Reads the keys of a transaction (at most `MAX_ATOMIC_KEYS`, distinct) strongly; nothing is held meanwhile. */
+  readonly transact: (
+    keys: ReadonlyArray<string>,
+    now: number
+  ) => Effect.Effect<TransactSnapshot, KonserveError | Conflict>
+}
+
+/**
+ * The keys of a transaction as read (strongly consistent), and the commit
+ * conditioned on exactly that state.
+ *
+ * @internal
+ */
+export interface TransactSnapshot {
+  /** The keys alive at `now`: values with their bytes; binaries and logs by their head only. */
+  readonly found: ReadonlyMap<string, { readonly head: Head; readonly bytes: Uint8Array | undefined }>
+  /**
+   * Writes `puts` (their own conditions ignored) and removes `removes`, every
+   * key of the snapshot conditioned on the state read (a version, or absent),
+   * the keys neither written nor removed checked alike; all or nothing, every
+   * write of one version. `Conflict` when a key read has changed (nothing
+   * written). With nothing to write, the check alone: `Conflict` when the
+   * reads were not one snapshot.
+   */
+  readonly commit: (
+    puts: ReadonlyArray<PutRequest>,
+    removes: ReadonlyArray<string>
+  ) => Effect.Effect<TransactCommitted, KonserveError | Conflict>
+}
+
+/** What a transaction committed: the puts, the keys it removed (live ones), and its one version. @internal */
+export interface TransactCommitted {
+  readonly written: ReadonlyArray<Written>
+  readonly removed: ReadonlyArray<string>
+  readonly version: string | undefined
 }
 
 /** @internal */

@@ -20,11 +20,15 @@ import type {
   Head,
   PutRequest,
   RemoveCondition,
+  TransactCommitted,
+  TransactSnapshot,
   WriteHeader,
   Written
 } from "./backend.js"
 import { concat, headOf, isAlive } from "./backend.js"
 import { INLINE_BYTES } from "./limits.js"
+import * as Retry from "./retry.js"
+import type { Conflict } from "./retry.js"
 import * as Version from "./version.js"
 
 interface StoredRecord {
@@ -136,7 +140,41 @@ export const make = (): Backend => {
       return Effect.succeed(head)
     })
 
+  /** A transaction: the keys read at once; the commit compares every version read, then writes in one step. */
+  const transact = (keys: ReadonlyArray<string>, now: number) =>
+    Effect.sync((): TransactSnapshot => {
+      const read = new Map<string, string | undefined>()
+      const found = new Map<string, { readonly head: Head; readonly bytes: Uint8Array | undefined }>()
+      for (const key of keys) {
+        const record = records.get(key)
+        const live = record !== undefined && isAlive(record.head, now) ? record : undefined
+        read.set(key, live?.head.version)
+        if (live !== undefined) {
+          found.set(key, { head: live.head, bytes: live.head.kind === "value" ? concat(live.pieces) : undefined })
+        }
+      }
+      const unchanged = () =>
+        keys.every((key) => {
+          const record = records.get(key)
+          const version = record !== undefined && isAlive(record.head, now) ? record.head.version : undefined
+          return version === read.get(key)
+        })
+      const commit = (puts: ReadonlyArray<PutRequest>, removes: ReadonlyArray<string>) =>
+        Effect.suspend((): Effect.Effect<TransactCommitted, Conflict> => {
+          if (!unchanged()) return Effect.fail(Retry.conflict)
+          if (puts.length === 0 && removes.length === 0) {
+            return Effect.succeed({ written: [], removed: [], version: undefined })
+          }
+          const version = newVersion()
+          const removed = removes.filter((key) => Option.isSome(removeOne(key, now, version)))
+          const written = puts.map((request) => store(request, version, [request.bytes.slice()], request.size))
+          return Effect.succeed({ written, removed, version })
+        })
+      return { found, commit }
+    })
+
   return {
+    transact,
     readHead: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), (record) => record.head)),
     readEntry: (key, now) =>
       Effect.sync(() =>

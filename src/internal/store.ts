@@ -43,6 +43,7 @@ import * as Metrics from "./metrics.js"
 import * as Paths from "./path.js"
 import * as Retry from "./retry.js"
 import * as Tracing from "./tracing.js"
+import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
 /** @internal */
@@ -60,6 +61,9 @@ export const DEFAULT_CONFLICT_RETRIES = 10
 
 /** `bassoc`'s metering (generic in its input's error and context, so not an `operation`). */
 const meteredBassoc = Metrics.operationMetered("KonserveStore.bassoc")
+
+/** `transact`'s metering (generic in `f`'s error and context, so not an `operation`). */
+const meteredTransact = Metrics.operationMetered("KonserveStore.transact")
 
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
@@ -582,6 +586,20 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     return Option.some<Binary>({ meta, size: binary.value.head.size, stream: binary.value.stream })
   })
 
+  const transact = Transact.make({
+    backend,
+    conflictRetries,
+    now,
+    encode: encodeValue,
+    decode: (key, bytes) => decodeBytes(key, bytes, maxValueBytes),
+    checkSize,
+    publish: (committed, puts) => {
+      const batch = Option.fromNullable(committed.version)
+      published(committed.written, (i) => puts[i].bytes, batch)
+      publishedRemovals(committed.removed.map((key) => [key, batch] as const), true)
+    }
+  })
+
   const store: KonserveStore = {
     get,
     getIn,
@@ -602,6 +620,8 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     bassoc,
     bget,
     changes: hub.stream,
+    transact: (keys, f, transactOptions) =>
+      transact(keys, f, transactOptions).pipe(Effect.withSpan("KonserveStore.transact", noStackTrace), meteredTransact),
     forSchema: (schema) => makeTypedStore(store, updateWith, schema)
   }
   return store
