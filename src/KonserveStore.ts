@@ -702,7 +702,7 @@ export const gc = (options: GcOptions): Effect.Effect<ReadonlyArray<Key>, Konser
  *
  * const program = Effect.gen(function*() {
  *   const seen = yield* KonserveStore.changes.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
- *   yield* Effect.yieldNow()
+ *   yield* Effect.sleep("10 millis") // let the subscriber start: it sees the writes from then on
  *   yield* KonserveStore.assoc("a", 1)
  *   yield* KonserveStore.dissoc("a")
  *   return yield* Fiber.join(seen) // a write of "a", then its removal
