@@ -25,7 +25,8 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  ScanCommand
+  ScanCommand,
+  TransactWriteItemsCommand
 } from "@aws-sdk/client-dynamodb"
 
 type Item = Record<string, AttributeValue>
@@ -217,4 +218,43 @@ export const readBinary = async (
     if (bytes !== undefined) out[index] = bytes
   }
   return out
+}
+
+/**
+ * A 2-key transfer by hand, as `transact` does it: one strongly consistent
+ * `BatchGetItem` of both accounts (balance and version), then one
+ * `TransactWriteItems` that writes both on the versions read (a missing
+ * account counts 0 and must still be missing). The caller retries on a
+ * cancellation; nothing else of the store's (history, token decisions).
+ */
+export const transfer = async (
+  client: DynamoDBClient,
+  table: string,
+  from: string,
+  to: string,
+  amount: number
+): Promise<void> => {
+  const out = await client.send(
+    new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key(from), key(to)], ConsistentRead: true } } })
+  )
+  const items = new Map((out.Responses?.[table] ?? []).map((item) => [item.pk?.S, item] as const))
+  const update = (pk: string, delta: number) => {
+    const item = items.get(pk)
+    const balance = Number(item?.bal?.N ?? "0")
+    const version = Number(item?.ver?.N ?? "0")
+    return {
+      Update: {
+        TableName: table,
+        Key: key(pk),
+        UpdateExpression: "SET bal = :bal, ver = :next",
+        ConditionExpression: item === undefined ? "attribute_not_exists(ver)" : "ver = :ver",
+        ExpressionAttributeValues: {
+          ":bal": { N: String(balance + delta) },
+          ":next": { N: String(version + 1) },
+          ...(item === undefined ? {} : { ":ver": { N: String(version) } })
+        }
+      }
+    }
+  }
+  await client.send(new TransactWriteItemsCommand({ TransactItems: [update(from, -amount), update(to, amount)] }))
 }

@@ -17,7 +17,8 @@ export const operations = {
   assoc: "blind assoc (1 KiB, replacing an inline value)",
   update: "update (1 KiB, existing inline value)",
   dissoc: "dissoc (1 KiB inline value)",
-  append: "append (to a log of 1)"
+  append: "append (to a log of 1)",
+  transfer: "transact: a 2-key transfer"
 } as const
 
 export interface WorkloadResult {

@@ -14,7 +14,8 @@
  * - Then a counting pass: requests and consumed capacity units (RCU / WCU,
  *   `ReturnConsumedCapacity` switched on for this pass only) per store
  *   operation, from an SDK middleware, and the raw SDK doing the same work
- *   (get, blind put, update, dissoc, append, multiGet, keys, the binaries).
+ *   (get, blind put, update, dissoc, append, multiGet, keys, the binaries, a
+ *   2-key transfer: `transact` against BatchGetItem + TransactWriteItems by hand).
  * - The targets of issue 8, computed from the run's own figures.
  *
  * Prints a Markdown report and writes it to `bench/results/latest.md`.
@@ -249,6 +250,19 @@ const main = async () => {
         if (count !== params.scanItems) throw new Error(`raw keys listed ${count}, expected ${params.scanItems}`)
       })
     })
+    const account = (i: number) => `acct-${i % 10}`
+    workloads.push({
+      name: "transfer between 2 keys (transact), concurrency 1",
+      kind: "throughput",
+      concurrency: 1,
+      ops: params.opsC1,
+      rounds: params.rounds,
+      sampleRss: false,
+      store: storeSide(Store.repeat(params.opsC1, 1, (i) => Store.transfer(store, account(i), account(i + 1), 1))),
+      raw: rawSide(() =>
+        pool(params.opsC1, 1, (i) => Raw.transfer(rawClient, tables.raw, account(i), account(i + 1), 1))
+      )
+    })
     const mib = params.binaryBytes / MiB
     workloads.push({
       name: `bassoc ${mib} MiB`,
@@ -389,6 +403,7 @@ const main = async () => {
     const ten = Array.from({ length: 10 }, (_, i) => [`c-multi-${i}`, value] as const)
     await count("atomic multiAssoc of 10 keys", store.multiAssoc(ten), store.multiAssoc(ten, { atomic: false }))
     await count(operations.append, store.append("c-log", 1), store.append("c-log", 0))
+    await count(operations.transfer, Store.transfer(store, "c-acct-a", "c-acct-b", 1))
     await count(
       "log of 10 elements",
       store.log("c-log10"),
@@ -422,6 +437,7 @@ const main = async () => {
       () => Raw.append(rawClient, tables.raw, "c-log", 1, element),
       () => Raw.append(rawClient, tables.raw, "c-log", 0, element)
     )
+    await countRaw(operations.transfer, () => Raw.transfer(rawClient, tables.raw, "c-acct-a", "c-acct-b", 1))
     await countRaw(`keys over ${params.scanItems} items`, () => Raw.keys(rawClient, tables.rawScan))
     let chunks = 0
     await countRaw(`${mib} MiB bassoc (new key)`, async () => {

@@ -91,3 +91,11 @@ export const bget = (store: Store, key: string, size: number): Effect.Effect<voi
     const bytes = yield* Stream.runFold(binary.value.stream, 0, (total, chunk) => total + chunk.length)
     yield* check(binary.value.size === size && bytes === size, `bget ${key}: ${bytes} bytes streamed, expected ${size}`)
   })
+
+/** A 2-key transfer with `transact`: one `BatchGetItem`, one `TransactWriteItems` (missing accounts count 0). */
+export const transfer = (store: Store, from: string, to: string, amount: number): Effect.Effect<void, unknown> =>
+  store.transact([from, to], (current) => {
+    const a = (current.get(from) as number | undefined) ?? 0
+    const b = (current.get(to) as number | undefined) ?? 0
+    return Effect.succeed({ assoc: [[from, a - amount], [to, b + amount]] as const, result: undefined })
+  })

@@ -313,6 +313,30 @@ export interface TypedStore<A, R = never> {
     initial: B,
     f: (acc: B, element: A) => B
   ) => Effect.Effect<B, KonserveError.KonserveError, R>
+
+  /**
+   * The store's `transact` on decoded values: `f` sees the keys' values
+   * decoded with the schema (a value that does not decode: `DecodeError`,
+   * nothing written) and returns `A`s to write, encoded with the schema
+   * (one that does not encode: `SerializationError`, nothing written).
+   */
+  readonly transact: <B, E = never, R2 = never>(
+    keys: Iterable<Key>,
+    f: (current: ReadonlyMap<Key, A>) => Effect.Effect<TypedTransactPlan<A, B>, E, R2>,
+    options?: TransactOptions
+  ) => Effect.Effect<B, KonserveError.KonserveError | E, R | R2>
+}
+
+/**
+ * The plan of a typed view's `transact`: `A`s to write.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TypedTransactPlan<A, B> {
+  readonly assoc?: Iterable<readonly [Key, A]> | Readonly<Record<Key, A>> | undefined
+  readonly dissoc?: Iterable<Key> | undefined
+  readonly result: B
 }
 
 /**
@@ -401,6 +425,52 @@ export interface KonserveStore {
 
   /** A typed view of this store: values (and log elements) encoded and decoded with the schema (`TypedStore`). */
   readonly forSchema: <A, I, R>(schema: Schema.Schema<A, I, R>) => TypedStore<A, R>
+
+  /**
+   * The writes this store commits, from when the stream runs (konserve's
+   * write hooks; MemoryStore: every write to that memory). Each is published
+   * after it commits and before it returns, so a key's changes come in
+   * commit order; a write that changes nothing (`dissoc` of a missing key)
+   * publishes nothing. Every key of one atomic `multiAssoc`/`multiDissoc`
+   * shares a `batch`. A subscriber more than 1024 changes behind ends with
+   * `DynamoDBError` code "ChangesOverflow" (it never misses one silently, and
+   * never slows a writer). Only this store's writes: other processes' come
+   * from `DynamoDBStore.changes`. See docs/changes.md.
+   */
+  readonly changes: Stream.Stream<Change, KonserveError.KonserveError>
+
+  /**
+   * A serializable transaction over the keys named (at most 100; duplicates
+   * read once): reads them strongly, runs `f` on the values found (absent
+   * keys are missing from the map), and commits its plan's `assoc`/`dissoc`
+   * atomically on the condition that no key read has changed — read-only keys
+   * included — with one version for the whole plan (one `batch` in `changes`).
+   * On a conflict it reads again and re-runs `f` (`retries`, default the
+   * store's `conflictRetries`; then `ConditionFailed` with operation
+   * "transact"), so `f` may run more than once; no lock is held while it runs.
+   * `f` failing aborts with nothing written. A plan may write and remove only
+   * keys it read, never one key both (`InvalidKey`); a key holding a binary
+   * or a log fails with `InvalidKey` before `f` runs; more than 100 keys or
+   * more than a transaction's 4 MB fail with `TransactionLimitExceeded`.
+   * Written values carry no ttl and no meta. At most once under faults, as
+   * every write. See docs/consistency.md.
+   */
+  readonly transact: <A, E = never, R = never>(
+    keys: Iterable<Key>,
+    f: (current: ReadonlyMap<Key, unknown>) => Effect.Effect<TransactPlan<A>, E, R>,
+    options?: TransactOptions
+  ) => Effect.Effect<A, KonserveError.KonserveError | E, R>
+}
+
+/**
+ * Options of `transact`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TransactOptions {
+  /** How many times `f` re-runs after a concurrent change before `ConditionFailed`; default `conflictRetries`. */
+  readonly retries?: number | undefined
 }
 
 /**
@@ -620,6 +690,62 @@ export const bget = (key: Key): Effect.Effect<Option.Option<Binary>, KonserveErr
  */
 export const gc = (options: GcOptions): Effect.Effect<ReadonlyArray<Key>, KonserveError.KonserveError, KonserveStore> =>
   Effect.flatMap(KonserveStore, (store) => Gc.gc(store, options))
+
+/**
+ * The writes the store in context commits, from when the stream runs (see
+ * `KonserveStore.changes` and docs/changes.md).
+ *
+ * @since 0.2.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect, Fiber, Stream } from "effect"
+ * import { KonserveStore, MemoryStore } from "konserve-dynamodb"
+ *
+ * const program = Effect.gen(function*() {
+ *   const seen = yield* KonserveStore.changes.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
+ *   yield* Effect.sleep("10 millis") // let the subscriber start: it sees the writes from then on
+ *   yield* KonserveStore.assoc("a", 1)
+ *   yield* KonserveStore.dissoc("a")
+ *   return yield* Fiber.join(seen) // a write of "a", then its removal
+ * }).pipe(Effect.provide(MemoryStore.layer()))
+ * ```
+ */
+export const changes: Stream.Stream<Change, KonserveError.KonserveError, KonserveStore> = Stream.unwrap(
+  Effect.map(KonserveStore, (store) => store.changes)
+)
+
+/**
+ * `transact` on the store in context (see `KonserveStore.transact`).
+ *
+ * @since 0.2.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { KonserveStore, MemoryStore } from "konserve-dynamodb"
+ *
+ * // Move 10 from a to b, or fail when a has less: serializable over {a, b}.
+ * const transfer = KonserveStore.transact(["a", "b"], (current) => {
+ *   const a = (current.get("a") as number | undefined) ?? 0
+ *   const b = (current.get("b") as number | undefined) ?? 0
+ *   return a < 10
+ *     ? Effect.fail("insufficient funds" as const)
+ *     : Effect.succeed({ assoc: { a: a - 10, b: b + 10 }, result: a - 10 })
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   yield* KonserveStore.multiAssoc({ a: 100, b: 0 })
+ *   return yield* transfer // 90
+ * }).pipe(Effect.provide(MemoryStore.layer()))
+ * ```
+ */
+export const transact = <A, E = never, R = never>(
+  keys: Iterable<Key>,
+  f: (current: ReadonlyMap<Key, unknown>) => Effect.Effect<TransactPlan<A>, E, R>,
+  options?: TransactOptions
+): Effect.Effect<A, KonserveError.KonserveError | E, R | KonserveStore> =>
+  Effect.flatMap(KonserveStore, (store) => store.transact(keys, f, options))
 
 /**
  * A typed view of the store in context.

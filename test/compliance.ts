@@ -32,6 +32,8 @@ import * as TestClock from "effect/TestClock"
 import { inspect } from "node:util"
 import * as KonserveError from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
+import { changesSuite } from "./compliance/changes.js"
+import { transactSuite } from "./compliance/transact.js"
 import { deepEqual } from "./utils/deepEqual.js"
 
 type Store = KonserveStore.KonserveStore
@@ -580,6 +582,8 @@ export const compliance = (
     layer(store, layerOptions)(title, f)
 
   describe(`${name}: KonserveStore compliance`, () => {
+    changesSuite(block, timeout, propOptions)
+    transactSuite(block, timeout)
     // -----------------------------------------------------------------------
     block("core: get, assoc, exists, dissoc", (it) => {
       it.effect("get of a missing key is none, exists is false, getMeta is none", () =>

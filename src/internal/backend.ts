@@ -26,6 +26,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { KonserveError } from "../KonserveError.js"
+import type { Conflict } from "./retry.js"
 
 /** @internal */
 export type Kind = "value" | "binary" | "log"
@@ -73,6 +74,19 @@ export const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
     offset += piece.length
   }
   return out
+}
+
+/**
+ * What a write committed, for the store's `changes`: the head it left, and
+ * whether the bytes of a value are held inline in that head (the backend's
+ * rule: DynamoDB holds a head up to `INLINE_ITEM_BYTES` with its value,
+ * MemoryStore applies the same bound to the stored bytes).
+ *
+ * @internal
+ */
+export interface Written {
+  readonly head: Head
+  readonly inline: boolean
 }
 
 /**
@@ -180,7 +194,7 @@ export interface Backend {
   readonly scan: Stream.Stream<Head, KonserveError>
 
   /** Writes one key whose bytes are in memory. */
-  readonly put: (request: PutRequest) => Effect.Effect<void, KonserveError>
+  readonly put: (request: PutRequest) => Effect.Effect<Written, KonserveError>
   /**
    * Writes one binary from a stream of any length. The stream is already
    * limited to `maxValueBytes` (it fails with `ItemTooLarge` past it): the
@@ -190,41 +204,85 @@ export interface Backend {
   readonly putStream: <E, R>(
     header: WriteHeader,
     bytes: Stream.Stream<Uint8Array, E, R>
-  ) => Effect.Effect<void, KonserveError | E, R>
+  ) => Effect.Effect<Written, KonserveError | E, R>
   /**
-   * Removes a key of any kind with all its content; true when it removed a
-   * key alive at `now`. With a `Version` condition it removes only a key
-   * alive at `now` whose version is that one (then always true), else fails
-   * with `ConditionFailed` (operation "dissoc") and removes nothing.
+   * Removes a key of any kind with all its content; the version of the
+   * removal (a tombstone's) when it removed a key alive at `now`, none when
+   * there was none. With a `Version` condition it removes only a key alive
+   * at `now` whose version is that one (then always some), else fails with
+   * `ConditionFailed` (operation "dissoc") and removes nothing.
    */
-  readonly remove: (key: string, now: number, condition: RemoveCondition) => Effect.Effect<boolean, KonserveError>
+  readonly remove: (
+    key: string,
+    now: number,
+    condition: RemoveCondition
+  ) => Effect.Effect<Option.Option<string>, KonserveError>
 
   /**
    * Writes several keys. `atomic`: all or nothing (at most
    * `MAX_ATOMIC_KEYS` requests, checked by the caller; any condition that
    * fails cancels all with `ConditionFailed`; every key gets the same new
-   * version). Not atomic: any number, each key whole.
+   * version). Not atomic: any number, each key whole. What each request
+   * committed, in the order of `requests`.
    */
   readonly putMany: (
     requests: ReadonlyArray<PutRequest>,
     atomic: boolean
-  ) => Effect.Effect<void, KonserveError>
+  ) => Effect.Effect<ReadonlyArray<Written>, KonserveError>
   /**
-   * Removes several keys; each maps to whether it removed a key alive at
-   * `now`. `atomic`: all or nothing.
+   * Removes several keys; each maps to the version of its removal when it
+   * removed a key alive at `now` (none else). `atomic`: all or nothing, every
+   * removal of one version.
    */
   readonly removeMany: (
     keys: ReadonlyArray<string>,
     atomic: boolean,
     now: number
-  ) => Effect.Effect<ReadonlyMap<string, boolean>, KonserveError>
+  ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, KonserveError>
 
   /**
    * Appends one encoded element to the log of a key, atomically and in
    * order, creating the log when the key is missing or expired. Fails with
-   * `ConditionFailed` when the key holds a value or a binary.
+   * `ConditionFailed` when the key holds a value or a binary. The log's head
+   * after the append.
    */
-  readonly append: (request: AppendRequest) => Effect.Effect<void, KonserveError>
+  readonly append: (request: AppendRequest) => Effect.Effect<Head, KonserveError>
+
+  /** Reads the keys of a transaction (at most `MAX_ATOMIC_KEYS`, distinct) strongly; nothing is held meanwhile. */
+  readonly transact: (
+    keys: ReadonlyArray<string>,
+    now: number
+  ) => Effect.Effect<TransactSnapshot, KonserveError | Conflict>
+}
+
+/**
+ * The keys of a transaction as read (strongly consistent), and the commit
+ * conditioned on exactly that state.
+ *
+ * @internal
+ */
+export interface TransactSnapshot {
+  /** The keys alive at `now`: values with their bytes; binaries and logs by their head only. */
+  readonly found: ReadonlyMap<string, { readonly head: Head; readonly bytes: Uint8Array | undefined }>
+  /**
+   * Writes `puts` (their own conditions ignored) and removes `removes`, every
+   * key of the snapshot conditioned on the state read (a version, or absent),
+   * the keys neither written nor removed checked alike; all or nothing, every
+   * write of one version. `Conflict` when a key read has changed (nothing
+   * written). With nothing to write, the check alone: `Conflict` when the
+   * reads were not one snapshot.
+   */
+  readonly commit: (
+    puts: ReadonlyArray<PutRequest>,
+    removes: ReadonlyArray<string>
+  ) => Effect.Effect<TransactCommitted, KonserveError | Conflict>
+}
+
+/** What a transaction committed: the puts, the keys it removed (live ones), and its one version. @internal */
+export interface TransactCommitted {
+  readonly written: ReadonlyArray<Written>
+  readonly removed: ReadonlyArray<string>
+  readonly version: string | undefined
 }
 
 /** @internal */

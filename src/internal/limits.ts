@@ -45,3 +45,13 @@ export const minimalTransactionBytes = (
     (total, write) => total + Buffer.byteLength(write.key, "utf8") + (write.user?.length ?? 0) + CHUNKED_HEAD_BYTES,
     0
   )
+
+/**
+ * The most bytes a head holds inline with its key and meta (DynamoDB's
+ * `dynamodb/plan.ts` `INLINE_ITEM_BYTES`, attributes included): MemoryStore
+ * reports a value of at most this size, key and meta included, as held
+ * inline, so that `Change.value` follows one rule on both stores.
+ *
+ * @internal
+ */
+export const INLINE_BYTES = 350 * 1024

@@ -20,9 +20,15 @@ import type {
   Head,
   PutRequest,
   RemoveCondition,
-  WriteHeader
+  TransactCommitted,
+  TransactSnapshot,
+  WriteHeader,
+  Written
 } from "./backend.js"
 import { concat, headOf, isAlive } from "./backend.js"
+import { INLINE_BYTES } from "./limits.js"
+import * as Retry from "./retry.js"
+import type { Conflict } from "./retry.js"
 import * as Version from "./version.js"
 
 interface StoredRecord {
@@ -59,20 +65,32 @@ export const make = (): Backend => {
       ? { _tag: "Log", head: record.head, elements: record.elements.map((element) => element.slice()) }
       : { _tag: "Bytes", head: record.head, bytes: concat(record.pieces) }
 
+  /** Whether DynamoDB would hold these pieces inline in the head (`INLINE_BYTES`, key and meta included). */
+  const inline = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>): boolean =>
+    pieces.reduce((n, piece) => n + piece.length, Buffer.byteLength(header.key, "utf8") + (header.user?.length ?? 0)) <=
+      INLINE_BYTES
+
+  /** Stores a key's pieces as one write of `version`; `size` is what `Meta.size` says. */
+  const store = (header: WriteHeader, version: string, pieces: ReadonlyArray<Uint8Array>, size: number): Written => {
+    const head = headOf(header, version, size)
+    records.set(header.key, { head, pieces, elements: [] })
+    return { head, inline: inline(header, pieces) }
+  }
+
   /** Writes a key's pieces; `size` is what `Meta.size` says (a value's size before compression). */
   const commit = (header: WriteHeader, pieces: ReadonlyArray<Uint8Array>, size: number) =>
     Effect.suspend(() => {
       if (!holds(header.condition, records.get(header.key), header.now)) {
         return Effect.fail(new ConditionFailed({ key: header.key, operation: header.operation }))
       }
-      records.set(header.key, { head: headOf(header, newVersion(), size), pieces, elements: [] })
-      return Effect.void
+      return Effect.succeed(store(header, newVersion(), pieces, size))
     })
 
-  const removeOne = (key: string, now: number): boolean => {
+  /** Removes a key; the version of the removal when it removed a key alive at `now`. */
+  const removeOne = (key: string, now: number, version: string): Option.Option<string> => {
     const record = records.get(key)
     records.delete(key)
-    return record !== undefined && isAlive(record.head, now)
+    return record !== undefined && isAlive(record.head, now) ? Option.some(version) : Option.none()
   }
 
   const readBinary = (key: string) =>
@@ -97,16 +115,9 @@ export const make = (): Backend => {
           return Effect.fail(new ConditionFailed({ key: failing.key, operation: failing.operation }))
         }
         const version = newVersion()
-        for (const request of requests) {
-          records.set(request.key, {
-            head: headOf(request, version, request.size),
-            pieces: [request.bytes.slice()],
-            elements: []
-          })
-        }
-        return Effect.void
+        return Effect.succeed(requests.map((request) => store(request, version, [request.bytes.slice()], request.size)))
       })
-      : Effect.forEach(requests, (request) => commit(request, [request.bytes.slice()], request.size), { discard: true })
+      : Effect.forEach(requests, (request) => commit(request, [request.bytes.slice()], request.size))
 
   const append = (request: AppendRequest) =>
     Effect.suspend(() => {
@@ -116,23 +127,54 @@ export const make = (): Backend => {
         return Effect.fail(new ConditionFailed({ key: request.key, operation: "append" }))
       }
       const elements = [...(live?.elements ?? []), request.element.slice()]
-      records.set(request.key, {
-        head: {
-          key: request.key,
-          kind: "log",
-          version: newVersion(),
-          lastWrite: request.now,
-          size: elements.length,
-          expiresAt: live?.head.expiresAt,
-          user: live?.head.user
-        },
-        pieces: [],
-        elements
-      })
-      return Effect.void
+      const head: Head = {
+        key: request.key,
+        kind: "log",
+        version: newVersion(),
+        lastWrite: request.now,
+        size: elements.length,
+        expiresAt: live?.head.expiresAt,
+        user: live?.head.user
+      }
+      records.set(request.key, { head, pieces: [], elements })
+      return Effect.succeed(head)
+    })
+
+  /** A transaction: the keys read at once; the commit compares every version read, then writes in one step. */
+  const transact = (keys: ReadonlyArray<string>, now: number) =>
+    Effect.sync((): TransactSnapshot => {
+      const read = new Map<string, string | undefined>()
+      const found = new Map<string, { readonly head: Head; readonly bytes: Uint8Array | undefined }>()
+      for (const key of keys) {
+        const record = records.get(key)
+        const live = record !== undefined && isAlive(record.head, now) ? record : undefined
+        read.set(key, live?.head.version)
+        if (live !== undefined) {
+          found.set(key, { head: live.head, bytes: live.head.kind === "value" ? concat(live.pieces) : undefined })
+        }
+      }
+      const unchanged = () =>
+        keys.every((key) => {
+          const record = records.get(key)
+          const version = record !== undefined && isAlive(record.head, now) ? record.head.version : undefined
+          return version === read.get(key)
+        })
+      const commit = (puts: ReadonlyArray<PutRequest>, removes: ReadonlyArray<string>) =>
+        Effect.suspend((): Effect.Effect<TransactCommitted, Conflict> => {
+          if (!unchanged()) return Effect.fail(Retry.conflict)
+          if (puts.length === 0 && removes.length === 0) {
+            return Effect.succeed({ written: [], removed: [], version: undefined })
+          }
+          const version = newVersion()
+          const removed = removes.filter((key) => Option.isSome(removeOne(key, now, version)))
+          const written = puts.map((request) => store(request, version, [request.bytes.slice()], request.size))
+          return Effect.succeed({ written, removed, version })
+        })
+      return { found, commit }
     })
 
   return {
+    transact,
     readHead: (key) => Effect.sync(() => Option.map(Option.fromNullable(records.get(key)), (record) => record.head)),
     readEntry: (key, now) =>
       Effect.sync(() =>
@@ -170,12 +212,16 @@ export const make = (): Backend => {
     remove: (key, now, condition: RemoveCondition) =>
       Effect.suspend(() =>
         holds(condition, records.get(key), now)
-          ? Effect.succeed(removeOne(key, now))
+          ? Effect.succeed(removeOne(key, now, newVersion()))
           : Effect.fail(new ConditionFailed({ key, operation: "dissoc" }))
       ),
     putMany,
-    removeMany: (keys, _atomic, now) =>
-      Effect.sync(() => new Map(keys.map((key) => [key, removeOne(key, now)] as const))),
+    removeMany: (keys, atomic, now) =>
+      Effect.sync(() => {
+        // Atomic: one version for the whole removal, as DynamoDB's transaction has.
+        const version = atomic ? newVersion() : undefined
+        return new Map(keys.map((key) => [key, removeOne(key, now, version ?? newVersion())] as const))
+      }),
     append
   }
 }

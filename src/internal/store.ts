@@ -23,6 +23,7 @@ import {
 import type {
   Binary,
   BinaryInput as Input,
+  Change,
   DissocOptions,
   Key,
   KonserveStore,
@@ -31,10 +32,11 @@ import type {
   Updated,
   WriteOptions
 } from "../KonserveStore.js"
-import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader } from "./backend.js"
+import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader, Written } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as CacheReads from "./cache/reads.js"
+import * as Changes from "./changes.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
@@ -42,6 +44,7 @@ import * as Metrics from "./metrics.js"
 import * as Paths from "./path.js"
 import * as Retry from "./retry.js"
 import * as Tracing from "./tracing.js"
+import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
 /** @internal */
@@ -59,6 +62,9 @@ export const DEFAULT_CONFLICT_RETRIES = 10
 
 /** `bassoc`'s metering (generic in its input's error and context, so not an `operation`). */
 const meteredBassoc = Metrics.operationMetered("KonserveStore.bassoc")
+
+/** `transact`'s metering (generic in `f`'s error and context, so not an `operation`). */
+const meteredTransact = Metrics.operationMetered("KonserveStore.transact")
 
 /** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
 const noStackTrace = { captureStackTrace: false } as const
@@ -189,6 +195,46 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
   const { conflictRetries, maxValueBytes } = options
   const backend = Metrics.meteredBackend(unmetered)
   const now = Clock.currentTimeMillis
+  const hub = Changes.make()
+
+  /**
+   * Publishes what writes committed (`changes`), in the fiber that made them,
+   * before they return. `bytes`: the stored bytes of a value, decoded into
+   * `Change.value` when the backend held them inline. Nothing is built when
+   * nobody subscribes.
+   */
+  const published = (
+    written: ReadonlyArray<Written>,
+    bytes: (i: number) => Uint8Array | undefined,
+    batch: Option.Option<string>
+  ): void => {
+    if (!hub.active()) return
+    hub.publish(written.map((w, i): Change => {
+      const stored = w.inline && w.head.kind === "value" ? bytes(i) : undefined
+      return {
+        key: w.head.key,
+        op: "write",
+        version: w.head.version,
+        meta: Either.getRight(metaOf(w.head)),
+        value: stored === undefined ? Option.none() : Either.getRight(decodeBytes(w.head.key, stored, maxValueBytes)),
+        batch
+      }
+    }))
+  }
+
+  const publishedRemovals = (removed: Iterable<readonly [string, Option.Option<string>]>, atomic: boolean): void => {
+    if (!hub.active()) return
+    const changes: Array<Change> = []
+    for (const [key, version] of removed) {
+      if (Option.isNone(version)) continue
+      const batch = atomic ? version : Option.none()
+      changes.push({ key, op: "remove", version: version.value, meta: Option.none(), value: Option.none(), batch })
+    }
+    hub.publish(changes)
+  }
+
+  const noBatch = Option.none<string>()
+  const wrote = (bytes?: Uint8Array) => (written: Written): void => published([written], () => bytes, noBatch)
 
   const checkSize = (key: string, size: number): Effect.Effect<void, ItemTooLarge> =>
     size > maxValueBytes ? Effect.fail(new ItemTooLarge({ key, size, limit: maxValueBytes })) : Effect.void
@@ -266,7 +312,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     const prepared = yield* prepare(valid, writeOptions)
     const at = yield* now
     const write = { key: valid, operation: "assoc", kind: "value", now: at } as const
-    yield* backend.put({ ...header(write, prepared, userCondition(writeOptions)), bytes, size })
+    wrote(bytes)(yield* backend.put({ ...header(write, prepared, userCondition(writeOptions)), bytes, size }))
   }
 
   const assoc = operation("KonserveStore.assoc")(writeValue)
@@ -304,7 +350,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
           : { _tag: "Absent" }
         const write = { key, operation, kind: "value", now: at } as const
         const request: PutRequest = { ...header(write, prepared, condition), bytes, size }
-        yield* backend.put(request).pipe(Effect.catchTag("ConditionFailed", () => Retry.conflict))
+        wrote(bytes)(yield* backend.put(request).pipe(Effect.catchTag("ConditionFailed", () => Retry.conflict)))
         return result
       })
       return Retry.whileConflict(attempt, conflictRetries, () => new ConditionFailed({ key, operation }))
@@ -398,7 +444,9 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     const condition = ifVersion === undefined
       ? { _tag: "None" } as const
       : { _tag: "Version", version: ifVersion } as const
-    return yield* backend.remove(valid, yield* now, condition)
+    const removed = yield* backend.remove(valid, yield* now, condition)
+    publishedRemovals([[valid, removed]], false)
+    return Option.isSome(removed)
   })
 
   // One pass per page: a page's live heads become their `Meta`s without an Effect per key.
@@ -466,7 +514,8 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     }
     const atomic = writeOptions?.atomic !== false
     if (atomic) yield* checkTransactionSize("multiAssoc", requests)
-    yield* backend.putMany(requests, atomic)
+    const written = yield* backend.putMany(requests, atomic)
+    published(written, (i) => requests[i].bytes, atomic ? Option.some(written[0].head.version) : noBatch)
   })
 
   const multiDissoc = operation("KonserveStore.multiDissoc", "keys")(function*(
@@ -476,8 +525,13 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     const valid = yield* Keys.validateAll(keys)
     yield* checkAtomicLimit("multiDissoc", valid.length, dissocOptions?.atomic)
     if (valid.length === 0) return new Map<Key, boolean>()
-    const removed = yield* backend.removeMany(valid, dissocOptions?.atomic !== false, yield* now)
-    return new Map(valid.map((key) => [key, removed.get(key) ?? false])) as ReadonlyMap<Key, boolean>
+    const atomic = dissocOptions?.atomic !== false
+    const removed = yield* backend.removeMany(valid, atomic, yield* now)
+    publishedRemovals(removed, atomic)
+    return new Map(valid.map((key) => [key, Option.isSome(removed.get(key) ?? Option.none())])) as ReadonlyMap<
+      Key,
+      boolean
+    >
   })
 
   const append = operation("KonserveStore.append")(function*(key: Key, element: unknown) {
@@ -485,7 +539,8 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     const { bytes, size } = yield* encodeValue(valid, element, "log element")
     yield* checkSize(valid, size)
     const at = yield* now
-    yield* backend.append({ key: valid, element: bytes, now: at })
+    const head = yield* backend.append({ key: valid, element: bytes, now: at })
+    published([{ head, inline: false }], () => undefined, noBatch)
   })
 
   const log = operation("KonserveStore.log")(function*(key: Key) {
@@ -514,11 +569,13 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
       const whole = BinaryInput.wholeBytes(data)
       if (whole !== undefined) {
         yield* checkSize(valid, whole.length)
-        return yield* backend.put({ ...writeHeader, bytes: whole, size: whole.length })
+        return wrote()(yield* backend.put({ ...writeHeader, bytes: whole, size: whole.length }))
       }
-      yield* backend.putStream(
-        writeHeader,
-        BinaryInput.limitBytes(valid, maxValueBytes, BinaryInput.toStream(valid, data))
+      wrote()(
+        yield* backend.putStream(
+          writeHeader,
+          BinaryInput.limitBytes(valid, maxValueBytes, BinaryInput.toStream(valid, data))
+        )
       )
     }).pipe(Effect.withSpan("KonserveStore.bassoc", noStackTrace), meteredBassoc)
 
@@ -528,6 +585,20 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()
     const meta = yield* metaOf(binary.value.head)
     return Option.some<Binary>({ meta, size: binary.value.head.size, stream: binary.value.stream })
+  })
+
+  const transact = Transact.make({
+    backend,
+    conflictRetries,
+    now,
+    encode: encodeValue,
+    decode: (key, bytes) => decodeBytes(key, bytes, maxValueBytes),
+    checkSize,
+    publish: (committed, puts) => {
+      const batch = Option.fromNullable(committed.version)
+      published(committed.written, (i) => puts[i].bytes, batch)
+      publishedRemovals(committed.removed.map((key) => [key, batch] as const), true)
+    }
   })
 
   const store: KonserveStore = {
@@ -549,6 +620,9 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     reduceLog,
     bassoc,
     bget,
+    changes: hub.stream,
+    transact: (keys, f, transactOptions) =>
+      transact(keys, f, transactOptions).pipe(Effect.withSpan("KonserveStore.transact", noStackTrace), meteredTransact),
     forSchema: (schema) => makeTypedStore(store, updateWith, schema)
   }
   // For `KonserveStore.layerCache`: a value with the `Meta` of its version, in the one read `get` makes.

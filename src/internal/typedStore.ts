@@ -21,7 +21,9 @@ import type {
   KonserveStore,
   MultiAssocOptions,
   Path,
+  TransactOptions,
   TypedStore,
+  TypedTransactPlan,
   Updated,
   WriteOptions
 } from "../KonserveStore.js"
@@ -227,7 +229,37 @@ export const makeTypedStore = <A, I, R>(
   const reduceLog = <B>(key: Key, initial: B, f: (acc: B, element: A) => B): Effect.Effect<B, KonserveError, R> =>
     Effect.map(log(key), Option.match({ onNone: () => initial, onSome: (elements) => elements.reduce(f, initial) }))
 
+  const normalize = (entries: TypedTransactPlan<A, unknown>["assoc"]): Array<readonly [Key, A]> =>
+    entries === undefined
+      ? []
+      : Symbol.iterator in entries
+      ? Array.from(entries as Iterable<readonly [Key, A]>)
+      : Object.entries(entries as Readonly<Record<Key, A>>)
+
+  /** The store's transaction, `f` on decoded values, the values it writes encoded (failures of either: nothing written). */
+  const transact = <B, E = never, R2 = never>(
+    keys: Iterable<Key>,
+    f: (current: ReadonlyMap<Key, A>) => Effect.Effect<TypedTransactPlan<A, B>, E, R2>,
+    options?: TransactOptions
+  ): Effect.Effect<B, KonserveError | E, R | R2> =>
+    store.transact(
+      keys,
+      (current) =>
+        Effect.gen(function*() {
+          const decoded = new Map<Key, A>()
+          for (const [key, value] of current) decoded.set(key, yield* decode(key, value))
+          const plan = yield* f(decoded)
+          const assoc: Array<readonly [Key, unknown]> = []
+          for (const [key, value] of normalize(plan.assoc)) {
+            assoc.push([key, yield* encode(String(key), value)])
+          }
+          return { assoc, dissoc: plan.dissoc, result: plan.result }
+        }),
+      options
+    )
+
   return {
+    transact,
     get,
     getIn,
     getMeta: store.getMeta,

@@ -12,7 +12,7 @@ import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import type { KonserveError } from "../../KonserveError.js"
-import type { AppendRequest } from "../backend.js"
+import type { AppendRequest, Head } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
@@ -26,12 +26,12 @@ import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests.j
 import { pinned } from "./requests.js"
 import * as Requests from "./requests.js"
 import { transact } from "./transactions.js"
-import { surfaceRefused } from "./writes.js"
+import { surfaceRefused, writtenOf } from "./writes.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
 
 /** @internal */
-export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void, KonserveError> =>
+export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head, KonserveError> =>
   Effect.suspend(() => {
     const { key, now } = request
     const pk = ctx.layout.headPk(key)
@@ -114,6 +114,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<void
         return yield* Retry.conflict
       }
       if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
+      return writtenOf(write).head
     })
 
     const commit = Retry.whileConflict(

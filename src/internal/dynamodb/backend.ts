@@ -1,7 +1,7 @@
 /**
  * The DynamoDB backend: every `Backend` primitive as a small, counted number
  * of DynamoDB requests — reads in `reads.ts`, writes in `writes.ts`,
- * `transactions.ts` and `append.ts` (plan → write chunks → send → resolve →
+ * `transactions.ts`, `transact.ts` and `append.ts` (plan → write chunks → send → resolve →
  * drop old content). See
  * `docs/data-model.md` for the items and `docs/consistency.md` for the
  * protocol that applies each write at most once.
@@ -16,6 +16,7 @@ import type { Context } from "./context.js"
 import type { Layout } from "./item.js"
 import * as Listing from "./listing.js"
 import * as Reads from "./reads.js"
+import * as Transact from "./transact.js"
 import * as Transactions from "./transactions.js"
 import * as Writes from "./writes.js"
 
@@ -56,6 +57,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     remove: (key, now, condition) => Writes.remove(ctx, key, now, condition),
     putMany: (requests, atomic) => Transactions.putMany(ctx, requests, atomic),
     removeMany: (keys, atomic, now) => Transactions.removeMany(ctx, keys, atomic, now),
-    append: (request) => append(ctx, request)
+    append: (request) => append(ctx, request),
+    transact: (keys, now) => Transact.transact(ctx, keys, now)
   }
 }

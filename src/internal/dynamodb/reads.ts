@@ -173,8 +173,8 @@ const chunkSource = (ctx: Context, head: Head, manifest: Manifest): Chunks.Chunk
   consistent: ctx.consistent
 })
 
-/** The bytes of a value or binary head (its chunks read when it has any). */
-const bytesOf = (ctx: Context, stored: StoredHead) =>
+/** The bytes of a value or binary head (its chunks read when it has any). @internal */
+export const bytesOf = (ctx: Context, stored: StoredHead) =>
   stored.manifest === undefined
     ? Effect.succeed(stored.inline ?? new Uint8Array(0))
     : Chunks.readAll(chunkSource(ctx, stored.head, stored.manifest))

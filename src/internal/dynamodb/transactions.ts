@@ -9,9 +9,10 @@
  */
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
-import type { PutRequest } from "../backend.js"
+import type { PutRequest, Written } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
@@ -39,7 +40,8 @@ import {
   removal,
   remove,
   surfaceRefused,
-  writeCondition
+  writeCondition,
+  writtenOf
 } from "./writes.js"
 
 /** What a transaction's answer proved. */
@@ -99,13 +101,13 @@ type ManyRun =
     readonly ambiguous: boolean
     readonly round: number
   }
-  | { readonly _tag: "Done"; readonly replaced: ReadonlyArray<StoredHead> }
+  | { readonly _tag: "Done"; readonly writes: ReadonlyArray<HeadWrite>; readonly replaced: ReadonlyArray<StoredHead> }
 
-/** Head writes of several keys in one transaction, at most once; re-planned as single writes are. */
+/** Head writes of several keys in one transaction, at most once; re-planned as single writes are. The writes as applied. */
 const transactHeads = (
   ctx: Context,
   writes: ReadonlyArray<HeadWrite>
-): Effect.Effect<void, KonserveError | Refused> => {
+): Effect.Effect<ReadonlyArray<HeadWrite>, KonserveError | Refused> => {
   const operation = writes[0].operation
   const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError | Refused> =>
     Effect.flatMap(
@@ -119,7 +121,11 @@ const transactHeads = (
       }),
       (sent): Effect.Effect<ManyRun, KonserveError | Refused> => {
         if (sent._tag === "Applied") {
-          return Effect.succeed({ _tag: "Done", replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? []) })
+          return Effect.succeed({
+            _tag: "Done",
+            writes: run.writes,
+            replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? [])
+          })
         }
         const step = Resolve.replanTransaction(
           readState(ctx),
@@ -139,7 +145,10 @@ const transactHeads = (
   return Effect.iterate({ _tag: "Pending", writes, ambiguous: false, round: 0 } as ManyRun, {
     while: (run): run is Extract<ManyRun, { _tag: "Pending" }> => run._tag === "Pending",
     body: attempt
-  }).pipe(Effect.flatMap((run) => Content.drop(ctx, (run as Extract<ManyRun, { _tag: "Done" }>).replaced)))
+  }).pipe(Effect.flatMap((run) => {
+    const done = run as Extract<ManyRun, { _tag: "Done" }>
+    return Effect.as(Content.drop(ctx, done.replaced), done.writes)
+  }))
 }
 
 /**
@@ -154,11 +163,11 @@ export const putMany = (
   ctx: Context,
   requests: ReadonlyArray<PutRequest>,
   atomic: boolean
-): Effect.Effect<void, KonserveError> =>
+): Effect.Effect<ReadonlyArray<Written>, KonserveError> =>
   requests.length === 0
-    ? Effect.void
+    ? Effect.succeed([])
     : !atomic
-    ? Effect.forEach(requests, (request) => put(ctx, request), { concurrency: KEY_CONCURRENCY, discard: true })
+    ? Effect.forEach(requests, (request) => put(ctx, request), { concurrency: KEY_CONCURRENCY })
     : Effect.suspend(() => {
       const conditions = requests.map((request) => writeCondition(request.condition))
       const unmatched = conditions.findIndex((condition) => condition === undefined)
@@ -192,7 +201,8 @@ export const putMany = (
       const chunked = plans.flatMap((plan, i) =>
         plan.content._tag === "Chunked" ? [{ request: requests[i], cid: plan.content.manifest.cid, plan }] : []
       )
-      if (chunked.length === 0) return surfaceRefused(transactHeads(ctx, writes))
+      const commit = Effect.map(transactHeads(ctx, writes), (applied) => applied.map(writtenOf))
+      if (chunked.length === 0) return surfaceRefused(commit)
       return Content.withNewChunks(
         ctx,
         Effect.forEach(
@@ -201,12 +211,13 @@ export const putMany = (
           { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
         ),
         () => chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length)),
-        transactHeads(ctx, writes)
+        commit
       ).pipe(surfaceRefused)
     })
 
 /**
- * Removes several keys; each maps to whether it was alive at `now`. Atomic:
+ * Removes several keys; each maps to its tombstone's version when it was
+ * alive at `now` (none else). Atomic:
  * read the heads, then one transaction that turns the live ones into
  * tombstones on the version read and checks the others are still absent; a
  * concurrent change cancels it and it runs again on fresh heads. Not atomic:
@@ -219,7 +230,7 @@ export const removeMany = (
   keys: ReadonlyArray<string>,
   atomic: boolean,
   now: number
-): Effect.Effect<ReadonlyMap<string, boolean>, KonserveError> => {
+): Effect.Effect<ReadonlyMap<string, Option.Option<string>>, KonserveError> => {
   if (keys.length === 0) return Effect.succeed(new Map())
   if (!atomic) {
     return Effect.map(
@@ -232,13 +243,14 @@ export const removeMany = (
   const attempt = Effect.gen(function*() {
     const heads = yield* Reads.getHeads(ctx, keys, "head", true)
     const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
-    const result = new Map(keys.map((key) => [key, live.has(key)] as const))
     // Nothing to remove: the consistent read of the heads is the answer.
-    if (live.size === 0) return result
+    if (live.size === 0) return new Map(keys.map((key) => [key, Option.none<string>()] as const))
     const latest = Array.from(live.values(), (stored) => stored.version).reduce((a, b) =>
       Version.compare(a, b) >= 0 ? a : b
     )
     const version = ctx.versions.next(latest)
+    const removed = Option.some(Version.format(version))
+    const result = new Map(keys.map((key) => [key, live.has(key) ? removed : Option.none<string>()] as const))
     const writes = keys.map((key) => {
       const stored = live.get(key)
       return stored === undefined ? undefined : removal(ctx, key, version, now, Requests.pinned(stored))

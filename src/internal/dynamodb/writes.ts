@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
-import type { Condition, PutRequest, RemoveCondition, WriteHeader } from "../backend.js"
+import type { Condition, Kind, PutRequest, RemoveCondition, WriteHeader, Written } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
@@ -94,7 +94,7 @@ export const writeCondition = (condition: Condition): WriteCondition | undefined
 
 type HeadRun =
   | { readonly _tag: "Pending"; readonly write: HeadWrite; readonly ambiguous: boolean; readonly round: number }
-  | { readonly _tag: "Done"; readonly replaced: StoredHead | undefined }
+  | { readonly _tag: "Done"; readonly write: HeadWrite; readonly replaced: StoredHead | undefined }
 
 /** A write that ran out of re-plans: unknown when an attempt may have been applied, else refused. @internal */
 export const exhausted = (write: HeadWrite, ambiguous: boolean): KonserveError =>
@@ -102,7 +102,7 @@ export const exhausted = (write: HeadWrite, ambiguous: boolean): KonserveError =
     ? unknownOutcome(write.operation, write.key, "an attempt may have been applied, and the key kept changing")
     : new ConditionFailed({ key: write.key, operation: write.operation })
 
-const applied = (write: HeadWrite): HeadRun => ({ _tag: "Done", replaced: pinnedOf(write.guard) })
+const applied = (write: HeadWrite): HeadRun => ({ _tag: "Done", write, replaced: pinnedOf(write.guard) })
 
 /**
  * A write whose request failed for good after an attempt that may have been
@@ -173,18 +173,20 @@ const attemptHead = (
 /**
  * Writes one head, at most once; `Refused` when the user's condition does not
  * hold (nothing written). The content of the head it replaced is dropped
- * after.
+ * after. The write as applied (a re-plan changes its version).
  *
  * @internal
  */
-export const writeHead = (ctx: Context, write: HeadWrite): Effect.Effect<void, KonserveError | Refused> =>
+export const writeHead = (ctx: Context, write: HeadWrite): Effect.Effect<HeadWrite, KonserveError | Refused> =>
   Effect.iterate({ _tag: "Pending", write, ambiguous: false, round: 0 } as HeadRun, {
     while: (run): run is Extract<HeadRun, { _tag: "Pending" }> => run._tag === "Pending",
     body: (run) => attemptHead(ctx, run)
   }).pipe(
     Effect.flatMap((run) => {
-      const { replaced } = run as Extract<HeadRun, { _tag: "Done" }>
-      return replaced === undefined ? Effect.void : Content.drop(ctx, [replaced])
+      const done = run as Extract<HeadRun, { _tag: "Done" }>
+      return done.replaced === undefined
+        ? Effect.succeed(done.write)
+        : Effect.as(Content.drop(ctx, [done.replaced]), done.write)
     })
   )
 
@@ -207,8 +209,22 @@ export const chunkTarget = (ctx: Context, header: WriteHeader, cid: string): Chu
   sweepAt: sweepAt(header.expiresAt)
 })
 
+/** What a head write committed, as the backend reports it. @internal */
+export const writtenOf = (write: HeadWrite): Written => ({
+  head: {
+    key: write.key,
+    kind: write.fields.kind as Kind,
+    version: Version.format(write.fields.version),
+    lastWrite: write.fields.lastWrite,
+    size: write.fields.size ?? 0,
+    expiresAt: write.fields.expiresAt,
+    user: write.fields.user
+  },
+  inline: write.fields.content._tag === "Inline"
+})
+
 /** Writes one key whose bytes are in memory: inline in its head, or chunks first. @internal */
-export const put = (ctx: Context, request: PutRequest): Effect.Effect<void, KonserveError> =>
+export const put = (ctx: Context, request: PutRequest): Effect.Effect<Written, KonserveError> =>
   Effect.suspend(() => {
     const condition = writeCondition(request.condition)
     if (condition === undefined) return Effect.fail(refused(request))
@@ -225,13 +241,13 @@ export const put = (ctx: Context, request: PutRequest): Effect.Effect<void, Kons
       guard: noContent,
       now: request.now
     }
-    if (plan.content._tag !== "Chunked") return surfaceRefused(writeHead(ctx, write))
+    if (plan.content._tag !== "Chunked") return surfaceRefused(Effect.map(writeHead(ctx, write), writtenOf))
     const { cid } = plan.content.manifest
     return Content.withNewChunks(
       ctx,
       Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
       () => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length),
-      writeHead(ctx, write)
+      Effect.map(writeHead(ctx, write), writtenOf)
     ).pipe(surfaceRefused)
   })
 
@@ -246,7 +262,7 @@ export const putStream = <E, R>(
   ctx: Context,
   header: WriteHeader,
   bytes: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<void, KonserveError | E, R> =>
+): Effect.Effect<Written, KonserveError | E, R> =>
   Effect.suspend(() => {
     const condition = writeCondition(header.condition)
     if (condition === undefined) return Effect.fail(refused(header))
@@ -297,15 +313,18 @@ export const putStream = <E, R>(
       const content: HeadContent = pieces === 0 || inline !== undefined
         ? { _tag: "Inline", bytes: inline ?? new Uint8Array(0) }
         : { _tag: "Chunked", manifest: { cid, chunks: pieces, chunkSize: Plan.CHUNK_BYTES, bytes: size, crc } }
-      return writeHead(ctx, {
-        key: header.key,
-        pk,
-        operation: header.operation,
-        fields: { ...base, size, content },
-        condition,
-        guard: noContent,
-        now: header.now
-      })
+      return Effect.map(
+        writeHead(ctx, {
+          key: header.key,
+          pk,
+          operation: header.operation,
+          fields: { ...base, size, content },
+          condition,
+          guard: noContent,
+          now: header.now
+        }),
+        writtenOf
+      )
     })
     return Content.withNewChunks(ctx, writeAll, () => chunkKeys(ctx.layout, header.key, cid, dispatched), commit).pipe(
       surfaceRefused
@@ -338,8 +357,8 @@ export const removal = (
 /**
  * Removes a key: its head becomes a tombstone that keeps its write history
  * (so that no late retry of an earlier write can bring the key back), and its
- * content is dropped. True when a key alive at `now` was removed; false when
- * there was none.
+ * content is dropped. The tombstone's version when a key alive at `now` was
+ * removed; none when there was none.
  *
  * With a `Version` condition (a compare-and-delete) the tombstone is
  * conditioned on that version as `ifVersion` conditions a write, and goes
@@ -354,18 +373,20 @@ export const remove = (
   key: string,
   now: number,
   condition: RemoveCondition = { _tag: "None" }
-): Effect.Effect<boolean, KonserveError> =>
+): Effect.Effect<Option.Option<string>, KonserveError> =>
   Effect.suspend(() => {
     if (condition._tag === "None") {
       return writeHead(ctx, removal(ctx, key, ctx.versions.next(), now, noContent)).pipe(
-        Effect.as(true),
+        Effect.map(removedVersion),
         // Nothing alive to remove.
-        Effect.catchIf((error): error is Refused => error instanceof Refused, () => Effect.succeed(false))
+        Effect.catchIf((error): error is Refused => error instanceof Refused, () => Effect.succeed(Option.none()))
       )
     }
     const base = Version.parse(condition.version)
     // A version no write can have: the condition cannot hold.
     if (base === undefined) return Effect.fail(refused({ key, operation: "dissoc" }))
     const write = removal(ctx, key, ctx.versions.next(base), now, noContent, { _tag: "Version", version: base })
-    return surfaceRefused(Effect.as(writeHead(ctx, write), true))
+    return surfaceRefused(Effect.map(writeHead(ctx, write), removedVersion))
   })
+
+const removedVersion = (write: HeadWrite): Option.Option<string> => Option.some(Version.format(write.fields.version))

@@ -1,0 +1,198 @@
+/**
+ * `transact` on DynamoDB: the keys' heads read strongly in one `BatchGetItem`
+ * (per 100 keys; chunked values read whole), then one `TransactWriteItems`
+ * that writes and removes the plan's keys on the versions read and checks
+ * every other key read with a `ConditionCheck` on its version (or its
+ * absence), all with one version and one `ClientRequestToken` — the token
+ * and the heads' histories decide an attempt whose answer was lost, as for
+ * every atomic multi-key write (`transactions.ts`). A plan with nothing to
+ * write over more than one key is checked alike (ConditionChecks only), so
+ * that what `f` saw was one snapshot.
+ *
+ * @internal
+ */
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import type { KonserveError } from "../../KonserveError.js"
+import type { Head, PutRequest, TransactCommitted, TransactSnapshot } from "../backend.js"
+import { isAlive } from "../backend.js"
+import * as Retry from "../retry.js"
+import * as Version from "../version.js"
+import * as Batch from "./batch.js"
+import * as Chunks from "./chunks.js"
+import * as Content from "./content.js"
+import type { Context } from "./context.js"
+import { ConcurrentModification, toKonserveError } from "./failure.js"
+import type { StoredHead } from "./item.js"
+import { A, chunkKeys, itemKey, SK_HEAD, TOMBSTONE } from "./item.js"
+import * as Plan from "./plan.js"
+import * as Reads from "./reads.js"
+import type { HeadWrite, WriteCondition } from "./requests.js"
+import * as Requests from "./requests.js"
+import { transact as sendTransaction } from "./transactions.js"
+import { chunkTarget, fieldsOf, noContent, removal, surfaceRefused, writtenOf } from "./writes.js"
+
+/** A transaction's check that a key still holds a live head of this version. */
+const checkVersion = (table: string, pk: string, version: Uint8Array, now: number): TransactWriteItem => ({
+  ConditionCheck: {
+    TableName: table,
+    Key: itemKey(pk, SK_HEAD),
+    ConditionExpression: "#ver = :ver AND #kind <> :tomb AND (attribute_not_exists(#exp) OR #exp > :now)",
+    ExpressionAttributeNames: { "#ver": A.version, "#kind": A.kind, "#exp": A.expiresAt },
+    ExpressionAttributeValues: { ":ver": { B: version }, ":tomb": { S: TOMBSTONE }, ":now": { N: String(now) } }
+  }
+})
+
+const nothing: TransactCommitted = { written: [], removed: [], version: undefined }
+
+/** @internal */
+export const transact = (
+  ctx: Context,
+  keys: ReadonlyArray<string>,
+  now: number
+): Effect.Effect<TransactSnapshot, KonserveError | Retry.Conflict> =>
+  Effect.gen(function*() {
+    const strong: Context = { ...ctx, consistent: true }
+    const heads = yield* Reads.getHeads(strong, keys, "value", true)
+    const found = new Map<string, { readonly head: Head; readonly bytes: Uint8Array | undefined }>()
+    const live = (key: string): StoredHead | undefined => {
+      const stored = heads.get(key)
+      return stored !== undefined && isAlive(stored.head, now) ? stored : undefined
+    }
+    yield* Effect.forEach(
+      keys.flatMap((key) => live(key) ?? []),
+      (stored) =>
+        stored.head.kind === "value"
+          ? Effect.map(
+            Reads.bytesOf(strong, stored),
+            (bytes) => found.set(stored.head.key, { head: stored.head, bytes })
+          )
+          : Effect.sync(() => found.set(stored.head.key, { head: stored.head, bytes: undefined })),
+      { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+    ).pipe(
+      // Rewritten while its chunks were read: read the transaction again.
+      Effect.catchIf((error) => error instanceof ConcurrentModification, () => Effect.fail(Retry.conflict))
+    )
+
+    const table = ctx.client.table
+    const condition = (key: string): WriteCondition => {
+      const stored = live(key)
+      return stored === undefined ? { _tag: "Absent" } : { _tag: "Version", version: stored.version }
+    }
+    const guard = (key: string) => {
+      const stored = heads.get(key)
+      return stored === undefined ? noContent : Requests.pinned(stored)
+    }
+    const check = (key: string): TransactWriteItem => {
+      const stored = live(key)
+      const pk = ctx.layout.headPk(key)
+      return stored === undefined
+        ? Requests.transactAbsent(table, pk, now)
+        : checkVersion(table, pk, stored.version, now)
+    }
+
+    /** The reads checked alone: one snapshot, or `Conflict`. */
+    const checkOnly = (): Effect.Effect<TransactCommitted, KonserveError | Retry.Conflict> =>
+      keys.length <= 1
+        // One strongly consistent read is a snapshot by itself.
+        ? Effect.succeed(nothing)
+        : ctx.client.send("TransactWriteItems", { TransactItems: keys.map(check) }).pipe(
+          Effect.as(nothing),
+          Effect.catchAll((failure) =>
+            Effect.fail(failure.verdict === "cancelled" ? Retry.conflict : toKonserveError(failure, table))
+          )
+        )
+
+    const commit = (
+      puts: ReadonlyArray<PutRequest>,
+      removes: ReadonlyArray<string>
+    ): Effect.Effect<TransactCommitted, KonserveError | Retry.Conflict> =>
+      Effect.suspend(() => {
+        const liveRemoves = removes.filter((key) => live(key) !== undefined)
+        if (puts.length === 0 && liveRemoves.length === 0) return checkOnly()
+        const latest = Array.from(heads.values(), (stored) => stored.version).reduce<Uint8Array | undefined>(
+          (a, b) => a === undefined || Version.compare(b, a) > 0 ? b : a,
+          undefined
+        )
+        const version = ctx.versions.next(latest)
+        const pks = puts.map((request) => ctx.layout.headPk(request.key))
+        const bases = puts.map((request) => fieldsOf(request, version, request.size, { _tag: "None" }))
+        const toChunk = Plan.transaction(
+          puts.map((request, i) =>
+            Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
+          ),
+          puts.map((request, i) =>
+            Requests.headSize(pks[i], {
+              ...bases[i],
+              content: { _tag: "Chunked", manifest: Plan.sizingManifest(request.bytes.length) }
+            })
+          )
+        )
+        const plans = puts.map((request, i): Plan.ContentPlan =>
+          toChunk.has(i)
+            ? Plan.chunked(request.bytes)
+            : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
+        )
+        const writes = puts.map((request, i): HeadWrite => ({
+          key: request.key,
+          pk: pks[i],
+          operation: "transact",
+          fields: { ...bases[i], content: plans[i].content },
+          condition: condition(request.key),
+          guard: guard(request.key),
+          now
+        }))
+        const removals = liveRemoves.map((key) => {
+          const stored = live(key)!
+          return removal(ctx, key, version, now, Requests.pinned(stored), { _tag: "Version", version: stored.version })
+        })
+        const touched = new Set([...puts.map((request) => request.key), ...liveRemoves])
+        const checked = keys.filter((key) => !touched.has(key))
+        const headWrites = [...writes, ...removals]
+        const items = [
+          ...headWrites.map((write) => Requests.transactUpdate(table, write)),
+          ...checked.map(check)
+        ]
+        const chunked = plans.flatMap((plan, i) =>
+          plan.content._tag === "Chunked" ? [{ request: puts[i], cid: plan.content.manifest.cid, plan }] : []
+        )
+        const newChunks = () =>
+          chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length))
+        const send = sendTransaction(ctx, {
+          operation: "transact",
+          key: keys[0],
+          items,
+          writes: [...headWrites, ...checked.map(() => undefined)],
+          token: randomUUID(),
+          ambiguous: false
+        })
+        const sent = chunked.length === 0 ? send : Content.withNewChunks(
+          ctx,
+          Effect.forEach(
+            chunked,
+            ({ cid, plan, request }) => Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
+            { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+          ),
+          newChunks,
+          send
+        ).pipe(surfaceRefused)
+        return Effect.flatMap(sent, (answer): Effect.Effect<TransactCommitted, KonserveError | Retry.Conflict> => {
+          if (answer._tag === "NotApplied") {
+            // Another writer changed a key read: run again (this attempt's chunks go when it surely never applies).
+            const cleanup = answer.ambiguous ? Effect.void : Batch.deleteUnreferenced(ctx.client, newChunks())
+            return Effect.zipRight(cleanup, Effect.fail(Retry.conflict))
+          }
+          const replaced = [...puts.map((request) => request.key), ...liveRemoves].flatMap((key) =>
+            heads.get(key) ?? []
+          )
+          return Effect.as(Content.drop(ctx, replaced), {
+            written: writes.map(writtenOf),
+            removed: liveRemoves,
+            version: Version.format(version)
+          })
+        })
+      })
+
+    return { found, commit }
+  })
