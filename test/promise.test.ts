@@ -31,7 +31,8 @@ const stores: ReadonlyArray<readonly [string, (maxValueBytes?: number) => Promis
 
 const bytesOf = async (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> => {
   const parts: Array<Uint8Array> = []
-  for await (const part of stream) parts.push(part)
+  const reader = stream.getReader()
+  for (let next = await reader.read(); next.done !== true; next = await reader.read()) parts.push(next.value)
   return Buffer.concat(parts)
 }
 
@@ -66,7 +67,14 @@ describe.each(stores)("promise API on %s", (_, make) => {
     expect(read.every((byte) => byte === 42)).toBe(true)
     const keys: Array<string> = []
     for await (const meta of store.keys()) keys.push(`${meta.key}:${meta.type}`)
-    expect(keys.sort()).toEqual(["apple:value", "banana:binary", "error-log:log", "foo:value", "pear:value", "plum:value"])
+    expect(keys.sort()).toEqual([
+      "apple:value",
+      "banana:binary",
+      "error-log:log",
+      "foo:value",
+      "pear:value",
+      "plum:value"
+    ])
   })
 
   it("gives undefined for absent values, and update's function receives undefined", async () => {
@@ -113,9 +121,11 @@ describe.each(stores)("promise API on %s", (_, make) => {
     expect(condition).toBeInstanceOf(ConditionFailed)
     expect((condition as Error).name).not.toMatch(/FiberFailure/)
     const thrown = new Error("from f")
-    expect(await rejection(store.update("k", () => {
-      throw thrown
-    }))).toBe(thrown)
+    expect(
+      await rejection(store.update("k", () => {
+        throw thrown
+      }))
+    ).toBe(thrown)
   })
 
   it("takes binaries as strings, async iterables and web streams, and reads them back", async () => {
