@@ -2,7 +2,8 @@
  * KeyvKonserve against @keyv/dynamo, both under Keyv 5 on one DynamoDB Local:
  * get and set of 1 KiB values at 16 in flight, then what @keyv/dynamo cannot
  * do (values past 400 KB, getMany past 100 keys, clear past one Scan page),
- * shown as what it is. `npx tsx bench/keyv.ts [operations]`. Numbers on a
+ * shown as what it is. `npx tsx bench/keyv.ts [operations] [reverse]`
+ * (reverse: @keyv/dynamo first, against the colder engine). Numbers on a
  * shared machine are indicative only.
  */
 import KeyvDynamo from "@keyv/dynamo"
@@ -42,7 +43,8 @@ try {
     })
   }
   const rows: Array<Record<string, string>> = []
-  for (const [name, adapter] of Object.entries(adapters)) {
+  const order = process.argv[3] === "reverse" ? Object.entries(adapters).reverse() : Object.entries(adapters)
+  for (const [name, adapter] of order) {
     const errors: Array<unknown> = []
     const keyv = new Keyv({ store: adapter, namespace: "b" })
     keyv.on("error", (error) => errors.push(error))
