@@ -136,6 +136,28 @@ describe("the packed package in a fresh project", () => {
         ""
       ].join("\n")
     )
+    // code without Effect: no effect import of its own; its declaration names the promise and Keyv types
+    Fs.writeFileSync(
+      Path.join(app, "src", "plain.ts"),
+      [
+        "import { KeyvKonserve } from \"konserve-dynamodb/keyv\"",
+        "import { open, type Store } from \"konserve-dynamodb/promise\"",
+        "",
+        "export const openMemory = (): Promise<Store> => open({ memory: true, maxValueBytes: 1024 })",
+        "export const openTable = () => open({ table: \"konserve\", region: \"eu-west-1\", retry: { baseDelay: 20 } })",
+        "export const adapter = (store: Store) => new KeyvKonserve(store, { keyv: 6 })",
+        "export const fromConfig = () => new KeyvKonserve({ memory: true })",
+        "export const main = async () => {",
+        "  await using store = await open({ memory: true })",
+        "  const updated = await store.update(\"n\", async (n) => ((n as number | undefined) ?? 0) + 1, { ttl: 60_000 })",
+        "  const binary = await store.bget(\"k\")",
+        "  const keys: Array<string> = []",
+        "  for await (const meta of store.keys()) keys.push(meta.key)",
+        "  return { updated, size: binary?.size, stream: binary?.stream, keys, map: await store.multiGet([\"n\"]) }",
+        "}",
+        ""
+      ].join("\n")
+    )
     Fs.writeFileSync(Path.join(app, "src", "readme.ts"), readmeSample())
     Fs.writeFileSync(
       Path.join(app, "vitest.config.ts"),
@@ -178,6 +200,10 @@ describe("the packed package in a fresh project", () => {
     expect(files).toContain("README.md")
     expect(files).toContain("docs/testing.md")
     expect(files).toContain("dist/vitestSetup.js")
+    expect(files).toContain("dist/promise.js")
+    expect(files).toContain("dist/promise.d.ts")
+    expect(files).toContain("dist/keyv.js")
+    expect(files).toContain("dist/keyv.d.ts")
     const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
     for (const [, link] of readme.matchAll(/\]\((docs\/[^)#]+)/g)) expect(files).toContain(link)
     expect(files.some((file) => file.startsWith("test/"))).toBe(false)
@@ -194,6 +220,10 @@ describe("the packed package in a fresh project", () => {
     ok(await run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app), "tsc (Bundler)")
     const declaration = Fs.readFileSync(Path.join(app, "dist/live.d.ts"), "utf8")
     expect(declaration).toContain("konserve-dynamodb")
+    const plain = Fs.readFileSync(Path.join(app, "dist/plain.d.ts"), "utf8")
+    expect(plain).toContain("konserve-dynamodb/promise")
+    expect(plain).toContain("KeyvKonserve")
+    expect(plain).not.toMatch(/from "effect/)
   }, 120_000)
 
   it("runs the README's worked example as written, without AWS credentials", async () => {

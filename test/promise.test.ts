@@ -1,0 +1,195 @@
+/**
+ * `konserve-dynamodb/promise` on MemoryStore and on DynamoDB Local: the
+ * README scenario, absent values, the store's error classes (never a
+ * FiberFailure), binaries in and out as web streams and async iterables,
+ * `await using`, and `keys()` releasing its scan when the loop breaks.
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { describe, expect, it } from "vitest"
+import * as Run from "../src/internal/promise/run.js"
+import { ConditionFailed, InvalidKey, ItemTooLarge } from "../src/KonserveError.js"
+import { open, type Store, StoreClosed } from "../src/promise.js"
+import { endpoint, uniqueTable } from "./utils/dynamodb.js"
+
+const MiB = 1024 * 1024
+const table = uniqueTable("promise")
+let prefixes = 0
+
+const stores: ReadonlyArray<readonly [string, (maxValueBytes?: number) => Promise<Store>]> = [
+  ["MemoryStore", (maxValueBytes) => open({ memory: true, maxValueBytes })],
+  ["DynamoDB Local", (maxValueBytes) =>
+    open({
+      table,
+      endpoint: endpoint(),
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      prefix: `p${prefixes++}`,
+      maxValueBytes
+    })]
+]
+
+const bytesOf = async (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> => {
+  const parts: Array<Uint8Array> = []
+  const reader = stream.getReader()
+  for (let next = await reader.read(); next.done !== true; next = await reader.read()) parts.push(next.value)
+  return Buffer.concat(parts)
+}
+
+const rejection = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(() => expect.fail("resolved"), (error: unknown) => error)
+
+describe.each(stores)("promise API on %s", (_, make) => {
+  it("runs the README scenario", async () => {
+    await using store = await make()
+    await store.assocIn(["foo", "bar"], { foo: "baz" })
+    expect(await store.getIn(["foo"])).toEqual({ bar: { foo: "baz" } })
+    expect(await store.getIn(["foo", "bar", "foo"])).toBe("baz")
+    expect(await store.exists("foo")).toBe(true)
+    await store.assoc("bar", 42)
+    expect(await store.update("bar", (n) => (n as number) + 1)).toEqual({ before: 42, after: 43 })
+    expect(await store.get("bar")).toBe(43)
+    expect(await store.dissoc("bar")).toBe(true)
+    expect(await store.exists("bar")).toBe(false)
+    await store.multiAssoc({ apple: 1, pear: 2, plum: 3 })
+    expect(await store.multiGet(["apple", "plum", "kiwi"])).toEqual(new Map([["apple", 1], ["plum", 3]]))
+    await store.append("error-log", { type: "horrible" })
+    await store.append("error-log", { type: "worse" })
+    expect(await store.log("error-log")).toEqual([{ type: "horrible" }, { type: "worse" }])
+    expect(await store.reduceLog("error-log", 0, (n) => n + 1)).toBe(2)
+    const banana = new Uint8Array(10 * MiB).fill(42)
+    await store.bassoc("banana", banana)
+    const binary = await store.bget("banana")
+    expect(binary?.size).toBe(10 * MiB)
+    expect(binary?.meta.type).toBe("binary")
+    const read = await bytesOf(binary!.stream)
+    expect(read.length).toBe(10 * MiB)
+    expect(read.every((byte) => byte === 42)).toBe(true)
+    const keys: Array<string> = []
+    for await (const meta of store.keys()) keys.push(`${meta.key}:${meta.type}`)
+    expect(keys.sort()).toEqual([
+      "apple:value",
+      "banana:binary",
+      "error-log:log",
+      "foo:value",
+      "pear:value",
+      "plum:value"
+    ])
+  })
+
+  it("gives undefined for absent values, and update's function receives undefined", async () => {
+    await using store = await make()
+    expect(await store.get("none")).toBeUndefined()
+    expect(await store.getIn(["none", "a"])).toBeUndefined()
+    expect(await store.getMeta("none")).toBeUndefined()
+    expect(await store.log("none")).toBeUndefined()
+    expect(await store.bget("none")).toBeUndefined()
+    const seen: Array<unknown> = []
+    expect(await store.update("n", (n) => (seen.push(n), 1))).toEqual({ before: undefined, after: 1 })
+    expect(await store.updateIn(["m", "a"], (n) => (seen.push(n), 2))).toEqual({ before: undefined, after: 2 })
+    expect(seen).toEqual([undefined, undefined])
+    expect(await store.get("m")).toEqual({ a: 2 })
+  })
+
+  it("awaits update functions that return a Promise, losing no concurrent update", async () => {
+    await using store = await make()
+    const inc = async (n: unknown) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5))
+      return ((n as number | undefined) ?? 0) + 1
+    }
+    expect(await store.update("c", inc)).toEqual({ before: undefined, after: 1 })
+    await Promise.all(Array.from({ length: 8 }, () => store.update("c", inc)))
+    expect(await store.get("c")).toBe(9)
+    expect(await store.updateIn(["d", "x"], async () => "y")).toEqual({ before: undefined, after: "y" })
+    expect(await store.get("d")).toEqual({ x: "y" })
+    const error = await rejection(store.update("c", async () => 0, { ifAbsent: true }))
+    expect(error).toBeInstanceOf(ConditionFailed)
+    expect(await store.get("c")).toBe(9)
+  })
+
+  it("rejects with the store's error classes, never a FiberFailure", async () => {
+    await using store = await make(MiB)
+    const invalid = await rejection(store.get(""))
+    expect(invalid).toBeInstanceOf(InvalidKey)
+    expect(invalid).toMatchObject({ _tag: "InvalidKey", key: "" })
+    const large = await rejection(store.bassoc("big", new Uint8Array(MiB + 1)))
+    expect(large).toBeInstanceOf(ItemTooLarge)
+    expect(large).toMatchObject({ _tag: "ItemTooLarge", key: "big", size: MiB + 1, limit: MiB })
+    expect(String(large)).toMatch(/^ItemTooLarge: .*big.*1048577.*1048576/)
+    await store.assoc("k", 1)
+    const condition = await rejection(store.assoc("k", 2, { ifAbsent: true }))
+    expect(condition).toBeInstanceOf(ConditionFailed)
+    expect((condition as Error).name).not.toMatch(/FiberFailure/)
+    const thrown = new Error("from f")
+    expect(
+      await rejection(store.update("k", () => {
+        throw thrown
+      }))
+    ).toBe(thrown)
+  })
+
+  it("takes binaries as strings, async iterables and web streams, and reads them back", async () => {
+    await using store = await make()
+    await store.bassoc("s", "héllo")
+    expect(new TextDecoder().decode(await bytesOf((await store.bget("s"))!.stream))).toBe("héllo")
+    async function* parts() {
+      yield new Uint8Array([1, 2])
+      yield new Uint8Array([3])
+    }
+    await store.bassoc("i", parts())
+    expect(Array.from(await bytesOf((await store.bget("i"))!.stream))).toEqual([1, 2, 3])
+    const big = Uint8Array.from({ length: 3 * MiB }, (_, i) => i % 251)
+    await store.bassoc("w", new Blob([big]).stream())
+    const binary = (await store.bget("w"))!
+    expect(binary.size).toBe(big.length)
+    expect(Buffer.compare(await bytesOf(binary.stream), big)).toBe(0)
+    await (await store.bget("w"))!.stream.cancel()
+  })
+
+  it("closes with await using; operations afterwards reject with StoreClosed", async () => {
+    let escaped: Store | undefined
+    {
+      await using store = await make()
+      await store.assoc("a", 1)
+      escaped = store
+    }
+    const error = await rejection(escaped.get("a"))
+    expect(error).toBeInstanceOf(StoreClosed)
+    expect((error as Error).message).toMatch(/store\.get: the store is closed/)
+    await escaped.close()
+  })
+
+  it("keys(): breaking the loop ends the listing", async () => {
+    await using store = await make()
+    await store.multiAssoc(Array.from({ length: 30 }, (_, i) => [`k${i}`, i] as const), { atomic: false })
+    let seen = 0
+    for await (const _meta of store.keys()) {
+      if (++seen === 3) break
+    }
+    expect(seen).toBe(3)
+    let all = 0
+    for await (const _meta of store.keys()) all++
+    expect(all).toBe(30)
+  })
+})
+
+describe("Run.iterate", () => {
+  it("closes the stream's scope when the loop breaks", async () => {
+    let released = false
+    const stream = Stream.iterate(0, (n) => n + 1).pipe(Stream.ensuring(Effect.sync(() => (released = true))))
+    for await (const n of Run.iterate(Effect.runSync(Effect.runtime<never>()), stream)) {
+      if (n === 5) break
+    }
+    expect(released).toBe(true)
+  })
+
+  it("rethrows the stream's failure as it is", async () => {
+    const failure = new InvalidKey({ key: "", reason: "empty" })
+    const iterable = Run.iterate(Effect.runSync(Effect.runtime<never>()), Stream.fail(failure))
+    await expect(async () => {
+      for await (const _ of iterable) {
+        // nothing
+      }
+    }).rejects.toBe(failure)
+  })
+})
