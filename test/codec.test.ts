@@ -441,7 +441,11 @@ describe("decoding bad bytes", () => {
       framed([1, 1, 0, 0], hex("d81b8263466f6f6162")),
       /^corrupt CBOR body: a CBOR tag 27, which this library never writes$/
     ],
-    ["an unknown tag", framed([1, 1, 0, 0], hex("d9ea6001")), /^corrupt CBOR body: a CBOR tag 60000, which this library never writes$/],
+    [
+      "an unknown tag",
+      framed([1, 1, 0, 0], hex("d9ea6001")),
+      /^corrupt CBOR body: a CBOR tag 60000, which this library never writes$/
+    ],
     [
       "a typed array (tag 72)",
       framed([1, 1, 0, 0], hex("d8484401020304")),

@@ -25,5 +25,4 @@ export interface Context {
 }
 
 /** How this store reads a head item for a write's decisions. @internal */
-export const readState = (ctx: Context) => (item: Item | undefined): HeadState =>
-  stateOf(ctx.layout, item, ctx.maxValueBytes)
+export const readState = (ctx: Context) => (item: Item | undefined): HeadState => stateOf(ctx.layout, item)
