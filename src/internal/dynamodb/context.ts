@@ -17,7 +17,7 @@ export interface Context {
   readonly consistent: boolean
   /** How many times a write runs again after a concurrent change before `ConditionFailed`. */
   readonly conflictRetries: number
-  /** The store's `maxValueBytes`: stored items that claim more are malformed. */
+  /** The store's `maxValueBytes`: what it reads (a larger value fails with `ItemTooLarge`; limits belong to the reader). */
   readonly maxValueBytes: number
   readonly versions: VersionClock
   /** How many `Scan` segments `keys` reads side by side. */
