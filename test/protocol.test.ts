@@ -19,7 +19,7 @@ import { TRANSACTION_BYTES } from "../src/internal/limits.js"
 import * as Version from "../src/internal/version.js"
 
 const layout = makeLayout("p")
-const read = (item: Item | undefined) => stateOf(layout, item, 1 << 30)
+const read = (item: Item | undefined) => stateOf(layout, item)
 const clock = Version.makeClock()
 
 /** Versions in increasing order. */

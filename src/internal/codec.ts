@@ -21,6 +21,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { Buffer } from "node:buffer"
 import * as Zlib from "node:zlib"
+import { scan } from "./cborScan.js"
 
 /** Bytes in front of every encoded value. @internal */
 export const HEADER_SIZE = 4
@@ -500,6 +501,10 @@ export const decode = (bytes: Uint8Array, options: DecodeOptions = {}): Either.E
         `unknown compression id ${bytes[2]} (known: ${COMPRESSION_NONE} = none, ${COMPRESSION_DEFLATE} = deflate)`
       )
   }
+  // Only what `encode` writes reaches cbor-x: no shared references, packed values or
+  // records (a graph of a few bytes walked as a tree), no count past the bytes left.
+  const refused = scan(body)
+  if (refused !== undefined) return Either.left(`corrupt CBOR body: ${refused}`)
   let value: unknown
   try {
     value = decoder.decode(body)

@@ -257,16 +257,27 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
 
   const aliveEntry = (key: string) => Effect.flatMap(now, (at) => backend.readEntry(key, at))
 
-  /** The public value of a live entry: a decoded value, a binary's bytes, a log's elements. */
+  /**
+   * The public value of a live entry: a decoded value, a binary's bytes, a
+   * log's elements. A value or binary over this store's limit, written by a
+   * store with a larger one, fails with `ItemTooLarge`: limits belong to the
+   * reader (its head is well-formed: `getMeta`, `exists` and `keys` see it).
+   */
   const valueOf = (entry: Entry): Effect.Effect<unknown, KonserveError> =>
     entry._tag === "Log"
       ? decodeElements(entry.head.key, entry.elements)
+      : entry.head.size > maxValueBytes
+      ? Effect.fail(new ItemTooLarge({ key: entry.head.key, size: entry.head.size, limit: maxValueBytes }))
       : entry.head.kind === "value"
       ? decodeBytes(entry.head.key, entry.bytes, maxValueBytes)
       : Effect.succeed(entry.bytes.slice())
 
+  /** A log's elements; one whose stored bytes are over this store's limit fails with `ItemTooLarge`. */
   const decodeElements = (key: string, elements: ReadonlyArray<Uint8Array>) =>
-    Effect.forEach(elements, (bytes) => decodeBytes(key, bytes, maxValueBytes, "log element"))
+    Effect.forEach(elements, (bytes): Effect.Effect<unknown, KonserveError> =>
+      bytes.length > maxValueBytes
+        ? Effect.fail(new ItemTooLarge({ key, size: bytes.length, limit: maxValueBytes }))
+        : decodeBytes(key, bytes, maxValueBytes, "log element"))
 
   const readLog = (key: string): Effect.Effect<Option.Option<Array<unknown>>, KonserveError> =>
     Effect.flatMap(
@@ -583,6 +594,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     const valid = yield* Keys.validate(key)
     const [binary, at] = yield* Effect.zip(backend.readBinary(valid), now)
     if (Option.isNone(binary) || !isAlive(binary.value.head, at)) return Option.none<Binary>()
+    yield* checkSize(valid, binary.value.head.size)
     const meta = yield* metaOf(binary.value.head)
     return Option.some<Binary>({ meta, size: binary.value.head.size, stream: binary.value.stream })
   })

@@ -19,6 +19,8 @@
  * - `Hold`: forwarded once `until` resolves — also when the client gave up
  *   meanwhile (a request that reaches the engine after its client timed
  *   out), or to let another writer act before the engine sees it.
+ * - `Answer`: answered 200 with `body` (JSON), not forwarded: say, a
+ *   `BatchGetItem` that finds nothing, as a lagging replica would.
  *
  * Plain Node, no dependency; `make` is scoped: the server closes with the scope.
  */
@@ -37,6 +39,7 @@ export type Fault =
   | { readonly _tag: "Applied500" }
   | { readonly _tag: "Delay"; readonly millis: number }
   | { readonly _tag: "Hold"; readonly until: () => Promise<unknown> }
+  | { readonly _tag: "Answer"; readonly body: unknown }
 
 /** One request as a rule sees it. */
 export interface Request {
@@ -144,7 +147,8 @@ const start = async (upstream: string) => {
     Error500: 0,
     Applied500: 0,
     Delay: 0,
-    Hold: 0
+    Hold: 0,
+    Answer: 0
   }
 
   const forward = (request: Http.IncomingMessage, body: Buffer) =>
@@ -210,6 +214,15 @@ const start = async (upstream: string) => {
       case "Hold":
         await fault.until()
         break
+      case "Answer": {
+        const json = JSON.stringify(fault.body)
+        response.writeHead(200, {
+          "content-type": "application/x-amz-json-1.0",
+          "x-amzn-requestid": `proxy-${Date.now()}`,
+          "content-length": Buffer.byteLength(json)
+        })
+        return response.end(json)
+      }
     }
     const result = await forward(request, body)
     if (fault._tag === "Lose") {

@@ -10,13 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { crc32 } from "node:zlib"
 import { DecodeError, type KonserveError } from "../../KonserveError.js"
-import { concat } from "../backend.js"
 import * as Batch from "./batch.js"
 import type { Client } from "./client.js"
 import { ConcurrentModification, surface } from "./failure.js"
 import type { Layout, Manifest } from "./item.js"
 import { A, chunkItem, itemKey, SK_CHUNK } from "./item.js"
-import { checksum } from "./plan.js"
 
 /** Chunks per request and requests in flight when reading or writing bytes held in memory. @internal */
 export const CHUNKS_PER_REQUEST = 8
@@ -116,18 +114,19 @@ export interface ChunkSource {
   readonly consistent: boolean
 }
 
-/** Reads chunks by index, in index order; `ConcurrentModification` when one is missing. */
-const readRange = (
+/** The chunks among `indices` that one `BatchGetItem` round finds, by index. */
+const fetchChunks = (
   source: ChunkSource,
   indices: ReadonlyArray<number>,
+  consistent: boolean,
   options: Batch.SliceOptions
-): Effect.Effect<Array<Uint8Array>, KonserveError | ConcurrentModification> =>
-  Effect.flatMap(
+): Effect.Effect<Map<number, Uint8Array>, KonserveError> =>
+  Effect.map(
     Batch.batchGet(
       source.client,
       indices.map((index) => itemKey(source.layout.chunkPk(source.key, source.manifest.cid, index), SK_CHUNK)),
       {
-        ConsistentRead: source.consistent,
+        ConsistentRead: consistent,
         ProjectionExpression: "#idx, #val",
         ExpressionAttributeNames: { "#idx": A.index, "#val": A.value }
       },
@@ -139,6 +138,32 @@ const readRange = (
         const bytes = item[A.value]?.B
         if (bytes !== undefined) byIndex.set(Number(item[A.index]?.N), bytes)
       }
+      return byIndex
+    }
+  )
+
+/**
+ * Reads chunks by index, in index order. Each chunk is checked against the
+ * manifest as it arrives: no chunk longer than the manifest's chunk size, and
+ * the last exactly what is left (`DecodeError` at once: the read never holds
+ * more than the manifest says). A chunk an eventually consistent read does
+ * not see yet (a lagging replica) is read again strongly; one missing from a
+ * strong read fails with `ConcurrentModification`.
+ */
+const readRange = (
+  source: ChunkSource,
+  indices: ReadonlyArray<number>,
+  options: Batch.SliceOptions
+): Effect.Effect<Array<Uint8Array>, KonserveError | ConcurrentModification> =>
+  Effect.flatMap(fetchChunks(source, indices, source.consistent, options), (byIndex) => {
+    const missing = indices.filter((index) => !byIndex.has(index))
+    const found = missing.length === 0 || source.consistent
+      ? Effect.succeed(byIndex)
+      : Effect.map(fetchChunks(source, missing, true, options), (strong) => {
+        for (const [index, bytes] of strong) byIndex.set(index, bytes)
+        return byIndex
+      })
+    return Effect.flatMap(found, (byIndex): Effect.Effect<Array<Uint8Array>, DecodeError | ConcurrentModification> => {
       const out: Array<Uint8Array> = []
       for (const index of indices) {
         const bytes = byIndex.get(index)
@@ -151,11 +176,21 @@ const readRange = (
             })
           )
         }
+        const expected = expectedLength(source.manifest, index)
+        if (bytes.length !== expected) {
+          return Effect.fail(
+            integrityError(source.key, `chunk ${index} is ${bytes.length} bytes, expected ${expected}`)
+          )
+        }
         out.push(bytes)
       }
       return Effect.succeed(out)
-    }
-  )
+    })
+  })
+
+/** The length of chunk `index` of a manifest: its chunk size, the last one what is left. */
+const expectedLength = (manifest: Manifest, index: number): number =>
+  index < manifest.chunks - 1 ? manifest.chunkSize : manifest.bytes - manifest.chunkSize * (manifest.chunks - 1)
 
 const integrityError = (key: string, what: string) =>
   new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored chunks fail the integrity check: ${what}` })
@@ -167,18 +202,57 @@ const verify = (source: ChunkSource, actualSize: number, actualCrc: number) =>
     ? Effect.fail(integrityError(source.key, `CRC-32 ${actualCrc}, expected ${source.manifest.crc}`))
     : Effect.void
 
-/** Reads a chunked content whole and verifies its size and checksum. @internal */
+/** The most bytes one chunk item can hold (DynamoDB's item limit). */
+const MAX_CHUNK_ITEM_BYTES = 400 * 1024
+
+/**
+ * What a read may hold beyond what its manifest says: a few items. A chunk
+ * item can hold up to 400 KB whatever its manifest's chunk size; the chunks
+ * in flight are as many as keep their possible excess under this.
+ */
+const EXCESS_BYTES = 4 * MAX_CHUNK_ITEM_BYTES
+
+/**
+ * How many chunks of this chunk size a read keeps in flight: `max`, fewer
+ * when the manifest's chunks are so much smaller than an item can be that a
+ * hostile item (one larger than its manifest says) would make the read hold
+ * more than `EXCESS_BYTES` beyond the content. This library writes 380 KiB
+ * chunks: for them the window is `max`.
+ *
+ * @internal
+ */
+export const window = (chunkSize: number, max: number): number =>
+  Math.max(1, Math.min(max, Math.floor(EXCESS_BYTES / Math.max(1, MAX_CHUNK_ITEM_BYTES - chunkSize))))
+
+/**
+ * Reads a chunked content whole into one buffer of the manifest's size: each
+ * chunk is checked against the manifest as it arrives and copied to its
+ * place, so that the read holds the content and the chunks in flight, never
+ * the content twice nor more than the manifest says (docs/limits.md); the
+ * checksum is verified over the buffer before it is handed out.
+ *
+ * @internal
+ */
 export const readAll = (source: ChunkSource): Effect.Effect<Uint8Array, KonserveError | ConcurrentModification> =>
-  Effect.flatMap(
-    readRange(source, Array.from({ length: source.manifest.chunks }, (_, i) => i), {
-      perRequest: CHUNKS_PER_REQUEST,
-      concurrency: REQUESTS_IN_FLIGHT
-    }),
-    (pieces) => {
-      const actualSize = pieces.reduce((sum, piece) => sum + piece.length, 0)
-      return Effect.as(verify(source, actualSize, checksum(pieces)), concat(pieces))
-    }
-  )
+  Effect.suspend(() => {
+    const { manifest } = source
+    const out = new Uint8Array(manifest.bytes)
+    const inFlight = window(manifest.chunkSize, CHUNKS_PER_REQUEST * REQUESTS_IN_FLIGHT)
+    const perRequest = Math.min(CHUNKS_PER_REQUEST, inFlight)
+    const groups = Batch.slices(Array.from({ length: manifest.chunks }, (_, i) => i), perRequest)
+    return Effect.forEach(
+      groups,
+      (indices) =>
+        Effect.map(readRange(source, indices, { perRequest, concurrency: 1 }), (pieces) => {
+          for (let i = 0; i < pieces.length; i++) out.set(pieces[i], indices[i] * manifest.chunkSize)
+        }),
+      { concurrency: Math.max(1, Math.floor(inFlight / perRequest)), discard: true }
+    ).pipe(
+      // every chunk had its exact length: the size is the manifest's
+      Effect.zipRight(Effect.suspend(() => verify(source, manifest.bytes, crc32(out)))),
+      Effect.as(out)
+    )
+  })
 
 /**
  * A chunked content as a lazy stream: a bounded window of chunk requests in
@@ -193,12 +267,14 @@ export const stream = (source: ChunkSource): Stream.Stream<Uint8Array, KonserveE
   Stream.suspend(() => {
     let crc = 0
     let seen = 0
-    const groups = Batch.slices(Array.from({ length: source.manifest.chunks }, (_, i) => i), STREAM_CHUNKS_PER_REQUEST)
+    const inFlight = window(source.manifest.chunkSize, STREAM_CHUNKS_PER_REQUEST * STREAM_REQUESTS_IN_FLIGHT)
+    const perRequest = Math.max(1, Math.floor(inFlight / STREAM_REQUESTS_IN_FLIGHT))
+    const groups = Batch.slices(Array.from({ length: source.manifest.chunks }, (_, i) => i), perRequest)
     const pieces = Stream.fromIterable(groups).pipe(
       Stream.mapEffect(
         (indices) =>
           Effect.catchTag(
-            readRange(source, indices, { perRequest: STREAM_CHUNKS_PER_REQUEST, concurrency: 1 }),
+            readRange(source, indices, { perRequest, concurrency: 1 }),
             "ConcurrentModification",
             (error) => Effect.fail(surface(error))
           ),

@@ -122,7 +122,7 @@ const keysOf = (ctx: Context, stored: StoredHead): Effect.Effect<Array<Item>, Ko
   }).pipe(
     Stream.runFold([] as Array<Item>, (all, item) => {
       all.push(itemKey(pk, item[A.sk]?.S ?? ""))
-      const element = decodeElement(item, ctx.maxValueBytes)
+      const element = decodeElement(item)
       if (typeof element !== "string" && element._tag === "Chunked") {
         all.push(...chunkKeys(ctx.layout, stored.head.key, element.manifest.cid, element.manifest.chunks))
       }

@@ -17,7 +17,7 @@ export interface Context {
   readonly consistent: boolean
   /** How many times a write runs again after a concurrent change before `ConditionFailed`. */
   readonly conflictRetries: number
-  /** The store's `maxValueBytes`: stored items that claim more are malformed. */
+  /** The store's `maxValueBytes`: what it reads (a larger value fails with `ItemTooLarge`; limits belong to the reader). */
   readonly maxValueBytes: number
   readonly versions: VersionClock
   /** How many `Scan` segments `keys` reads side by side. */
@@ -25,5 +25,4 @@ export interface Context {
 }
 
 /** How this store reads a head item for a write's decisions. @internal */
-export const readState = (ctx: Context) => (item: Item | undefined): HeadState =>
-  stateOf(ctx.layout, item, ctx.maxValueBytes)
+export const readState = (ctx: Context) => (item: Item | undefined): HeadState => stateOf(ctx.layout, item)

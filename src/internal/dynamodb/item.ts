@@ -209,6 +209,20 @@ export const hasContent = (stored: StoredHead): boolean =>
 /** The most elements a log may have: past it a stored count is taken for garbage. @internal */
 export const MAX_LOG_ELEMENTS = 10_000_000
 
+/**
+ * The most bytes a content may have whatever the store that wrote it: past
+ * it (or past what a head's size allows) a stored count is garbage. A store's
+ * own `maxValueBytes` is no bound on what it reads: another store with a
+ * larger limit may have written it (reading it fails with `ItemTooLarge`,
+ * see `reads.ts`; docs/limits.md, "Limits belong to the reader").
+ *
+ * @internal
+ */
+export const MAX_STORED_BYTES = Number.MAX_SAFE_INTEGER
+
+/** The most bytes of one item (DynamoDB's 400 KB): inline bytes past it are garbage. */
+const MAX_ITEM_BYTES = 400 * 1024
+
 /** The largest chunk a manifest may name: one item. */
 const MAX_CHUNK_BYTES = 400 * 1024
 
@@ -226,7 +240,7 @@ const isCount = (n: number | undefined, max: number): n is number =>
 const CID = /^[A-Za-z0-9_-]{1,64}$/
 
 /** A chunk manifest from an item's attributes; a reason when it is not one this library could have written. */
-export const decodeManifest = (item: Item, maxBytes: number): Manifest | string | undefined => {
+export const decodeManifest = (item: Item): Manifest | string | undefined => {
   const cid = str(item, A.cid)
   const chunks = num(item, A.chunks)
   if (cid === undefined && chunks === undefined) return undefined
@@ -235,7 +249,7 @@ export const decodeManifest = (item: Item, maxBytes: number): Manifest | string 
   const crc = num(item, A.crc)
   if (cid === undefined || !CID.test(cid)) return "a chunk manifest without a valid content id"
   if (!isCount(chunkSize, MAX_CHUNK_BYTES) || chunkSize < MIN_CHUNK_BYTES) return `a chunk size of ${chunkSize}`
-  if (!isCount(bytes, maxBytes)) return `${bytes} stored bytes (limit ${maxBytes})`
+  if (!isCount(bytes, MAX_STORED_BYTES)) return `${bytes} stored bytes`
   if (!isCount(chunks, Number.MAX_SAFE_INTEGER) || chunks !== Math.ceil(bytes / chunkSize)) {
     return `${chunks} chunks for ${bytes} bytes of ${chunkSize}`
   }
@@ -247,15 +261,15 @@ export const decodeManifest = (item: Item, maxBytes: number): Manifest | string 
  * Decodes what the public `Meta` of a head says (key, kind, version, last
  * write, size, expiry, user meta): undefined when there is no item or it is
  * a tombstone; `Malformed` when those attributes are not what this library
- * writes, every count within bounds (`maxBytes`: the store's
- * `maxValueBytes`). What `keys` reads (`LISTING_PROJECTION`).
+ * writes, every count within bounds (sizes within `MAX_STORED_BYTES`, not
+ * this store's `maxValueBytes`: limits belong to the reader). What `keys`
+ * reads (`LISTING_PROJECTION`).
  *
  * @internal
  */
 export const decodeListed = (
   layout: Layout,
-  item: Item | undefined,
-  maxBytes: number
+  item: Item | undefined
 ): { readonly head: Head; readonly version: Uint8Array } | Malformed | undefined => {
   if (item === undefined) return undefined
   const pk = str(item, A.pk)
@@ -270,7 +284,7 @@ export const decodeListed = (
   const size = num(item, A.size)
   const lastWrite = num(item, A.lastWrite)
   const expiresAt = num(item, A.expiresAt)
-  if (!isCount(size, kind === "log" ? MAX_LOG_ELEMENTS : maxBytes)) return malformed(`a size of ${size}`)
+  if (!isCount(size, kind === "log" ? MAX_LOG_ELEMENTS : MAX_STORED_BYTES)) return malformed(`a size of ${size}`)
   if (lastWrite === undefined || !Number.isFinite(lastWrite)) return malformed(`a last write of ${lastWrite}`)
   if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return malformed(`an expiry of ${expiresAt}`)
   const user = bin(item, A.user)
@@ -290,23 +304,28 @@ export const decodeListed = (
  */
 export const decodeHead = (
   layout: Layout,
-  item: Item | undefined,
-  maxBytes: number
+  item: Item | undefined
 ): StoredHead | Malformed | undefined => {
   if (item === undefined) return undefined
-  const listed = decodeListed(layout, item, maxBytes)
+  const listed = decodeListed(layout, item)
   if (listed === undefined || listed instanceof Malformed) return listed
   const { head } = listed
   const malformed = (reason: string) => new Malformed(head.key, `the stored head is malformed: ${reason}`)
-  const manifest = decodeManifest(item, maxBytes)
+  const manifest = decodeManifest(item)
   if (typeof manifest === "string") return malformed(manifest)
+  // A value's stored bytes are at most its size (compression is kept only when it shrinks), a binary's are its size.
+  if (manifest !== undefined && head.kind !== "log" && manifest.bytes > head.size) {
+    return malformed(`${manifest.bytes} stored bytes for a size of ${head.size}`)
+  }
   const generation = str(item, A.generation)
   const chunkedElements = num(item, A.chunkedElements) ?? 0
   if (head.kind === "log" && (generation === undefined || !isCount(chunkedElements, head.size))) {
     return malformed("a log without a generation, or more chunked elements than elements")
   }
   const inline = bin(item, A.value)
-  if (inline !== undefined && inline.length > maxBytes) return malformed(`${inline.length} inline bytes`)
+  if (inline !== undefined && (inline.length > MAX_ITEM_BYTES || (head.kind !== "log" && inline.length > head.size))) {
+    return malformed(`${inline.length} inline bytes for a size of ${head.size}`)
+  }
   return { head, version: listed.version, manifest, generation, chunkedElements, inline }
 }
 
@@ -330,8 +349,8 @@ export interface HeadState {
 }
 
 /** @internal */
-export const stateOf = (layout: Layout, item: Item | undefined, maxBytes: number): HeadState => {
-  const decoded = decodeHead(layout, item, maxBytes)
+export const stateOf = (layout: Layout, item: Item | undefined): HeadState => {
+  const decoded = decodeHead(layout, item)
   const expiresAt = item === undefined ? undefined : num(item, A.expiresAt)
   return {
     version: item === undefined ? undefined : bin(item, A.version),
@@ -396,14 +415,14 @@ export const elementItem = (pk: string, sk: string, element: StoredElement): Ite
     : { ...itemKey(pk, sk), ...manifestAttributes(element.manifest) }
 
 /** Decodes a log element item; a reason when it is not one this library could have written. @internal */
-export const decodeElement = (item: Item, maxBytes: number): StoredElement | string => {
+export const decodeElement = (item: Item): StoredElement | string => {
   const bytes = bin(item, A.element)
   if (bytes !== undefined) {
-    return bytes.length > maxBytes
+    return bytes.length > MAX_ITEM_BYTES
       ? `an element of ${bytes.length} bytes`
       : { _tag: "Inline", bytes }
   }
-  const manifest = decodeManifest(item, maxBytes)
+  const manifest = decodeManifest(item)
   if (manifest === undefined) return "an element with neither bytes nor chunks"
   return typeof manifest === "string" ? manifest : { _tag: "Chunked", manifest }
 }

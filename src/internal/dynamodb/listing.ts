@@ -63,7 +63,7 @@ const malformedError = (malformed: Malformed) =>
 const headsOf = (ctx: Context, items: ReadonlyArray<Item>): Effect.Effect<Chunk.Chunk<Head>, DecodeError> => {
   const heads: Array<Head> = []
   for (const item of items) {
-    const listed = decodeListed(ctx.layout, item, ctx.maxValueBytes)
+    const listed = decodeListed(ctx.layout, item)
     if (listed instanceof Malformed) return Effect.fail(malformedError(listed))
     if (listed !== undefined) heads.push(listed.head)
   }

@@ -14,7 +14,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { DecodeError, type KonserveError } from "../../KonserveError.js"
+import { DecodeError, ItemTooLarge, type KonserveError } from "../../KonserveError.js"
 import type { BinaryEntry, Entry, Head } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
@@ -47,15 +47,19 @@ const isConcurrentModification = (error: unknown): error is ConcurrentModificati
 
 /**
  * Runs a whole read again while a concurrent rewrite takes its content away.
- * Content missing twice under the same head is no rewrite: it is damaged
- * (`DecodeError`).
+ * Content missing twice under the same head is not yet damage: with
+ * `consistentRead: false` the read runs once more strongly (a lagging replica
+ * is no damage), and a head that is gone, rewritten or expired meanwhile by
+ * the machine's clock (what DynamoDB's TTL sweeper deletes chunks by) makes
+ * the key absent. Only content missing from a strongly read, live, unchanged
+ * head is damaged (`DecodeError`). `read` takes the context to read with.
  */
 const restarting = <A>(
   ctx: Context,
-  read: Effect.Effect<A, KonserveError | ConcurrentModification>
-): Effect.Effect<A, KonserveError> =>
+  read: (ctx: Context) => Effect.Effect<Option.Option<A>, KonserveError | ConcurrentModification>
+): Effect.Effect<Option.Option<A>, KonserveError> =>
   // The restart loop is set up only after a first concurrent modification: the common read runs once.
-  Effect.catchIf(read, isConcurrentModification, (first) => {
+  Effect.catchIf(read(ctx), isConcurrentModification, (first) => {
     let last: string | undefined = first.version
     let damaged = false
     const again = (error: KonserveError | ConcurrentModification): boolean => {
@@ -64,19 +68,42 @@ const restarting = <A>(
       last = error.version
       return !damaged
     }
-    return Retry.retrying(read, {
+    return Retry.retrying(read(ctx), {
       schedule: Retry.schedule({ ...ctx.client.retry, maxAttempts: READ_RESTARTS - 1 }),
       while: again
     }).pipe(
       Effect.catchIf(isConcurrentModification, (error) =>
-        Effect.fail(
-          damaged
-            ? new DecodeError({
-              key: error.key,
-              message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
-            })
-            : surface(error)
-        ))
+        !damaged
+          ? Effect.fail(surface(error))
+          : ctx.consistent
+          ? damagedOrGone<A>(ctx, error)
+          : Effect.catchIf(
+            read({ ...ctx, consistent: true }),
+            isConcurrentModification,
+            (strong) => strong.version === error.version ? damagedOrGone<A>(ctx, strong) : Effect.fail(surface(strong))
+          ))
+    )
+  })
+
+/**
+ * Content missing under the same head twice, the last time read strongly:
+ * damaged, unless the head (read strongly) is gone, rewritten, or expired by
+ * the machine's clock — then the key is absent, or was rewritten.
+ */
+const damagedOrGone = <A>(
+  ctx: Context,
+  error: ConcurrentModification
+): Effect.Effect<Option.Option<A>, KonserveError> =>
+  Effect.flatMap(headItem(ctx, error.key, "head", true), (item): Effect.Effect<Option.Option<A>, KonserveError> => {
+    const stored = decodeHead(ctx.layout, item)
+    if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
+    if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
+    if (stored.head.version !== error.version) return Effect.fail(surface(error))
+    return Effect.fail(
+      new DecodeError({
+        key: error.key,
+        message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
+      })
     )
   })
 
@@ -126,7 +153,7 @@ export const headItem = (
 
 /** A head as read: undefined when absent, `DecodeError` when malformed (never trusted, never a crash). */
 const decoded = (ctx: Context, item: Item | undefined): Effect.Effect<StoredHead | undefined, DecodeError> => {
-  const stored = decodeHead(ctx.layout, item, ctx.maxValueBytes)
+  const stored = decodeHead(ctx.layout, item)
   return stored instanceof Malformed ? Effect.fail(malformedError(stored)) : Effect.succeed(stored)
 }
 
@@ -152,7 +179,7 @@ export const getHeads = (
     (items) => {
       const heads = new Map<string, StoredHead>()
       for (const item of items) {
-        const stored = decodeHead(ctx.layout, item, ctx.maxValueBytes)
+        const stored = decodeHead(ctx.layout, item)
         if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
         if (stored !== undefined) heads.set(stored.head.key, stored)
       }
@@ -187,7 +214,6 @@ const logOnce = (
   Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
   KonserveError | ConcurrentModification
 > => {
-  const maxBytes = ctx.maxValueBytes
   const projection = `${HEAD_PROJECTION}, #sk, #el`
   const items = Paging.query(ctx.client, {
     KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
@@ -206,13 +232,15 @@ const logOnce = (
     readonly done: boolean
     readonly elements: Array<StoredElement>
     readonly bad: string | undefined
+    /** The stored bytes of an element over this store's limit. */
+    readonly tooLarge?: number
   }
   const start: Fold = { stored: undefined, done: false, elements: [], bad: undefined }
   return Effect.flatMap(
     Stream.runFoldWhile(items, start, (s) => !s.done, (s, item): Fold => {
       const sk = item[A.sk]?.S
       if (sk === SK_HEAD) {
-        const stored = decodeHead(ctx.layout, item, maxBytes)
+        const stored = decodeHead(ctx.layout, item)
         const log = stored !== undefined && !(stored instanceof Malformed) && stored.head.kind === "log"
         return { ...s, stored, done: !log }
       }
@@ -223,14 +251,17 @@ const logOnce = (
         sk.startsWith(own) && sk.length === own.length + SEQ_DIGITS &&
         Number(sk.slice(own.length)) < s.stored.head.size
       ) {
-        const element = decodeElement(item, maxBytes)
+        const element = decodeElement(item)
         if (typeof element === "string") return { ...s, done: true, bad: `element ${sk}: ${element}` }
+        const bytes = element._tag === "Inline" ? element.bytes.length : element.manifest.bytes
+        if (bytes > ctx.maxValueBytes) return { ...s, done: true, tooLarge: bytes }
         s.elements.push(element)
       }
       return s
     }),
-    ({ bad, elements, stored }) => {
+    ({ bad, elements, stored, tooLarge }) => {
       if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
+      if (tooLarge !== undefined) return Effect.fail(tooLargeError(ctx, key, tooLarge))
       if (bad !== undefined) {
         return Effect.fail(new DecodeError({ key, message: `key ${JSON.stringify(key)}: a malformed log ${bad}` }))
       }
@@ -259,9 +290,20 @@ const logOnce = (
   )
 }
 
+/**
+ * A value or binary larger than this store's `maxValueBytes`, written by a
+ * store with a larger limit: not malformed (`getMeta`, `exists`, `keys` see
+ * it), but this store does not read it (docs/limits.md, "Limits belong to
+ * the reader"). Checked before any chunk is read.
+ */
+const tooLargeError = (ctx: Context, key: string, size: number) =>
+  new ItemTooLarge({ key, size, limit: ctx.maxValueBytes })
+
 /** A key whose head was read with its bytes: its whole content. */
 const contentOf = (ctx: Context, stored: StoredHead): Effect.Effect<Entry, KonserveError | ConcurrentModification> =>
-  stored.head.kind === "log"
+  stored.head.kind !== "log" && stored.head.size > ctx.maxValueBytes
+    ? Effect.fail(tooLargeError(ctx, stored.head.key, stored.head.size))
+    : stored.head.kind === "log"
     ? Effect.flatMap(logOnce(ctx, stored.head.key), (log) =>
       Option.isSome(log)
         ? Effect.succeed<Entry>({ _tag: "Log", head: log.value.head, elements: log.value.elements })
@@ -279,23 +321,27 @@ export const readEntry = (
 ): Effect.Effect<Option.Option<Entry>, KonserveError> =>
   restarting(
     ctx,
-    Effect.flatMap(
-      getHead(ctx, key, "value"),
-      (stored) =>
-        stored === undefined || !isAlive(stored.head, now)
-          ? Effect.succeed(Option.none())
-          : Effect.asSome(contentOf(ctx, stored))
-    )
+    (ctx) =>
+      Effect.flatMap(
+        getHead(ctx, key, "value"),
+        (stored) =>
+          stored === undefined || !isAlive(stored.head, now)
+            ? Effect.succeed(Option.none())
+            : Effect.asSome(contentOf(ctx, stored))
+      )
   )
 
 /** @internal */
-export const readLog = (ctx: Context, key: string) => restarting(ctx, logOnce(ctx, key))
+export const readLog = (ctx: Context, key: string) => restarting(ctx, (ctx) => logOnce(ctx, key))
 
 /** @internal */
 export const readBinary = (ctx: Context, key: string): Effect.Effect<Option.Option<BinaryEntry>, KonserveError> =>
   Effect.map(getHead(ctx, key, "value"), (stored): Option.Option<BinaryEntry> => {
     if (stored === undefined || stored.head.kind !== "binary") return Option.none()
     const { head, inline, manifest } = stored
+    if (head.size > ctx.maxValueBytes) {
+      return Option.some({ head, stream: Stream.fail(tooLargeError(ctx, head.key, head.size)) })
+    }
     return Option.some({
       head,
       stream: manifest === undefined
@@ -316,7 +362,7 @@ export const readMany = (
     // Inline entries need nothing more (and no fiber each); chunked values and logs are read a few at a time.
     for (const stored of heads.values()) {
       if (!isAlive(stored.head, now)) continue
-      if (stored.manifest === undefined && stored.head.kind !== "log") {
+      if (stored.manifest === undefined && stored.head.kind !== "log" && stored.head.size <= ctx.maxValueBytes) {
         out.set(stored.head.key, { _tag: "Bytes", head: stored.head, bytes: stored.inline ?? new Uint8Array(0) })
       } else {
         more.push(stored)
