@@ -27,6 +27,9 @@ import * as Stream from "effect/Stream"
 import * as Backend from "./internal/dynamodb/backend.js"
 import * as Client from "./internal/dynamodb/client.js"
 import * as Content from "./internal/dynamodb/content.js"
+import * as Feed from "./internal/dynamodb/feed/feed.js"
+import * as StreamsClient from "./internal/dynamodb/feed/streamsClient.js"
+import * as StreamTable from "./internal/dynamodb/feed/streamTable.js"
 import * as Item from "./internal/dynamodb/item.js"
 import * as DynamoDBOptions from "./internal/dynamodb/options.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
@@ -98,6 +101,13 @@ export interface DynamoDBStoreConfig {
    */
   readonly consumedCapacity?: boolean | undefined
   /**
+   * The table's DynamoDB stream, for `changes`: true creates the table with
+   * a stream (view type `NEW_AND_OLD_IMAGES`), or turns it on for an
+   * existing table, when the store is built. Default false (a table's stream
+   * is left as it is).
+   */
+  readonly stream?: boolean | undefined
+  /**
    * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
    * learned from the store's last complete listing, one segment per 4 pages
    * of 1 MB it read (at most 8); the first listing reads one segment.
@@ -136,6 +146,7 @@ interface Settings {
   readonly conflictRetries: number
   readonly scanSegments: number | undefined
   readonly consumedCapacity: boolean
+  readonly stream: boolean
   readonly retry: Retry.RetryPolicy
   readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
 }
@@ -166,6 +177,7 @@ const settingsOf = (
       conflictRetries: options.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES,
       scanSegments: options.scanSegments,
       consumedCapacity: options.consumedCapacity ?? false,
+      stream: options.stream ?? false,
       retry: {
         maxAttempts: options.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts,
         baseDelay: durationOr(options.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
@@ -189,6 +201,7 @@ const makeWith = (
   Effect.gen(function*() {
     const client = clientOf(sdk, settings, cancellation)
     yield* Table.ensure(client, settings.createTable)
+    if (settings.stream) yield* StreamTable.ensure(client)
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
       conflictRetries: settings.conflictRetries,
@@ -519,3 +532,136 @@ export const sweep = (
       segments: Sweep.segmentsFor(settings.scanSegments, table.TableSizeBytes)
     })
   })).pipe(Stream.withSpan("DynamoDBStore.sweep"))
+
+/**
+ * The options of `changes`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChangesOptions {
+  /** Where a reader without a saved position starts: "latest" (default) or "oldest" (the stream's trim horizon). */
+  readonly from?: "latest" | "oldest" | undefined
+  /**
+   * A name: the reader's position is kept in the table under the store's
+   * prefix and resumed by the next reader of that name (one reader per
+   * name at a time).
+   */
+  readonly checkpoint?: string | undefined
+  /** The pause between polls when no shard has a new record; default 250 ms. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+/** The streams client's settings: the store's region, endpoint, credentials and timeouts, or the borrowed client's. */
+const streamsSettings = (
+  config: DynamoDBStoreConfig | LayerWithClientOptions,
+  settings: Settings
+): StreamsClient.Settings => {
+  if ("client" in config) {
+    const resolved = config.client.config
+    return {
+      region: resolved.region,
+      credentials: resolved.credentials,
+      ...(resolved.endpoint === undefined ? {} : { endpoint: resolved.endpoint })
+    } as StreamsClient.Settings
+  }
+  const credentials = config.credentials
+  return {
+    requestHandler: {
+      connectionTimeout: Duration.toMillis(settings.timeouts.connection),
+      requestTimeout: Duration.toMillis(settings.timeouts.request),
+      throwOnRequestTimeout: true
+    },
+    ...(config.region === undefined ? {} : { region: config.region }),
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    ...(credentials === undefined ? {} : {
+      credentials: () =>
+        Promise.resolve({
+          accessKeyId: credentials.accessKeyId,
+          secretAccessKey: Redacted.value(credentials.secretAccessKey),
+          ...(credentials.sessionToken === undefined
+            ? {}
+            : { sessionToken: Redacted.value(credentials.sessionToken) })
+        })
+    })
+  }
+}
+
+/**
+ * Every process's writes to the store, read from the table's DynamoDB
+ * stream (turn it on with `stream: true`; without one this fails with
+ * `DynamoDBError` code "StreamNotEnabled"). Each change reaches the reader at
+ * least once, per key in version order (not ordered across keys); only the
+ * store's keys (its prefix), never its chunks, log elements or bookkeeping.
+ * A TTL deletion is `op: "expire"`. `value` is the value when the head held
+ * it inline; `batch` is always none on the feed (see docs/changes.md).
+ *
+ * With a `checkpoint` name the position is saved in the table: a reader
+ * restarted with the same name misses nothing and repeats at most the batch
+ * it had not finished. The stream's SDK client is built and destroyed with
+ * the stream. Takes the configuration of `layer` or the options of
+ * `layerWithClient`.
+ *
+ * @since 0.1.0
+ * @category utils
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { DynamoDBStore } from "konserve-dynamodb"
+ *
+ * const printed = DynamoDBStore.changes({ table: "konserve", prefix: "app" }, { checkpoint: "printer" }).pipe(
+ *   Stream.runForEach((change) => Effect.log(`${change.op} ${change.key} ${change.version}`))
+ * )
+ * ```
+ */
+export const changes = (
+  config: DynamoDBStoreConfig | LayerWithClientOptions,
+  options?: ChangesOptions
+): Stream.Stream<KonserveStore.Change, KonserveError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const pollInterval = options?.pollInterval === undefined
+      ? Option.some(Feed.DEFAULT_POLL_INTERVAL)
+      : Options.nonNegativeDuration(options.pollInterval)
+    if (Option.isNone(pollInterval) || Duration.isZero(pollInterval.value) || !Duration.isFinite(pollInterval.value)) {
+      return yield* Options.invalidConfiguration(
+        `invalid pollInterval: ${String(options?.pollInterval)} is not a finite, positive duration`,
+        "DynamoDBStore.changes"
+      )
+    }
+    const from = options?.from
+    if (from !== undefined && from !== "latest" && from !== "oldest") {
+      return yield* Options.invalidConfiguration(
+        `invalid from: ${JSON.stringify(from)}; "latest" or "oldest"`,
+        "DynamoDBStore.changes"
+      )
+    }
+    const checkpoint = options?.checkpoint
+    if (checkpoint !== undefined && (typeof checkpoint !== "string" || checkpoint.length === 0)) {
+      return yield* Options.invalidConfiguration("invalid checkpoint: a non-empty name", "DynamoDBStore.changes")
+    }
+    const settings = yield* settingsOf(config)
+    const borrowed = "client" in config
+    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
+    const client = clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light")
+    const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
+    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, {
+      from,
+      checkpoint,
+      pollInterval: pollInterval.value
+    })
+  })).pipe(Stream.withSpan("DynamoDBStore.changes"))
+
+/**
+ * Whether the store's table has a DynamoDB stream (what `changes` reads);
+ * false when the table does not exist. Takes the configuration of `layer`
+ * or the options of `layerWithClient`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const hasStream = (
+  config: DynamoDBStoreConfig | LayerWithClientOptions
+): Effect.Effect<boolean, DynamoDBError> =>
+  withClient(config, (client) => Effect.map(StreamTable.status(client), (status) => status?.enabled === true)).pipe(
+    Effect.withSpan("DynamoDBStore.hasStream")
+  )

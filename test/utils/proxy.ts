@@ -16,6 +16,9 @@
  * - `Error500`: answered `InternalServerError` (500), not forwarded.
  * - `Applied500`: forwarded and applied, then answered 500.
  * - `Delay`: forwarded after a pause (the answer too may then come late).
+ * - `Answer`: not forwarded; answered with the given status and JSON body
+ *   (canned answers, e.g. of the DynamoDB Streams API,
+ *   `DynamoDBStreams_20120810.*`, whose command the rule sees as for DynamoDB).
  * - `Hold`: forwarded once `until` resolves — also when the client gave up
  *   meanwhile (a request that reaches the engine after its client timed
  *   out), or to let another writer act before the engine sees it.
@@ -39,7 +42,7 @@ export type Fault =
   | { readonly _tag: "Applied500" }
   | { readonly _tag: "Delay"; readonly millis: number }
   | { readonly _tag: "Hold"; readonly until: () => Promise<unknown> }
-  | { readonly _tag: "Answer"; readonly body: unknown }
+  | { readonly _tag: "Answer"; readonly status?: number; readonly body: unknown }
 
 /** One request as a rule sees it. */
 export interface Request {
@@ -215,13 +218,13 @@ const start = async (upstream: string) => {
         await fault.until()
         break
       case "Answer": {
-        const json = JSON.stringify(fault.body)
-        response.writeHead(200, {
+        const text = JSON.stringify(fault.body)
+        response.writeHead(fault.status ?? 200, {
           "content-type": "application/x-amz-json-1.0",
           "x-amzn-requestid": `proxy-${Date.now()}`,
-          "content-length": Buffer.byteLength(json)
+          "content-length": Buffer.byteLength(text)
         })
-        return response.end(json)
+        return response.end(text)
       }
     }
     const result = await forward(request, body)

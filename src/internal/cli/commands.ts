@@ -28,6 +28,7 @@ import * as KeyLines from "./keyLines.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
 import * as Target from "./target.js"
+import { watch } from "./watch.js"
 
 // -----------------------------------------------------------------------------
 // shared
@@ -381,6 +382,7 @@ const stat = Command.make(
                 Stream.runLast
               )
             yield* scanning.done
+            const stream = yield* DynamoDBStore.hasStream(target.config)
             const items = Option.match(swept, { onNone: () => 0, onSome: (p) => p.scanned })
             const unreferenced = Option.match(swept, { onNone: () => 0, onSome: (p) => p.unreferenced })
             const graceText = grace === undefined ? "1 hour" : Duration.format(grace)
@@ -391,6 +393,7 @@ const stat = Command.make(
                 ...stats,
                 items,
                 unreferenced,
+                stream,
                 graceMillis: grace === undefined ? 3_600_000 : Duration.toMillis(grace)
               }))
             }
@@ -403,7 +406,10 @@ const stat = Command.make(
                 `bytes         ${stats.bytes} (${Render.bytes(stats.bytes)}) in values and binaries, encoded`,
                 `log elements  ${stats.logElements}`,
                 `items         ${items} DynamoDB items (heads, chunks, log elements, bookkeeping)`,
-                `unreferenced  ${unreferenced} items older than ${graceText} (\`sweep\` removes them)`
+                `unreferenced  ${unreferenced} items older than ${graceText} (\`sweep\` removes them)`,
+                `stream        ${
+                  stream ? "on (`watch` reads the change feed)" : "off (no change feed: open a store with stream: true)"
+                }`
               ].join("\n")
             )
           }))
@@ -722,7 +728,7 @@ export const root = Command.make("konserve-dynamodb").pipe(
     "The konserve store on DynamoDB from the shell: list, read, write and remove keys; export, import; sweep and gc. " +
       "Exit codes: 0 ok, 1 failure, 2 usage error, 3 key not found."
   ),
-  Command.withSubcommands([keys, get, put, rm, stat, exportCommand, importCommand, sweep, gc])
+  Command.withSubcommands([keys, get, put, rm, stat, exportCommand, importCommand, sweep, gc, watch])
 )
 
 /** Used by `main.ts` to tell a reported failure apart. @internal */

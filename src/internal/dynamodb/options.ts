@@ -63,6 +63,7 @@ export const DynamoDBOptions = Schema.Struct({
   endpoint: Schema.optional(Endpoint),
   consistentRead: Schema.optional(Schema.Boolean),
   consumedCapacity: Schema.optional(Schema.Boolean),
+  stream: Schema.optional(Schema.Boolean),
   createTable: Schema.optional(Schema.Union(
     Schema.Literal(false),
     Schema.Struct({ billingMode: Schema.Literal("PAY_PER_REQUEST") }),

@@ -1,0 +1,135 @@
+/**
+ * `konserve-dynamodb watch` and `stat`'s stream line, as child processes
+ * (the CLI bundled with esbuild) against the run's DynamoDB Local: JSON
+ * Lines per change, Ctrl-C (SIGINT) exits 130 with the checkpoint saved, a
+ * restart with the checkpoint goes on from there.
+ */
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Esbuild from "esbuild"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
+
+const root = Path.resolve(import.meta.dirname, "..")
+
+/** The CLI bundled once (a `tsx` start costs seconds on a busy machine), under node_modules so its packages resolve. */
+const bundle = Path.join(root, "node_modules", ".cache", "konserve-dynamodb-cli-test", `watch-${process.pid}.mjs`)
+
+beforeAll(async () => {
+  await Esbuild.build({
+    entryPoints: [Path.join(root, "src", "cli.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outfile: bundle,
+    logLevel: "warning"
+  })
+  return () => Fs.rmSync(bundle, { force: true })
+})
+
+interface Watcher {
+  /** Resolves with the first `n` stdout lines. */
+  readonly lines: (n: number) => Promise<ReadonlyArray<string>>
+  readonly interrupt: () => Promise<{ readonly status: number | null; readonly stderr: string }>
+}
+
+const env = (table: string) => ({
+  ...process.env,
+  KONSERVE_TABLE: table,
+  AWS_ACCESS_KEY_ID: "local",
+  AWS_SECRET_ACCESS_KEY: "local",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  NO_COLOR: "1"
+})
+
+const start = (table: string, args: ReadonlyArray<string>): Watcher => {
+  const child = ChildProcess.spawn(
+    process.execPath,
+    [bundle, ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
+    { cwd: root, env: env(table), stdio: ["ignore", "pipe", "pipe"] }
+  )
+  let out = ""
+  let err = ""
+  const waiting: Array<() => void> = []
+  child.stdout.on("data", (data: Buffer) => {
+    out += data.toString("utf8")
+    for (const wake of waiting.splice(0)) wake()
+  })
+  child.stderr.on("data", (data: Buffer) => {
+    err += data.toString("utf8")
+  })
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
+  const current = () => out.split("\n").filter((line) => line !== "")
+  return {
+    lines: async (n) => {
+      while (current().length < n) {
+        const more = new Promise<void>((resolve) => waiting.push(resolve))
+        const ended = closed.then(() => {
+          throw new Error(`watch ended early: ${err}`)
+        })
+        await Promise.race([more, ended])
+      }
+      return current().slice(0, n)
+    },
+    interrupt: async () => {
+      child.kill("SIGINT")
+      return { status: await closed, stderr: err }
+    }
+  }
+}
+
+const run = (table: string, args: ReadonlyArray<string>) =>
+  Effect.promise(() =>
+    new Promise<{ readonly status: number | null; readonly out: string }>((resolve) => {
+      const child = ChildProcess.spawn(
+        process.execPath,
+        [bundle, ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
+        { cwd: root, env: env(table), stdio: ["ignore", "pipe", "pipe"] }
+      )
+      let out = ""
+      child.stdout.on("data", (data: Buffer) => {
+        out += data.toString("utf8")
+      })
+      child.on("close", (status) => resolve({ status, out }))
+    })
+  )
+
+describe("konserve-dynamodb watch", { timeout: 90_000 }, () => {
+  it.scopedLive("prints JSON Lines, exits 130 on Ctrl-C with the checkpoint saved, resumes from it", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("watch")
+      const config = storeConfig(endpoint(), table, { stream: true })
+      const store = yield* DynamoDBStore.make(config)
+      const first = start(table, ["watch", "--json", "--from", "oldest", "--checkpoint", "w"])
+      yield* store.assoc("k1", "one")
+      yield* store.assoc("k2", "two")
+      yield* store.dissoc("k1")
+      const printed = (yield* Effect.promise(() => first.lines(3))).map((line) => JSON.parse(line))
+      expect(printed.map((c) => [c.key, c.op])).toEqual([["k1", "write"], ["k2", "write"], ["k1", "remove"]])
+      expect(printed[0].size).toBeGreaterThan(0)
+      expect(typeof printed[0].version).toBe("string")
+      const stopped = yield* Effect.promise(() => first.interrupt())
+      expect(stopped.status).toBe(130)
+      yield* store.assoc("k3", "three")
+      const second = start(table, ["watch", "--checkpoint", "w"])
+      const resumed = yield* Effect.promise(() => second.lines(1))
+      expect(resumed[0]).toMatch(/^"k3" {2}write {2}[A-Za-z0-9_-]{16} {2}/)
+      yield* Effect.promise(() => second.interrupt())
+      const stat = yield* run(table, ["stat", "--json"])
+      expect(JSON.parse(stat.out).stream).toBe(true)
+    }))
+
+  it.scopedLive("fails with StreamNotEnabled on a table without a stream; stat says so", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("nowatch")
+      yield* DynamoDBStore.make(storeConfig(endpoint(), table))
+      const watched = yield* run(table, ["watch"])
+      expect(watched.status).toBe(1)
+      const stat = yield* run(table, ["stat"])
+      expect(stat.out).toMatch(/stream +off/)
+    }))
+})
