@@ -58,7 +58,7 @@ export const check = <A, I>(
 export const nonNegativeDuration = (input: unknown): Option.Option<Duration.Duration> => {
   if (typeof input === "number" && (Number.isNaN(input) || input < 0)) return Option.none()
   if (typeof input === "bigint" && input < 0n) return Option.none()
-  if (typeof input === "string" && /^\s*-|nan/i.test(input)) return Option.none()
+  if (typeof input === "string" && /^\s*(-|nan\b)/i.test(input)) return Option.none()
   if (Array.isArray(input) && input.some((part) => typeof part !== "number" || Number.isNaN(part) || part < 0)) {
     return Option.none()
   }
