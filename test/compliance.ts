@@ -2464,7 +2464,7 @@ export const compliance = (
               Duration.seconds(-5),
               -5000,
               NaN,
-              "NaN millis",
+              "NaN millis" as Duration.DurationInput,
               0,
               Duration.zero,
               "0 seconds"
