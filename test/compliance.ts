@@ -2471,24 +2471,27 @@ export const compliance = (
             ]
             for (const ttl of bad) {
               const fresh = uniqueKey("ttl-bad-fresh")
-              const writes: ReadonlyArray<readonly [string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]> =
-                [
-                  ["assoc", KonserveStore.assoc(fresh, 1, { ttl })],
-                  ["assoc over a value", KonserveStore.assoc(existing, 2, { ttl })],
-                  ["assocIn", KonserveStore.assocIn([existing, "n"], 2, { ttl })],
-                  ["update", KonserveStore.update(existing, () => ({ n: 2 }), { ttl })],
-                  ["updateIn", KonserveStore.updateIn([existing, "n"], () => 2, { ttl })],
-                  ["multiAssoc", KonserveStore.multiAssoc([[fresh, 1]], { ttl })],
-                  ["multiAssoc atomic: false", KonserveStore.multiAssoc([[fresh, 1]], { ttl, atomic: false })],
-                  ["bassoc", KonserveStore.bassoc(fresh, "bytes", { ttl })],
-                  ["bassoc of a stream", KonserveStore.bassoc(fresh, Stream.make(new Uint8Array([1, 2])), { ttl })],
-                  ["typed assoc", Effect.flatMap(typed, (t) => t.assoc(fresh, { n: 1 }, { ttl }))],
-                  ["typed update", Effect.flatMap(typed, (t) => t.update(existing, () => ({ n: 2 }), { ttl }))],
-                  ["typed multiAssoc", Effect.flatMap(typed, (t) => t.multiAssoc([[fresh, { n: 1 }]], { ttl }))]
-                ]
+              const writes: ReadonlyArray<
+                readonly [string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]
+              > = [
+                ["assoc", KonserveStore.assoc(fresh, 1, { ttl })],
+                ["assoc over a value", KonserveStore.assoc(existing, 2, { ttl })],
+                ["assocIn", KonserveStore.assocIn([existing, "n"], 2, { ttl })],
+                ["update", KonserveStore.update(existing, () => ({ n: 2 }), { ttl })],
+                ["updateIn", KonserveStore.updateIn([existing, "n"], () => 2, { ttl })],
+                ["multiAssoc", KonserveStore.multiAssoc([[fresh, 1]], { ttl })],
+                ["multiAssoc atomic: false", KonserveStore.multiAssoc([[fresh, 1]], { ttl, atomic: false })],
+                ["bassoc", KonserveStore.bassoc(fresh, "bytes", { ttl })],
+                ["bassoc of a stream", KonserveStore.bassoc(fresh, Stream.make(new Uint8Array([1, 2])), { ttl })],
+                ["typed assoc", Effect.flatMap(typed, (t) => t.assoc(fresh, { n: 1 }, { ttl }))],
+                ["typed update", Effect.flatMap(typed, (t) => t.update(existing, () => ({ n: 2 }), { ttl }))],
+                ["typed multiAssoc", Effect.flatMap(typed, (t) => t.multiAssoc([[fresh, { n: 1 }]], { ttl }))]
+              ]
               for (const [operation, write] of writes) {
                 const error = yield* expectTag(write, "SerializationError")
-                expect(error.message, `${operation}, ttl ${String(ttl)}`).toMatch(/ttl .*(negative|zero|not a Duration)/)
+                expect(error.message, `${operation}, ttl ${String(ttl)}`).toMatch(
+                  /ttl .*(negative|zero|not a Duration)/
+                )
               }
               expect(yield* KonserveStore.exists(fresh), String(ttl)).toBe(false)
             }
