@@ -22,6 +22,9 @@ const bundle = Path.join(
   `cli-${process.pid}-${Math.random().toString(36).slice(2, 8)}.mjs`
 )
 
+/** Where `buildCli` bundles the CLI. */
+export const bundlePath = (): string => bundle
+
 /** Bundles the CLI; resolves to a function that removes the bundle (a `beforeAll` teardown). */
 export const buildCli = async (): Promise<() => void> => {
   await Esbuild.build({
