@@ -2464,9 +2464,6 @@ export const compliance = (
               Duration.seconds(-5),
               -5000,
               NaN,
-              "NaN millis" as Duration.DurationInput,
-              0,
-              Duration.zero,
               "0 seconds"
             ]
             for (const ttl of bad) {

@@ -8,6 +8,7 @@ import { NodeSdk } from "@effect/opentelemetry"
 import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -57,6 +58,33 @@ describe("docs/observability.md's metrics recipe", () => {
       Fs.rmSync(file, { force: true })
     }
   })
+})
+
+describe("InvalidConfiguration", () => {
+  it.effect("leads with each bad field, its value and why, one line each, never the schema's type", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(DynamoDBStore.layer({ table: "my table", endpoint: "localhost:8123" })))
+      )
+      expect(error._tag).toBe("DynamoDBError")
+      expect(error.message).toBe(
+        "table \"my table\": 3 to 255 of a-z, A-Z, 0-9, '_', '-', '.'\n" +
+          "endpoint \"localhost:8123\": not an http:// or https:// URL (e.g. http://localhost:8000)"
+      )
+      const nested = yield* Effect.flip(
+        Effect.scoped(Layer.build(DynamoDBStore.layer({
+          table: "fine",
+          retry: { maxAttempts: 0 },
+          createTable: { billingMode: "PROVISIONED", readCapacity: 0, writeCapacity: 1 }
+        })))
+      )
+      expect(nested.message.split("\n")).toEqual([
+        "createTable.readCapacity 0: a positive integer",
+        "retry.maxAttempts 0: a positive integer"
+      ])
+      const memory = yield* Effect.flip(MemoryStore.make({ maxValueBytes: "big" as unknown as number }))
+      expect(memory.message).toBe("maxValueBytes \"big\": not a number")
+    }))
 })
 
 describe("smaller first-hour fixes", () => {
