@@ -60,10 +60,18 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("konserve-dynam
 export class ItemTooLarge extends Schema.TaggedError<ItemTooLarge>("konserve-dynamodb/ItemTooLarge")("ItemTooLarge", {
   key: Schema.String,
   size: Schema.Number,
-  limit: Schema.Number
+  limit: Schema.Number,
+  /**
+   * True when the bytes came from a stream that was stopped once past the
+   * limit: `size` is where it stopped, not the whole (which is unknown).
+   */
+  streamed: Schema.optional(Schema.Boolean)
 }) {
   override get message(): string {
-    return `key ${JSON.stringify(this.key)} is ${this.size} bytes, limit ${this.limit}`
+    return this.streamed === true
+      ? `key ${JSON.stringify(this.key)} is more than ${this.limit} bytes, limit ${this.limit} ` +
+        `(its stream was stopped after ${this.size} bytes)`
+      : `key ${JSON.stringify(this.key)} is ${this.size} bytes, limit ${this.limit}`
   }
 }
 

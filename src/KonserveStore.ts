@@ -13,11 +13,13 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Cache from "./internal/cache/layer.js"
 import * as Gc from "./internal/gc.js"
+import * as Metrics from "./internal/metrics.js"
 import * as Tracing from "./internal/tracing.js"
 import type * as KonserveError from "./KonserveError.js"
 import type { DynamoDBError } from "./KonserveError.js"
@@ -495,6 +497,48 @@ export const KonserveStore: Context.Tag<KonserveStore, KonserveStore> = Context.
  * @category tracing
  */
 export const TraceKeys: typeof Tracing.TraceKeys = Tracing.TraceKeys
+
+/**
+ * The store's metrics, the very objects it updates (docs/observability.md):
+ * read one series with `Metric.value` after `Metric.tagged` with its labels
+ * (`KonserveStore.metrics.operations.pipe(Metric.tagged("operation",
+ * "KonserveStore.assoc"), Metric.tagged("outcome", "success"))`), or all of
+ * them with `Metric.snapshot`. A `Metric.counter` made anew with the same
+ * name is another metric (the store's carry a description) and reads 0.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics: {
+  /** Public operations, by `operation` and `outcome` ("success" or the failure's tag). */
+  readonly operations: Metric.Metric.Counter<number>
+  /** Latency in milliseconds, by `operation`. */
+  readonly operationDuration: Metric.Metric.Histogram<number>
+  /** Writes that failed with `UnknownOutcome`, by `operation`. */
+  readonly unknownOutcomes: Metric.Metric.Counter<number>
+  /** Bytes written, by `kind` (value, binary, log). */
+  readonly bytesWritten: Metric.Metric.Counter<number>
+  /** Bytes read, by `kind`. */
+  readonly bytesRead: Metric.Metric.Counter<number>
+  /** DynamoDB requests (every attempt), by `command` and `outcome`. */
+  readonly requests: Metric.Metric.Counter<number>
+  /** DynamoDB attempts after the first, by `command`. */
+  readonly retries: Metric.Metric.Counter<number>
+  /** DynamoDB attempts refused for throughput, by `command`. */
+  readonly throttles: Metric.Metric.Counter<number>
+  /** Capacity units DynamoDB reported (`consumedCapacity: true`), by `command` and `unit`. */
+  readonly capacityUnits: Metric.Metric.Counter<number>
+} = {
+  operations: Metrics.operations,
+  operationDuration: Metrics.operationDuration,
+  unknownOutcomes: Metrics.unknownOutcomes,
+  bytesWritten: Metrics.bytesWritten,
+  bytesRead: Metrics.bytesRead,
+  requests: Metrics.requests,
+  retries: Metrics.retries,
+  throttles: Metrics.throttles,
+  capacityUnits: Metrics.capacityUnits
+}
 
 /**
  * @since 0.1.0

@@ -745,12 +745,9 @@ describe("konserve-dynamodb (the CLI)", { timeout: 120_000 }, () => {
       1,
       [expect.stringMatching(/^konserve-dynamodb: FileError \(ENOENT\): .*no-such-file/)]
     ])
-    expect(invalid.status).toBe(1)
+    // a configuration mistake in the flags is a usage error (test/cli.import.test.ts)
+    expect(invalid.status).toBe(2)
     expect(lines(invalid.stderr)).toHaveLength(1)
-    expect(JSON.parse(invalid.stderr).error).toMatchObject({
-      _tag: "DynamoDBError",
-      code: "InvalidConfiguration",
-      exitCode: 1
-    })
+    expect(JSON.parse(invalid.stderr).error).toMatchObject({ _tag: "UsageError", exitCode: 2 })
   })
 })

@@ -2454,6 +2454,57 @@ export const compliance = (
         timeout
       )
 
+      it.effect(
+        "a negative, NaN or zero ttl fails with SerializationError on every write that takes one, writing nothing",
+        () =>
+          Effect.gen(function*() {
+            const existing = uniqueKey("ttl-bad-existing")
+            yield* KonserveStore.assoc(existing, { n: 1 })
+            const version = (yield* getMetaSome(existing)).version
+            const typed = KonserveStore.forSchema(Schema.Struct({ n: Schema.Number }))
+            // Effect makes Duration.seconds(-5) Duration.zero: zero is refused with the negatives (docs/values.md)
+            const bad: ReadonlyArray<Duration.DurationInput> = [
+              "-5 seconds",
+              Duration.seconds(-5),
+              -5000,
+              NaN,
+              "0 seconds"
+            ]
+            for (const ttl of bad) {
+              const fresh = uniqueKey("ttl-bad-fresh")
+              const writes: ReadonlyArray<
+                readonly [string, Effect.Effect<unknown, KonserveError.KonserveError, Store>]
+              > = [
+                ["assoc", KonserveStore.assoc(fresh, 1, { ttl })],
+                ["assoc over a value", KonserveStore.assoc(existing, 2, { ttl })],
+                ["assocIn", KonserveStore.assocIn([existing, "n"], 2, { ttl })],
+                ["update", KonserveStore.update(existing, () => ({ n: 2 }), { ttl })],
+                ["updateIn", KonserveStore.updateIn([existing, "n"], () => 2, { ttl })],
+                ["multiAssoc", KonserveStore.multiAssoc([[fresh, 1]], { ttl })],
+                ["multiAssoc atomic: false", KonserveStore.multiAssoc([[fresh, 1]], { ttl, atomic: false })],
+                ["bassoc", KonserveStore.bassoc(fresh, "bytes", { ttl })],
+                ["bassoc of a stream", KonserveStore.bassoc(fresh, Stream.make(new Uint8Array([1, 2])), { ttl })],
+                ["typed assoc", Effect.flatMap(typed, (t) => t.assoc(fresh, { n: 1 }, { ttl }))],
+                ["typed update", Effect.flatMap(typed, (t) => t.update(existing, () => ({ n: 2 }), { ttl }))],
+                ["typed multiAssoc", Effect.flatMap(typed, (t) => t.multiAssoc([[fresh, { n: 1 }]], { ttl }))]
+              ]
+              for (const [operation, write] of writes) {
+                const error = yield* expectTag(write, "SerializationError")
+                expect(error.message, `${operation}, ttl ${String(ttl)}`).toMatch(
+                  /ttl .*(negative|zero|not a Duration)/
+                )
+              }
+              expect(yield* KonserveStore.exists(fresh), String(ttl)).toBe(false)
+            }
+            assertSomeEqual(yield* KonserveStore.get(existing), { n: 1 })
+            expect((yield* getMetaSome(existing)).version).toBe(version)
+            // the smallest ttl there is still writes, and Duration.infinity means none
+            yield* KonserveStore.assoc(existing, { n: 3 }, { ttl: "1 minute" })
+            expect((yield* getMetaSome(existing)).expiresAt).toBeInstanceOf(Date)
+          }),
+        timeout
+      )
+
       it.effect("update whose f returns undefined fails with SerializationError", () =>
         Effect.gen(function*() {
           const key = uniqueKey("ser-undefined")

@@ -62,6 +62,28 @@ const readmeSample = (): string => {
 
 let app = ""
 let files: ReadonlyArray<string> = []
+let tarball = ""
+
+/**
+ * Every install line of README.md and docs/*.md, in that order, as written:
+ * the `npm install ...` lines of their ```sh blocks and of inline code.
+ */
+const installLines = (): ReadonlyArray<{ readonly doc: string; readonly line: string }> => {
+  const docs = ["README.md", ...Fs.readdirSync(Path.join(root, "docs")).sort().map((name) => `docs/${name}`)]
+  const out: Array<{ doc: string; line: string }> = []
+  for (const doc of docs.filter((name) => name.endsWith(".md"))) {
+    const text = Fs.readFileSync(Path.join(root, doc), "utf8")
+    const found = [
+      ...Array.from(text.matchAll(/```sh\n([\s\S]*?)```/g), (match) => match[1]!.split("\n")).flat(),
+      ...Array.from(text.matchAll(/`(npm install [^`]+)`/g), (match) => match[1]!)
+    ]
+    for (const raw of found) {
+      const line = raw.replace(/#.*$/, "").trim()
+      if (/^npm (install|i) /.test(line) && !line.includes("--no-save")) out.push({ doc, line })
+    }
+  }
+  return out
+}
 
 describe("the packed package in a fresh project", () => {
   beforeAll(async () => {
@@ -71,6 +93,7 @@ describe("the packed package in a fresh project", () => {
       ok(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], root), "npm pack")
     ) as ReadonlyArray<{ readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }>
     files = packed[0].files.map((file) => file.path)
+    tarball = Path.join(work, packed[0].filename)
     app = Path.join(work, "app")
     Fs.mkdirSync(Path.join(app, "src"), { recursive: true })
     Fs.mkdirSync(Path.join(app, "test"), { recursive: true })
@@ -255,4 +278,43 @@ describe("the packed package in a fresh project", () => {
     const out = ok(await run(process.execPath, [vitest, "run"], app), "vitest in the fresh project")
     expect(out).toMatch(/1 passed/)
   }, 120_000)
+
+  it("every install line of README.md and docs/ resolves Effect 3, as written, in a fresh project", async () => {
+    const lines = installLines()
+    const expected = ["effect@^3.22", "@effect/platform@^0.97", "@effect/vitest@^0.30", "vitest@^3.2"]
+    for (const range of [...expected, "@effect/opentelemetry@^0.64"]) {
+      expect(lines.some(({ line }) => line.split(/\s+/).includes(range)), range).toBe(true)
+    }
+    // an unpinned effect or @effect/* package resolves npm's latest: Effect 4
+    for (const { doc, line } of lines) {
+      for (const word of line.split(/\s+/)) {
+        if (/^(effect|@effect\/[\w-]+|vitest)$/.test(word)) throw new Error(`${doc}: ${word} unpinned in: ${line}`)
+      }
+    }
+    const fresh = Path.join(Path.dirname(tarball), "fresh")
+    Fs.mkdirSync(fresh, { recursive: true })
+    Fs.writeFileSync(
+      Path.join(fresh, "package.json"),
+      JSON.stringify({ name: "fresh", private: true, type: "module" }, null, 2)
+    )
+    const done = new Set<string>()
+    for (const { doc, line } of lines) {
+      if (done.has(line)) continue
+      done.add(line)
+      // the line as a user types it, the package name standing for the packed tarball
+      const args = line.split(/\s+/).slice(1).map((word) => word === "konserve-dynamodb" ? tarball : word)
+      const installed = await run(
+        "npm",
+        [...args, "--prefer-offline", "--no-audit", "--no-fund"],
+        fresh
+      )
+      const output = installed.stdout + installed.stderr
+      expect(output, `${doc}: ${line}`).not.toMatch(/ERESOLVE/)
+      ok(installed, `${doc}: ${line}`)
+      const tree = await run("npm", ["ls", "--all"], fresh)
+      expect(tree.status, `npm ls after ${doc}: ${line}\n${tree.stdout}\n${tree.stderr}`).toBe(0)
+    }
+    const effect = JSON.parse(Fs.readFileSync(Path.join(fresh, "node_modules/effect/package.json"), "utf8"))
+    expect(effect.version).toMatch(/^3\./)
+  }, 600_000)
 })

@@ -57,6 +57,8 @@ export const limitBytes = <E, R>(
     let total = 0
     return Stream.mapEffect(stream, (chunk) => {
       total += chunk.length
-      return total > limit ? Effect.fail(new ItemTooLarge({ key, size: total, limit })) : Effect.succeed(chunk)
+      return total > limit
+        ? Effect.fail(new ItemTooLarge({ key, size: total, limit, streamed: true }))
+        : Effect.succeed(chunk)
     })
   })

@@ -45,8 +45,70 @@ export const check = <A, I>(
 ): Either.Either<A, DynamoDBError> =>
   Either.mapLeft(
     Schema.decodeUnknownEither(schema)(options, { errors: "all", onExcessProperty: "ignore" }),
-    (error) => invalidConfiguration(`invalid options: ${ParseResult.TreeFormatter.formatErrorSync(error)}`, operation)
+    (error) => invalidConfiguration(describeIssues(options, error), operation)
   )
+
+const at = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
+  path.reduce<unknown>(
+    (value, key) =>
+      typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined,
+    input
+  )
+
+const shown = (value: unknown): string => {
+  if (Duration.isDuration(value)) return Duration.format(value)
+  if (typeof value === "bigint") return `${value}n`
+  if (typeof value === "function") return "a function"
+  try {
+    const text = JSON.stringify(value)
+    if (text === undefined) return String(value)
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text
+  } catch {
+    return String(value)
+  }
+}
+
+/** Why an issue failed, without the schema's type: undefined for a union's `undefined` alternative. */
+const reasonOf = (issue: ParseResult.ArrayFormatterIssue): string | undefined => {
+  if (issue._tag === "Missing") return "is required"
+  const message = issue.message.replace(/\s*\n\s*/g, " ")
+  const expected = /^Expected (.*), actual /.exec(message)
+  if (expected === null) return message
+  const type = expected[1]!
+  if (type === "undefined") return undefined
+  return /[{|<(]/.test(type) ? undefined : `not a ${type}`
+}
+
+/**
+ * One line per bad field, each leading with the field, its value and why
+ * (`table "my table": 3 to 255 of a-z, ...`), never the schema's type: a
+ * union's alternatives are said once, with " or ".
+ *
+ * @internal
+ */
+export const describeIssues = (input: unknown, error: ParseResult.ParseError): string => {
+  const byPath = new Map<string, { readonly path: ReadonlyArray<PropertyKey>; readonly reasons: Array<string> }>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const name = issue.path.map(String).join(".")
+    const entry = byPath.get(name) ?? { path: issue.path, reasons: [] }
+    const reason = reasonOf(issue)
+    if (reason !== undefined && !entry.reasons.includes(reason)) entry.reasons.push(reason)
+    byPath.set(name, entry)
+  }
+  const names = Array.from(byPath.keys())
+  // a field whose own fields are named below it is said through them (a union's other shapes left out)
+  const leaves = Array.from(byPath).filter(([name]) =>
+    !names.some((other) => other !== name && (name === "" || other.startsWith(`${name}.`)))
+  )
+  return leaves.map(([name, { path, reasons }]) => {
+    if (reasons.length === 0) reasons.push("not of the expected shape (docs/configuration.md)")
+    const value = at(input, path)
+    const field = name === "" ? "options" : name
+    return reasons[0] === "is required"
+      ? `${field}: is required`
+      : `${field} ${shown(value)}: ${reasons.join(" or ")}`
+  }).join("\n")
+}
 
 /**
  * A duration that is not negative: `Duration.decodeUnknown` reads "-30
@@ -58,7 +120,7 @@ export const check = <A, I>(
 export const nonNegativeDuration = (input: unknown): Option.Option<Duration.Duration> => {
   if (typeof input === "number" && (Number.isNaN(input) || input < 0)) return Option.none()
   if (typeof input === "bigint" && input < 0n) return Option.none()
-  if (typeof input === "string" && /^\s*-|nan/i.test(input)) return Option.none()
+  if (typeof input === "string" && /^\s*(-|nan\b)/i.test(input)) return Option.none()
   if (Array.isArray(input) && input.some((part) => typeof part !== "number" || Number.isNaN(part) || part < 0)) {
     return Option.none()
   }

@@ -41,6 +41,7 @@ import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Metrics from "./metrics.js"
+import { nonNegativeDuration } from "./options.js"
 import * as Paths from "./path.js"
 import * as Retry from "./retry.js"
 import * as Tracing from "./tracing.js"
@@ -130,6 +131,25 @@ interface Prepared {
 }
 
 /**
+ * Why a `ttl` cannot be written, or undefined when it can: it must be a
+ * Duration longer than zero. Effect reads a negative or NaN duration as zero
+ * (`Duration.seconds(-5)` is `Duration.zero`), so zero is refused with them:
+ * it would write an item expired at once, which no read ever sees.
+ */
+const ttlProblem = (input: unknown): string | undefined => {
+  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.isDuration(input)
+    ? Duration.format(input)
+    : String(input)
+  if (Option.isNone(Duration.decodeUnknown(input))) return `the ttl ${shown} is not a Duration`
+  if (Option.isNone(nonNegativeDuration(input))) return `the ttl ${shown} is negative or NaN: a ttl is longer than zero`
+  if (Duration.toMillis(Duration.decode(input as Duration.DurationInput)) <= 0) {
+    return `the ttl ${shown} is zero (or was negative: Effect makes a negative Duration zero): ` +
+      "a ttl is longer than zero (leave it out for no expiry)"
+  }
+  return undefined
+}
+
+/**
  * Checks and encodes a write's `meta` (storable, and small enough for one
  * item whatever the value: `MAX_META_BYTES`) and `ttl` (a Duration).
  */
@@ -148,11 +168,10 @@ const prepare = (key: string, options: WriteOptions | undefined): Effect.Effect<
     }
     let ttl: Duration.Duration | undefined
     if (options?.ttl !== undefined) {
-      const decoded = Duration.decodeUnknown(options.ttl)
-      if (Option.isNone(decoded)) {
-        return yield* serializationError(key, `the ttl ${JSON.stringify(String(options.ttl))} is not a Duration`)
-      }
-      ttl = Duration.isFinite(decoded.value) ? decoded.value : undefined
+      const reason = ttlProblem(options.ttl)
+      if (reason !== undefined) return yield* serializationError(key, reason)
+      const decoded = Duration.decode(options.ttl)
+      ttl = Duration.isFinite(decoded) ? decoded : undefined
     }
     return { user, ttl }
   })

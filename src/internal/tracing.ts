@@ -68,3 +68,28 @@ export const operationAttributes = (
   if (subject === "keys" && Array.isArray(first)) return { "konserve.keys.count": first.length }
   return {}
 }
+
+/** `@effect/opentelemetry`'s span class carries this registered symbol and its OpenTelemetry span as `span`. */
+const OtelSpanTypeId = Symbol.for("@effect/opentelemetry/Tracer/OtelSpan")
+
+/**
+ * Sets an array attribute on the current span so that OpenTelemetry receives
+ * an array: `@effect/opentelemetry` turns an Effect attribute that is not a
+ * string, number or boolean into a JSON string, while the semantic
+ * conventions want `aws.dynamodb.table_names` as a string array. The Effect
+ * span keeps the array; an OpenTelemetry span under it gets it natively.
+ *
+ * @internal
+ */
+export const arrayAttribute = (key: string, value: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.matchEffect(Effect.currentSpan, {
+    onFailure: () => Effect.void,
+    onSuccess: (span) =>
+      Effect.sync(() => {
+        if (!(OtelSpanTypeId in span)) return
+        const otel = (span as unknown as { readonly span?: { readonly setAttribute?: unknown } }).span
+        if (typeof otel?.setAttribute === "function") {
+          ;(otel.setAttribute as (key: string, value: Array<string>) => void).call(otel, key, [...value])
+        }
+      })
+  })

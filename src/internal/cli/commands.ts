@@ -491,6 +491,16 @@ const exportCommand = Command.make(
 // import
 // -----------------------------------------------------------------------------
 
+/** The summary line of an import (or of `import --check`). */
+const importSummary = (counts: ExportFormat.Counts, into: string, millis: number, check: boolean): string =>
+  `${check ? "checked" : "imported"} ${plural(counts.keys - counts.expired, "key")} (${
+    plural(counts.values, "value")
+  }, ${counts.binaries === 1 ? "1 binary" : `${counts.binaries} binaries`} of ${Render.bytes(counts.binaryBytes)}, ${
+    plural(counts.logs, "log")
+  }; ${counts.expired} expired ${check ? "to remove" : "removed"}) ${
+    check ? "in the file, nothing written" : `into ${into}`
+  } in ${Render.elapsed(millis)}`
+
 const importCommand = Command.make(
   "import",
   {
@@ -500,6 +510,9 @@ const importCommand = Command.make(
       // Args.optional, not Args.withDefault: with a default, the options after the argument went unparsed
       Args.optional
     ),
+    check: Options.boolean("check").pipe(
+      Options.withDescription("Read and check the whole file, report its counts, write nothing (no store needed).")
+    ),
     json
   },
   (flags) =>
@@ -508,7 +521,7 @@ const importCommand = Command.make(
       Effect.gen(function*() {
         const file = Option.getOrElse(flags.file, () => "-")
         yield* Io.checkReadable(file)
-        yield* withStore(flags, { create: true }, (target) =>
+        const run = <R>(writer: ExportFormat.ImportWriter<R>, into: string) =>
           Effect.gen(function*() {
             const start = Date.now()
             const size = yield* Io.fileSize(file)
@@ -522,9 +535,12 @@ const importCommand = Command.make(
               Stream.decodeText(),
               Stream.splitLines
             )
-            const progress = yield* Progress.make("import", { tty: Io.stderrIsTTY() })
+            const progress = yield* Progress.make(flags.check ? "import --check" : "import", {
+              tty: Io.stderrIsTTY()
+            })
             const counts = yield* ExportFormat.importLines(lines, {
               now: () => Date.now(),
+              writer,
               onProgress: ({ counts }) =>
                 progress.update(
                   () => `${plural(counts.keys, "key")} (${Render.bytes(counts.binaryBytes)} of binaries)`,
@@ -534,18 +550,18 @@ const importCommand = Command.make(
             yield* progress.done
             yield* Io.line(
               flags.json
-                ? JSON.stringify({ ...counts, millis: Date.now() - start })
-                : `imported ${plural(counts.keys - counts.expired, "key")} (${plural(counts.values, "value")}, ${
-                  counts.binaries === 1 ? "1 binary" : `${counts.binaries} binaries`
-                } of ${Render.bytes(counts.binaryBytes)}, ${plural(counts.logs, "log")}; ${counts.expired} expired ` +
-                  `left out) into ${target.label} in ${Render.elapsed(Date.now() - start)}`
+                ? JSON.stringify({ ...counts, check: flags.check, millis: Date.now() - start })
+                : importSummary(counts, into, Date.now() - start, flags.check)
             )
-          }))
+          })
+        if (flags.check) return yield* run(ExportFormat.checkWriter, "")
+        yield* withStore(flags, { create: true }, (target) => run(ExportFormat.storeWriter, target.label))
       })
     )
 ).pipe(
   Command.withDescription(
-    "Write an export into the store: its keys overwrite the same keys, other keys stay. Creates the table when missing."
+    "Write an export into the store: its keys overwrite the same keys, other keys stay; a key changes only once " +
+      "its record is complete. Not atomic: check the file first with --check. Creates the table when missing."
   )
 )
 

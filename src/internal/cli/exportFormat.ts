@@ -361,7 +361,8 @@ const clockAt = (millis: number): Clock.Clock => {
 const writing = <A, E, R>(write: Effect.Effect<A, E, R>, options: WriteOf): Effect.Effect<A, E, R> =>
   options.options.ttl === undefined ? write : Effect.withClock(write, clockAt(options.now))
 
-interface WriteOf {
+/** The write options of a record and the `now` its TTL counts from. @internal */
+export interface WriteOf {
   readonly options: KonserveStore.WriteOptions
   readonly now: number
 }
@@ -406,25 +407,89 @@ export interface ImportProgress {
 }
 
 /**
- * Writes the records of an export, read from `lines`, into the store in
- * context, one key at a time, as they come: values with `assoc`, binaries
- * with `bassoc` streamed from their chunk records, logs replaced (the key is
- * removed, then each element appended in order). A key of the file
- * overwrites the same key of the store; other keys of the store stay. A key
- * whose `expiresAt` has passed is left out (counted as `expired`). A file
- * that breaks the format, or ends before its `end` record, fails with
- * `FormatError` naming the line; what came before it stays written.
+ * Where an import puts a key once its record is complete: the store
+ * (`storeWriter`), or nowhere (`checkWriter`, `import --check`).
  *
  * @internal
  */
-export const importLines = <E>(
+export interface ImportWriter<R> {
+  /** Writes a value record's value. */
+  readonly value: (key: string, value: unknown, write: WriteOf) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /**
+   * Writes a binary from its chunk records, streamed: `bytes` fails when the
+   * file breaks before the binary's last byte, and then nothing is written.
+   */
+  readonly binary: <E>(
+    key: string,
+    bytes: Stream.Stream<Uint8Array, E>,
+    write: WriteOf
+  ) => Effect.Effect<void, E | KonserveError.KonserveError, R>
+  /** Replaces a log with these elements (all of them read and decoded). */
+  readonly log: (key: string, elements: ReadonlyArray<unknown>) => Effect.Effect<void, KonserveError.KonserveError, R>
+  /** Removes a key whose record has expired since the export. */
+  readonly remove: (key: string) => Effect.Effect<void, KonserveError.KonserveError, R>
+}
+
+/**
+ * The store in context. A value is one `assoc`; a binary one `bassoc` fed
+ * by the chunk records, which changes the key only when the stream ends
+ * whole (a file cut inside it fails the stream, and `bassoc` leaves the key
+ * as it was); a log is replaced only once every element of its record has
+ * been read and decoded: removed, then appended element by element (the
+ * public API has no write of a whole log, so a fault *during* those writes
+ * can leave a shorter log: running the import again completes it).
+ *
+ * @internal
+ */
+export const storeWriter: ImportWriter<KonserveStore.KonserveStore> = {
+  value: (key, value, write) => writing(KonserveStore.assoc(key, value, write.options), write),
+  binary: (key, bytes, write) => writing(KonserveStore.bassoc(key, bytes, write.options), write),
+  log: (key, elements) =>
+    Effect.zipRight(
+      KonserveStore.dissoc(key),
+      Effect.forEach(elements, (element) => KonserveStore.append(key, element), { discard: true })
+    ),
+  remove: (key) => Effect.asVoid(KonserveStore.dissoc(key))
+}
+
+/**
+ * Writes nothing: the whole file is read and checked as an import reads it,
+ * for `import --check`.
+ *
+ * @internal
+ */
+export const checkWriter: ImportWriter<never> = {
+  value: () => Effect.void,
+  binary: (_key, bytes) => Stream.runDrain(bytes),
+  log: () => Effect.void,
+  remove: () => Effect.void
+}
+
+/**
+ * Writes the records of an export, read from `lines`, with `writer` (the
+ * store in context: `storeWriter`), one key at a time, as they come. A key
+ * changes only once its record is complete: a value's line; a binary's
+ * chunk records up to its `size`; a log's `count` elements, read and
+ * decoded before the log is replaced. A key of the file overwrites the same
+ * key of the store; other keys of the store stay. A key whose `expiresAt`
+ * has passed is removed from the store (counted as `expired`), so that it
+ * ends as the source was. A file that breaks the format, or ends before its
+ * `end` record, fails with `FormatError` naming the line: the keys before
+ * it are written, the key it broke and those after it are as they were, and
+ * running the import again on the whole file completes it.
+ *
+ * @internal
+ */
+export const importLines = <E, R = KonserveStore.KonserveStore>(
   lines: Stream.Stream<string, E>,
   options: {
     readonly now: () => number
     readonly onProgress?: ((progress: ImportProgress) => Effect.Effect<void>) | undefined
+    readonly writer?: ImportWriter<R>
   }
-): Effect.Effect<Counts, E | FormatError | KonserveError.KonserveError, KonserveStore.KonserveStore | Scope.Scope> =>
+): Effect.Effect<Counts, E | FormatError | KonserveError.KonserveError, R | Scope.Scope> =>
   Effect.gen(function*() {
+    const writer = (options.writer ?? storeWriter) as ImportWriter<R>
     const reader = yield* makeReader(lines)
     const counts = emptyCounts()
     const progress = (number: number) => options.onProgress?.({ counts, line: number }) ?? Effect.void
@@ -470,9 +535,10 @@ export const importLines = <E>(
           const writeOptions = yield* writeOptionsOf(record, number, options.now())
           counts.keys++
           if (Option.isNone(writeOptions)) {
+            yield* writer.remove(key)
             counts.expired++
           } else {
-            yield* writing(KonserveStore.assoc(key, value, writeOptions.value.options), writeOptions.value)
+            yield* writer.value(key, value, writeOptions.value)
             counts.values++
           }
           break
@@ -517,9 +583,10 @@ export const importLines = <E>(
           counts.keys++
           if (Option.isNone(writeOptions)) {
             yield* Stream.runDrain(bytes)
+            yield* writer.remove(key)
             counts.expired++
           } else {
-            yield* writing(KonserveStore.bassoc(key, bytes, writeOptions.value.options), writeOptions.value)
+            yield* writer.binary(key, bytes, writeOptions.value)
             if (remaining !== 0) {
               return yield* new FormatError({ line: number, reason: `binary ${JSON.stringify(key)}: bytes missing` })
             }
@@ -530,16 +597,23 @@ export const importLines = <E>(
         case "log": {
           const key = yield* field(record, "key", number, "a string", isString)
           const count = yield* field(record, "count", number, "an element count", isCount)
+          const writeOptions = yield* writeOptionsOf(record, number, options.now())
           const inside = `inside log ${JSON.stringify(key)}`
-          yield* KonserveStore.dissoc(key)
+          // every element read and decoded before the log changes: bounded by the file's record
+          const elements: Array<unknown> = []
           for (let i = 0; i < count; i++) {
             const [element, elementLine] = yield* nextRecord(inside)
             yield* expect(element, elementLine, "element", inside)
-            const value = yield* decodeValue(element.value, elementLine, `element ${i} of ${JSON.stringify(key)}`)
-            yield* KonserveStore.append(key, value)
+            elements.push(yield* decodeValue(element.value, elementLine, `element ${i} of ${JSON.stringify(key)}`))
           }
           counts.keys++
-          counts.logs++
+          if (Option.isNone(writeOptions)) {
+            yield* writer.remove(key)
+            counts.expired++
+          } else {
+            yield* writer.log(key, elements)
+            counts.logs++
+          }
           break
         }
         case "end": {

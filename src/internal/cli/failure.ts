@@ -99,6 +99,13 @@ export const reportOf = (error: unknown): Report => {
   if (typeof error === "object" && error !== null) {
     const tag = stringField(error, "_tag") ?? (error instanceof Error ? error.name : "Error")
     const code = stringField(error, "code")
+    if (tag === "DynamoDBError" && code === "InvalidConfiguration") {
+      // the store's configuration comes from the flags: a mistake in them is a usage error, said as the flag
+      const message = (stringField(error, "message") ?? "").split("\n").map((line) =>
+        line.replace(/^(table|prefix|region|endpoint)\b/, "--$1")
+      ).join("; ")
+      return { tag: "UsageError", code: undefined, message: oneLine(message), exitCode: EXIT_USAGE }
+    }
     const message = oneLine(stringField(error, "message") ?? String(error))
     const exitCode = tag === "UsageError" ? EXIT_USAGE : tag === "NotFound" ? EXIT_NOT_FOUND : EXIT_FAILURE
     const hint = tag === "StoreNotFound" ? " (of the commands, only put and import create a missing table)" : ""

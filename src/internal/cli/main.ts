@@ -36,20 +36,60 @@ const ANSI = /\x1b\[[0-9;]*m/g
 const plain = (args: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
   args.map((arg) => typeof arg === "string" ? arg.replace(ANSI, "") : arg)
 
+/** The widest line of help text. @internal */
+export const WIDTH = 100
+
+/**
+ * A line of help text in lines of at most `WIDTH` columns: a line of two
+ * columns (`  - keys [--table TABLE] ...      List the keys ...`) becomes its
+ * first column, wrapped, then its second, indented below it. A line that
+ * fits is left as it is (styles included); one that does not loses them.
+ *
+ * @internal
+ */
+export const wrapLine = (line: string): string => {
+  const text = line.replace(ANSI, "")
+  if (text.length <= WIDTH) return line
+  const lead = /^\s*(- )?/.exec(text)![0].length
+  const indent = " ".repeat(lead + 2)
+  const wrap = (part: string, first: string): Array<string> => {
+    const out: Array<string> = []
+    let current = first
+    for (const word of part.trim().split(/\s+/)) {
+      const prefix = current.trim() === "" || current.endsWith("- ") ? "" : " "
+      if (current.trim() !== "" && current.length + prefix.length + word.length > WIDTH) {
+        out.push(current)
+        current = indent + word
+      } else {
+        current += prefix + word
+      }
+    }
+    out.push(current)
+    return out
+  }
+  const [usage, ...description] = text.slice(lead).split(/\s{2,}/)
+  const lines = wrap(usage ?? "", text.slice(0, lead))
+  if (description.length > 0) lines.push(...wrap(description.join(" "), indent))
+  return lines.join("\n")
+}
+
+const wrapped = (args: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
+  args.map((arg) => typeof arg === "string" ? arg.split("\n").map(wrapLine).join("\n") : arg)
+
 /**
  * `@effect/cli` prints its help and usage errors with ANSI styles: they are
  * kept on a terminal and left out elsewhere (a pipe, a file, NO_COLOR).
+ * Lines wider than `WIDTH` columns are wrapped.
  */
 const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.console, (console) => {
     const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ""
     const plainOut = noColor || process.stdout.isTTY !== true
     const plainErr = noColor || process.stderr.isTTY !== true
-    if (!plainOut && !plainErr) return effect
     return Console.withConsole(effect, {
       ...console,
-      log: (...args) => console.log(...(plainOut ? plain(args) : args)),
-      error: (...args) => console.error(...(plainErr ? plain(args) : args))
+      log: (...args) => console.log(...wrapped(plainOut ? plain(args) : args)),
+      error: (...args) => console.error(...wrapped(plainErr ? plain(args) : args))
     })
   })
 

@@ -128,15 +128,19 @@ export interface Client {
  */
 const traced = (command: CommandName, table: string) => <A, E>(request: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.tracerWith((tracer) =>
-    tracer === Tracing.nativeTracer ? request : Effect.withSpan(request, `DynamoDB.${command}`, {
-      kind: "client",
-      captureStackTrace: false,
-      attributes: {
-        "db.system.name": "aws.dynamodb",
-        "db.operation.name": command,
-        "aws.dynamodb.table_names": [table]
+    tracer === Tracing.nativeTracer ? request : Effect.withSpan(
+      Effect.zipRight(Tracing.arrayAttribute("aws.dynamodb.table_names", [table]), request),
+      `DynamoDB.${command}`,
+      {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "db.system.name": "aws.dynamodb",
+          "db.operation.name": command,
+          "aws.dynamodb.table_names": [table]
+        }
       }
-    })
+    )
   )
 
 /**

@@ -29,7 +29,7 @@ const FinitePositiveDuration = DurationInput.pipe(
 
 const TableName = Schema.String.pipe(
   Schema.filter((name) => /^[a-zA-Z0-9_.-]{3,255}$/.test(name), {
-    message: () => "a table name: 3 to 255 of a-z, A-Z, 0-9, '_', '-', '.'"
+    message: () => "3 to 255 of a-z, A-Z, 0-9, '_', '-', '.'"
   })
 )
 
@@ -48,7 +48,7 @@ const Endpoint = Schema.String.pipe(
     } catch {
       return false
     }
-  }, { message: () => "an http:// or https:// URL" })
+  }, { message: () => "not an http:// or https:// URL (e.g. http://localhost:8000)" })
 )
 
 /** The most `Scan` segments `keys` may read side by side. @internal */
@@ -94,7 +94,7 @@ export const checkCredentials = (credentials: unknown): Either.Either<void, Dyna
     ? Either.void
     : Either.left(
       invalidConfiguration(
-        "invalid options: credentials need a non-empty accessKeyId, a Redacted secretAccessKey and, " +
+        "credentials: need a non-empty accessKeyId, a Redacted secretAccessKey and, " +
           "if any, a Redacted sessionToken",
         "DynamoDBStore.make"
       )

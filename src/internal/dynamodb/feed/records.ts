@@ -79,7 +79,7 @@ const keyOf = (layout: Layout, item: Item): string => layout.keyOf(item[A.pk]?.S
 
 /** A write: the new image, a live head. */
 const written = (settings: Settings, item: Item): Either.Either<Mapped, DecodeError> => {
-  const stored = decodeHead(settings.layout, item, settings.maxValueBytes)
+  const stored = decodeHead(settings.layout, item)
   if (stored instanceof Malformed) return Either.left(decodeError(stored.key, stored.reason))
   if (stored === undefined) return Either.left(decodeError(keyOf(settings.layout, item), "not a head"))
   const { head } = stored

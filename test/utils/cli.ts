@@ -1,0 +1,88 @@
+/**
+ * The `konserve-dynamodb` CLI as a child process, for test files other than
+ * test/cli.test.ts: `src/cli.ts` bundled once per file by esbuild (packages
+ * left external, so a start costs about a second), run against the run's
+ * DynamoDB Local. Call `buildCli()` in a `beforeAll`.
+ */
+import * as Esbuild from "esbuild"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { endpoint } from "./dynamodb.js"
+
+/** The repository's root. */
+export const root = Path.resolve(import.meta.dirname, "..", "..")
+
+/** The bundle: under node_modules, so that its external packages resolve. */
+const bundle = Path.join(
+  root,
+  "node_modules",
+  ".cache",
+  "konserve-dynamodb-cli-test",
+  `cli-${process.pid}-${Math.random().toString(36).slice(2, 8)}.mjs`
+)
+
+/** Where `buildCli` bundles the CLI. */
+export const bundlePath = (): string => bundle
+
+/** Bundles the CLI; resolves to a function that removes the bundle (a `beforeAll` teardown). */
+export const buildCli = async (): Promise<() => void> => {
+  await Esbuild.build({
+    entryPoints: [Path.join(root, "src", "cli.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outfile: bundle,
+    logLevel: "warning"
+  })
+  return () => Fs.rmSync(bundle, { force: true })
+}
+
+/** What a run of the CLI printed and how it ended. */
+export interface Run {
+  readonly status: number | null
+  readonly out: string
+  readonly stderr: string
+}
+
+/**
+ * Runs the CLI with `args` (on the run's engine unless they name an
+ * `--endpoint`), with `env` added to a clean environment: local credentials,
+ * no colours, and no AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED (the
+ * CLI silences that warning itself).
+ */
+export const runCli = (
+  args: ReadonlyArray<string>,
+  options?: { readonly env?: Readonly<Record<string, string>>; readonly input?: string; readonly engine?: boolean }
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_REGION: "us-east-1",
+      NO_COLOR: "1",
+      ...options?.env
+    }
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
+    const engine = options?.engine !== false && !args.includes("--endpoint") && !args.includes("--local")
+    const child = ChildProcess.spawn(
+      process.execPath,
+      [bundle, ...args, ...(engine ? ["--endpoint", endpoint()] : [])],
+      { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] }
+    )
+    const out: Array<Buffer> = []
+    const err: Array<Buffer> = []
+    child.stdout.on("data", (data: Buffer) => out.push(data))
+    child.stderr.on("data", (data: Buffer) => err.push(data))
+    child.on("error", reject)
+    child.on("close", (status) =>
+      resolve({
+        status,
+        out: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8")
+      }))
+    child.stdin.on("error", () => {})
+    child.stdin.end(options?.input ?? "")
+  })
