@@ -118,7 +118,7 @@ const replan = (
 ): { readonly write: HeadWrite; readonly ambiguous: boolean; readonly contended: boolean } => {
   const version = write.fields.version
   const newer = state.version !== undefined && Version.compare(state.version, version) >= 0 &&
-    !Version.pastHorizon(state.version)
+    !Version.pastHorizon(state.version, version)
   const guard = guardFor(state)
   // Every part of the condition holds on this head as far as the store can tell (an item it does not
   // understand, say): a fresh version past it, so that the next attempt is not the same request.
@@ -215,7 +215,7 @@ export const replanTransaction = (
     if (!holds(write.condition, state, write.now)) return undefined
     if (
       state.version !== undefined && Version.compare(state.version, version) >= 0 &&
-      !Version.pastHorizon(state.version)
+      !Version.pastHorizon(state.version, version)
     ) {
       if (latest === undefined || Version.compare(state.version, latest) > 0) latest = state.version
     }
