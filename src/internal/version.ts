@@ -67,7 +67,9 @@ export const testSkewMillis: FiberRef.FiberRef<number> = FiberRef.unsafeMake(0)
  * two clocks — DynamoDB's time when it answered is in [date, date + 1 s),
  * between the local times the request was sent and its answer received — and
  * the anchor keeps the intersection of these bounds (starting again from the
- * latest answer when they disagree: a clock stepped), its middle the offset.
+ * latest answer when they disagree: a clock stepped). The offset is zero
+ * while this machine's clock agrees with DynamoDB's within what the answers
+ * can tell, else the upper bound.
  *
  * @internal
  */
@@ -92,7 +94,10 @@ export const makeAnchor = (skewMillis = 0): Anchor => {
   let high = Infinity
   let known = false
   const local = skewMillis === 0 ? Date.now : () => Date.now() + skewMillis
-  const offset = () => known ? (low + high) / 2 : undefined
+  // None while this machine's clock agrees with the answers (NTP-synchronized writers mint from their own clocks,
+  // as close as they are); else the upper bound: a corrected clock is never behind DynamoDB's, at most the
+  // bounds' width (a second and a round trip, narrowing with every answer) ahead.
+  const offset = () => known ? (low <= 0 && high >= 0 ? 0 : high) : undefined
   return {
     local,
     observe: (date, sent, received) => {
