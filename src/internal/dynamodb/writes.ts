@@ -28,7 +28,7 @@ import type { RequestFailure } from "./failure.js"
 import { conditionItem, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
 import * as History from "./history.js"
 import type { StoredHead } from "./item.js"
-import { A, chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
+import { chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
 import type { Guard, HeadContent, HeadFields, HeadWrite, WriteCondition } from "./requests.js"
@@ -126,15 +126,9 @@ const settle = (
   Reads.headItem(ctx, write.key, "whole", true).pipe(
     Effect.option,
     Effect.flatMap((item): Effect.Effect<HeadRun, KonserveError> => {
-      const version = write.fields.version
-      const read = Option.getOrUndefined(item)
-      const trace = History.traceOf(read)
-      if (Option.isSome(item) && History.remembers(trace, version)) return Effect.succeed(applied(write))
-      const head = read?.[A.version]?.B
-      // Against the horizon every attempt of this version carried (a held request included), not today's.
-      const past = head !== undefined && Version.compare(head, version) >= 0 && !Version.pastHorizon(head, version)
-      return Effect.fail(
-        Option.isSome(item) && past && History.covers(trace, version)
+      const verdict = Option.isSome(item) ? Resolve.settled(item.value, write.fields.version) : "Unknown"
+      return verdict === "Applied" ? Effect.succeed(applied(write)) : Effect.fail(
+        verdict === "NotApplied"
           ? toKonserveError(failure, ctx.client.table)
           : writeFailure(failure, ctx.client.table, { ...write, ambiguous: true })
       )
