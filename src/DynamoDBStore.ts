@@ -185,12 +185,13 @@ const clientOf = (
   cancellation: Client.Cancellation,
   borrowed: boolean,
   anchor?: Version.Anchor
-): Client.Client =>
-  Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
-    anchor,
-    // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
-    attemptDeadlineMillis: borrowed ? Client.BORROWED_ATTEMPT_MILLIS : undefined
-  })
+): Effect.Effect<Client.Client> =>
+  Effect.map(FiberRef.get(Client.borrowedAttemptMillis), (deadline) =>
+    Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
+      anchor,
+      // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
+      attemptDeadlineMillis: borrowed ? deadline : undefined
+    }))
 
 /** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
 const makeWith = (
@@ -202,7 +203,7 @@ const makeWith = (
   Effect.gen(function*() {
     // versions are minted from DynamoDB's clock, learned from the Date of every answer (the table check's first)
     const anchor = Version.makeAnchor(yield* FiberRef.get(Version.testSkewMillis))
-    const client = clientOf(sdk, settings, cancellation, borrowed, anchor)
+    const client = yield* clientOf(sdk, settings, cancellation, borrowed, anchor)
     yield* Table.ensure(client, settings.createTable)
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
@@ -369,7 +370,7 @@ const withClient = <A>(
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    return yield* f(clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed), settings)
+    return yield* f(yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed), settings)
   }))
 
 /**
@@ -520,7 +521,7 @@ export const sweep = (
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
+    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
     const table = yield* Table.describe(client)
     if (table === undefined) return yield* new StoreNotFound({ table: settings.table })
     if (Duration.lessThan(grace.value, SAFE_GRACE)) {

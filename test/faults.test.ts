@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as ClientInternal from "../src/internal/dynamodb/client.js"
 import { encodePrefix } from "../src/internal/dynamodb/item.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
@@ -520,5 +521,44 @@ describe("requests that reach the engine late, and timeouts", () => {
         expect(error.code).toBe("ETIMEDOUT")
         expect(error.message).toContain("2 attempts")
       }
+    }))
+})
+
+describe("a borrowed client with the SDK's retries on and no request timeout (issue 14, also)", () => {
+  it.scopedLive("each of the store's attempts is aborted at its deadline, and nothing is sent after the store gave up", () =>
+    Effect.gen(function*() {
+      // the table made first, and the borrowed client's connection warm, before the deadline is short
+      yield* stores()
+      const proxy = yield* Proxy.make(endpoint())
+      // the SDK's defaults: 3 attempts, no request timeout
+      const client = new DynamoDBClient(clientConfig(proxy.endpoint))
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      const store = yield* Effect.locally(
+        Effect.provide(
+          KonserveStore.KonserveStore,
+          DynamoDBStore.layerWithClient({
+            client,
+            table,
+            prefix: `p${prefixes++}`,
+            retry: { maxAttempts: 2, baseDelay: "1 millis" }
+          })
+        ),
+        ClientInternal.borrowedAttemptMillis,
+        1000
+      )
+      let updates = 0
+      // a dead connection: UpdateItems are never answered (and never reach the engine)
+      proxy.setRule((request) => {
+        if (request.command !== "UpdateItem") return { _tag: "Pass" }
+        updates++
+        return { _tag: "Hold", until: () => new Promise(() => {}) }
+      })
+      const error = yield* Effect.flip(store.assoc("k", 1))
+      expect(codeOf(error)).toBe("UnknownOutcome")
+      expect(error.message).toContain("aborted this UpdateItem attempt after 1s")
+      const sent = updates
+      expect(sent).toBeGreaterThanOrEqual(2)
+      yield* Effect.sleep("1 second")
+      expect(updates).toBe(sent)
     }))
 })

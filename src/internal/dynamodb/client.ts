@@ -214,6 +214,9 @@ const reportsCapacity: ReadonlySet<CommandName> = new Set<CommandName>([
  */
 export const BORROWED_ATTEMPT_MILLIS = 60_000
 
+/** `BORROWED_ATTEMPT_MILLIS`, shorter in tests; read when a store is built. @internal */
+export const borrowedAttemptMillis: FiberRef.FiberRef<number> = FiberRef.unsafeMake(BORROWED_ATTEMPT_MILLIS)
+
 /** The `Date` header of a raw HTTP answer, epoch milliseconds. */
 const dateOf = (response: unknown): number | undefined => {
   const headers = (response as { readonly headers?: Record<string, string | undefined> } | undefined)?.headers
