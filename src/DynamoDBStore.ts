@@ -186,12 +186,15 @@ const clientOf = (
   borrowed: boolean,
   anchor?: Version.Anchor
 ): Effect.Effect<Client.Client> =>
-  Effect.map(FiberRef.get(Client.borrowedAttemptMillis), (deadline) =>
-    Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
-      anchor,
-      // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
-      attemptDeadlineMillis: borrowed ? deadline : undefined
-    }))
+  Effect.map(
+    FiberRef.get(Client.borrowedAttemptMillis),
+    (deadline) =>
+      Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
+        anchor,
+        // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
+        attemptDeadlineMillis: borrowed ? deadline : undefined
+      })
+  )
 
 /** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
 const makeWith = (

@@ -189,12 +189,10 @@ export const makeClock = (anchor?: Anchor): VersionClock => {
 export const horizonOf = (version: Uint8Array): Uint8Array => encode(timeOf(version) + HORIZON_MICROS, 0xff)
 
 /** Whether a stored version is past the horizon of a write of `version` (garbage to it). @internal */
-export const pastHorizon = (stored: Uint8Array, version: Uint8Array): boolean =>
-  compare(stored, horizonOf(version)) > 0
+export const pastHorizon = (stored: Uint8Array, version: Uint8Array): boolean => compare(stored, horizonOf(version)) > 0
 
 /** Whether a stored version is past the horizon of a write minted now on this machine's clock. @internal */
-export const pastHorizonNow = (stored: Uint8Array): boolean =>
-  timeOf(stored) > Date.now() * 1000 + HORIZON_MICROS
+export const pastHorizonNow = (stored: Uint8Array): boolean => timeOf(stored) > Date.now() * 1000 + HORIZON_MICROS
 
 /** The time part of a version, in microseconds since the epoch. @internal */
 export const timeOf = (version: Uint8Array): number => {

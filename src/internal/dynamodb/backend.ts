@@ -66,7 +66,11 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     putStream: (header, bytes) => anchored(header.operation, header.key, Writes.putStream(ctx, header, bytes)),
     remove: (key, now, condition) => anchored("dissoc", key, Writes.remove(ctx, key, now, condition)),
     putMany: (requests, atomic) =>
-      anchored(requests[0]?.operation ?? "multiAssoc", requests[0]?.key ?? "", Transactions.putMany(ctx, requests, atomic)),
+      anchored(
+        requests[0]?.operation ?? "multiAssoc",
+        requests[0]?.key ?? "",
+        Transactions.putMany(ctx, requests, atomic)
+      ),
     removeMany: (keys, atomic, now) =>
       anchored("multiDissoc", keys[0] ?? "", Transactions.removeMany(ctx, keys, atomic, now)),
     append: (request) => anchored("append", request.key, append(ctx, request))

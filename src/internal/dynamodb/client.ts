@@ -326,7 +326,9 @@ export const make = (
           },
           (error) => {
             if (timer !== undefined) clearTimeout(timer)
-            const failure = timedOut ? Failure.attemptDeadline(command, attemptDeadlineMillis!, error) : Failure.classify(error)
+            const failure = timedOut
+              ? Failure.attemptDeadline(command, attemptDeadlineMillis!, error)
+              : Failure.classify(error)
             Metrics.requests.unsafeUpdate(1, metered.verdict(failure.verdict))
             if (failure.verdict === "throttle") Metrics.throttles.unsafeUpdate(1, metered.command)
             if (failure.ambiguous) ambiguous = true
