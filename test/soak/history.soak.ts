@@ -43,7 +43,10 @@ describe(`soak: ${count} histories from seed ${first}`, () => {
           totals.writes += run.writes
           totals.unknownWrites += run.unknownWrites
           for (const message of run.unknowns) {
-            const gist = message.replace(/^[a-zA-Z]+ of key "[^"]*": /, "").replace(/\(.*\)/, "(…)")
+            const gist = message.replace(/^[a-zA-Z]+ of key "[^"]*": /, "").replace(
+              /\(\d+ attempts?; last: ([A-Za-z]+)[^)]*\)/,
+              "(last: $1)"
+            ).replace(/\(.*\)/, "(…)")
             reasons.set(gist, (reasons.get(gist) ?? 0) + 1)
           }
           totals.faults += faults.Lose + faults.Reset + faults.Throttle + faults.Error500 + faults.Applied500
