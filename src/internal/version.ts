@@ -88,6 +88,9 @@ export interface Anchor {
   readonly problem: () => string | undefined
 }
 
+/** How far outside the bounds this machine's clock may be and still count as agreeing with DynamoDB's. */
+const AGREE_MILLIS = 1000
+
 /** @internal */
 export const makeAnchor = (skewMillis = 0): Anchor => {
   let low = -Infinity
@@ -97,7 +100,8 @@ export const makeAnchor = (skewMillis = 0): Anchor => {
   // None while this machine's clock agrees with the answers (NTP-synchronized writers mint from their own clocks,
   // as close as they are); else the upper bound: a corrected clock is never behind DynamoDB's, at most the
   // bounds' width (a second and a round trip, narrowing with every answer) ahead.
-  const offset = () => known ? (low <= 0 && high >= 0 ? 0 : high) : undefined
+  // A second of slack: servers stamp Date from a clock cached per second, so an on-time machine's bounds can miss 0.
+  const offset = () => known ? (low - AGREE_MILLIS <= 0 && high + AGREE_MILLIS >= 0 ? 0 : high) : undefined
   return {
     local,
     observe: (date, sent, received) => {
