@@ -18,6 +18,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -38,6 +39,7 @@ import * as Table from "./internal/dynamodb/table.js"
 import * as Options from "./internal/options.js"
 import * as Retry from "./internal/retry.js"
 import * as Store from "./internal/store.js"
+import * as Version from "./internal/version.js"
 import type { DynamoDBError, KonserveError } from "./KonserveError.js"
 import { StoreNotFound } from "./KonserveError.js"
 import type * as KonserveStore from "./KonserveStore.js"
@@ -189,24 +191,42 @@ const settingsOf = (
     })
   })
 
-const clientOf = (sdk: DynamoDBClient, settings: Settings, cancellation: Client.Cancellation): Client.Client =>
-  Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity)
+const clientOf = (
+  sdk: DynamoDBClient,
+  settings: Settings,
+  cancellation: Client.Cancellation,
+  borrowed: boolean,
+  anchor?: Version.Anchor
+): Effect.Effect<Client.Client> =>
+  Effect.map(
+    FiberRef.get(Client.borrowedAttemptMillis),
+    (deadline) =>
+      Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
+        anchor,
+        // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
+        attemptDeadlineMillis: borrowed ? deadline : undefined
+      })
+  )
 
 /** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
 const makeWith = (
   sdk: DynamoDBClient,
   settings: Settings,
-  cancellation: Client.Cancellation
+  cancellation: Client.Cancellation,
+  borrowed: boolean
 ): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
   Effect.gen(function*() {
-    const client = clientOf(sdk, settings, cancellation)
+    // versions are minted from DynamoDB's clock, learned from the Date of every answer (the table check's first)
+    const anchor = Version.makeAnchor(yield* FiberRef.get(Version.testSkewMillis))
+    const client = yield* clientOf(sdk, settings, cancellation, borrowed, anchor)
     yield* Table.ensure(client, settings.createTable)
     if (settings.stream) yield* StreamTable.ensure(client)
     const backend = Backend.make(client, Item.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
       conflictRetries: settings.conflictRetries,
       maxValueBytes: settings.maxValueBytes,
-      scanSegments: settings.scanSegments
+      scanSegments: settings.scanSegments,
+      anchor
     })
     return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
   })
@@ -272,7 +292,7 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
     const sdk = yield* acquireClient(config, settings)
-    return yield* makeWith(sdk, settings, "light")
+    return yield* makeWith(sdk, settings, "light", false)
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
 /**
@@ -353,7 +373,7 @@ export const layerWithClient = (
   Layer.effect(
     KonserveStoreTag,
     Effect.flatMap(settingsOf(options), (settings) =>
-      makeWith(options.client, settings, Client.cancellationOf(options.client))).pipe(
+      makeWith(options.client, settings, Client.cancellationOf(options.client), true)).pipe(
         Effect.withSpan("DynamoDBStore.make")
       )
   )
@@ -366,7 +386,7 @@ const withClient = <A>(
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    return yield* f(clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light"), settings)
+    return yield* f(yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed), settings)
   }))
 
 /**
@@ -517,7 +537,7 @@ export const sweep = (
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light")
+    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
     const table = yield* Table.describe(client)
     if (table === undefined) return yield* new StoreNotFound({ table: settings.table })
     if (Duration.lessThan(grace.value, SAFE_GRACE)) {
@@ -642,7 +662,7 @@ export const changes = (
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light")
+    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
     const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
     return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, {
       from,

@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as ClientInternal from "../src/internal/dynamodb/client.js"
 import { encodePrefix } from "../src/internal/dynamodb/item.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
@@ -297,19 +298,75 @@ describe("case 3: every terminal failure after an attempt that may have been app
       expect(yield* b.get("n")).toEqual(Option.some(0))
     }))
 
-  it.scopedLive("a transaction applied, its answer lost, then failing for good: UnknownOutcome", () =>
+  it.scopedLive("a transaction applied, its answer lost, then failing for good, its heads unreadable: UnknownOutcome", () =>
     Effect.gen(function*() {
       const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
       proxy.setRule((request) =>
-        request.command !== "TransactWriteItems"
-          ? { _tag: "Pass" }
-          : request.n === 0
-          ? { _tag: "Lose" }
-          : { _tag: "Error500" }
+        request.command === "TransactWriteItems"
+          ? request.n === 0 ? { _tag: "Lose" } : { _tag: "Error500" }
+          : request.command === "GetItem" && request.n > 0
+          ? { _tag: "Throttle" }
+          : { _tag: "Pass" }
       )
       const error = yield* Effect.flip(a.append("log", "once"))
       expect(codeOf(error)).toBe("UnknownOutcome")
       expect(yield* b.log("log")).toEqual(Option.some(["once"]))
+    }))
+})
+
+describe("transactions settle by reading (issue 14, item 3)", () => {
+  /** The first TransactWriteItems applied and its answer lost, every resend throttled; reads pass. */
+  const lostThenThrottled: Proxy.Rule = (request) =>
+    request.command !== "TransactWriteItems"
+      ? { _tag: "Pass" }
+      : request.n === 0
+      ? { _tag: "Lose" }
+      : { _tag: "Throttle" }
+
+  it.scopedLive("an append applied, its answer lost, every resend throttled: one read of the head tells it applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.append("log", "first")
+      proxy.setRule(lostThenThrottled)
+      yield* a.append("log", "once")
+      expect(proxy.stats().Lose).toBe(1)
+      expect(yield* b.log("log")).toEqual(Option.some(["first", "once"]))
+    }))
+
+  it.scopedLive("an atomic multiAssoc applied, its answer lost, every resend throttled: one read tells it applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("x", "old")
+      proxy.setRule(lostThenThrottled)
+      yield* a.multiAssoc({ x: 1, y: 2 })
+      expect(proxy.stats().Lose).toBe(1)
+      expect(yield* b.multiGet(["x", "y"])).toEqual(new Map<string, unknown>([["x", 1], ["y", 2]]))
+    }))
+
+  it.scopedLive("an atomic multiDissoc applied, its answer lost, every resend throttled: one read tells it applied", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.multiAssoc({ x: 1, y: 2 })
+      proxy.setRule(lostThenThrottled)
+      expect(yield* a.multiDissoc(["x", "y", "z"])).toEqual(new Map([["x", true], ["y", true], ["z", false]]))
+      expect(proxy.stats().Lose).toBe(1)
+      expect(yield* b.multiGet(["x", "y"])).toEqual(new Map())
+    }))
+
+  it.scopedLive("an atomic multiAssoc never applied (reset before DynamoDB), another writer past it: Throttled", () =>
+    Effect.gen(function*() {
+      const { a, b, proxy } = yield* stores({ retry: { maxAttempts: 3, baseDelay: "1 millis" } })
+      yield* b.assoc("x", "old")
+      proxy.setRule((request) =>
+        request.command !== "TransactWriteItems"
+          ? { _tag: "Pass" }
+          : request.n === 0
+          ? { _tag: "Reset", before: meanwhile(Effect.zipRight(Effect.sleep("5 millis"), b.assoc("x", "theirs"))) }
+          : { _tag: "Throttle" }
+      )
+      const error = yield* Effect.flip(a.multiAssoc({ x: 1, y: 2 }))
+      expect(error._tag).toBe("Throttled")
+      expect(yield* b.multiGet(["x", "y"])).toEqual(new Map<string, unknown>([["x", "theirs"]]))
     }))
 })
 
@@ -464,5 +521,44 @@ describe("requests that reach the engine late, and timeouts", () => {
         expect(error.code).toBe("ETIMEDOUT")
         expect(error.message).toContain("2 attempts")
       }
+    }))
+})
+
+describe("a borrowed client with the SDK's retries on and no request timeout (issue 14, also)", () => {
+  it.scopedLive("each of the store's attempts is aborted at its deadline, and nothing is sent after the store gave up", () =>
+    Effect.gen(function*() {
+      // the table made first, and the borrowed client's connection warm, before the deadline is short
+      yield* stores()
+      const proxy = yield* Proxy.make(endpoint())
+      // the SDK's defaults: 3 attempts, no request timeout
+      const client = new DynamoDBClient(clientConfig(proxy.endpoint))
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      const store = yield* Effect.locally(
+        Effect.provide(
+          KonserveStore.KonserveStore,
+          DynamoDBStore.layerWithClient({
+            client,
+            table,
+            prefix: `p${prefixes++}`,
+            retry: { maxAttempts: 2, baseDelay: "1 millis" }
+          })
+        ),
+        ClientInternal.borrowedAttemptMillis,
+        1000
+      )
+      let updates = 0
+      // a dead connection: UpdateItems are never answered (and never reach the engine)
+      proxy.setRule((request) => {
+        if (request.command !== "UpdateItem") return { _tag: "Pass" }
+        updates++
+        return { _tag: "Hold", until: () => new Promise(() => {}) }
+      })
+      const error = yield* Effect.flip(store.assoc("k", 1))
+      expect(codeOf(error)).toBe("UnknownOutcome")
+      expect(error.message).toContain("aborted this UpdateItem attempt after 1s")
+      const sent = updates
+      expect(sent).toBeGreaterThanOrEqual(2)
+      yield* Effect.sleep("1 second")
+      expect(updates).toBe(sent)
     }))
 })

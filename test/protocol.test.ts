@@ -315,3 +315,36 @@ describe("planning", () => {
     expect(moved.has(12)).toBe(true)
   })
 })
+
+describe("settling after a failed request (issue 14, clocks)", () => {
+  /** A version `micros` after `base`, with its random part. */
+  const shifted = (base: Uint8Array, micros: number): Uint8Array => {
+    const time = Version.timeOf(base) + micros
+    const out = new Uint8Array(base)
+    let rest = time
+    for (let i = 6; i >= 0; i--) {
+      out[i] = rest % 256
+      rest = Math.floor(rest / 256)
+    }
+    return out
+  }
+  const HOUR = 3600 * 1_000_000
+
+  it("a head past the write's version that reaches back to it decides 'never applied', against the version's horizon", () => {
+    const [older, mine] = versions(2)
+    // 23 hours past the write: within the horizon every attempt of it carried, so its condition fails for good
+    expect(Resolve.settled(headItem([shifted(mine, 23 * HOUR), older]), mine)).toBe("NotApplied")
+    // more than a day past it: garbage to a held attempt of it, which could still overwrite it: undecided
+    expect(Resolve.settled(headItem([shifted(mine, 25 * HOUR), older]), mine)).toBe("Unknown")
+    expect(Resolve.settled(headItem([shifted(mine, 1), mine, older]), mine)).toBe("Applied")
+    expect(Resolve.settled(undefined, mine)).toBe("Unknown")
+  })
+
+  it("the horizon a write's requests carry depends on its version alone, a day past it", () => {
+    const [mine] = versions(1)
+    expect(Version.equals(Version.horizonOf(mine), Version.horizonOf(new Uint8Array(mine)))).toBe(true)
+    expect(Version.timeOf(Version.horizonOf(mine)) - Version.timeOf(mine)).toBe(Version.HORIZON_MICROS)
+    const input = Requests.updateHead("t", write(mine))
+    expect(input.ExpressionAttributeValues?.[":horizon"]).toEqual({ B: Version.horizonOf(mine) })
+  })
+})

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as DynamoDBStore from "../../src/DynamoDBStore.js"
+import * as Version from "../../src/internal/version.js"
 import type { KonserveError } from "../../src/KonserveError.js"
 import type { KonserveStore } from "../../src/KonserveStore.js"
 import { endpoint, storeConfig, uniqueTable } from "./dynamodb.js"
@@ -28,12 +29,20 @@ export const faults: Proxy.Plan = {
 const table = uniqueTable("jepsen")
 let prefixes = 0
 
-/** `count` stores on a fresh prefix, behind one proxy with `plan` drawn from `seed`. */
+/** Client i's clock offset for a skew of `millis`: ahead, behind, on time, in turn. */
+export const skewOf = (i: number, millis: number): number => [millis, -millis, 0][i % 3]
+
+/**
+ * `count` stores on a fresh prefix, behind one proxy with `plan` drawn from
+ * `seed`; with `skewMillis`, their clocks off by it (`skewOf`: ahead, behind,
+ * on time, in turn).
+ */
 export const clients = (
   count: number,
   seed: number,
   plan: Proxy.Plan,
-  extra?: Partial<DynamoDBStore.DynamoDBStoreConfig>
+  extra?: Partial<DynamoDBStore.DynamoDBStoreConfig>,
+  skewMillis = 0
 ): Effect.Effect<
   { readonly stores: ReadonlyArray<KonserveStore>; readonly proxy: Proxy.Proxy },
   KonserveError,
@@ -49,7 +58,7 @@ export const clients = (
     proxy.setRule(Proxy.planned(plan, Proxy.random(seed)))
     const stores = yield* Effect.forEach(
       Array.from({ length: count }, (_, i) => i),
-      () => DynamoDBStore.make(config(proxy.endpoint))
+      (i) => Effect.locally(DynamoDBStore.make(config(proxy.endpoint)), Version.testSkewMillis, skewOf(i, skewMillis))
     )
     return { stores, proxy }
   })
@@ -60,9 +69,17 @@ export const history = (seed: number, options: {
   readonly workload: Workload.Workload
   readonly plan?: Proxy.Plan | undefined
   readonly config?: Partial<DynamoDBStore.DynamoDBStoreConfig> | undefined
+  /** The clients' clocks off by this, ahead and behind (`skewOf`). */
+  readonly skewMillis?: number | undefined
 }) =>
   Effect.gen(function*() {
-    const { proxy, stores } = yield* clients(options.clients, seed, options.plan ?? faults, options.config)
+    const { proxy, stores } = yield* clients(
+      options.clients,
+      seed,
+      options.plan ?? faults,
+      options.config,
+      options.skewMillis ?? 0
+    )
     const run = yield* Workload.run(stores, options.workload, Proxy.random(seed ^ 0x5bd1e995))
     const result = Linearizability.check(run.history, Workload.model)
     return { run, result, faults: proxy.stats() }

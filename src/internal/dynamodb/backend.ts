@@ -8,11 +8,14 @@
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
+import type { DynamoDBError } from "../../KonserveError.js"
 import type { Backend } from "../backend.js"
 import * as Version from "../version.js"
 import { append } from "./append.js"
 import type { Client } from "./client.js"
 import type { Context } from "./context.js"
+import * as Failure from "./failure.js"
 import type { Layout } from "./item.js"
 import * as Listing from "./listing.js"
 import * as Reads from "./reads.js"
@@ -28,6 +31,8 @@ export interface BackendOptions {
   readonly maxValueBytes: number
   /** `keys`' `Scan` segments; undefined: learned from the table (`listing.ts`). */
   readonly scanSegments: number | undefined
+  /** DynamoDB's clock as the store's answers tell it: versions are minted from it (undefined: the machine's). */
+  readonly anchor?: Version.Anchor | undefined
 }
 
 /**
@@ -42,9 +47,15 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     consistent: options.consistentRead,
     conflictRetries: options.conflictRetries,
     maxValueBytes: options.maxValueBytes,
-    versions: Version.makeClock(),
+    versions: Version.makeClock(options.anchor),
     scanPlan: Listing.scanPlan(options.scanSegments)
   }
+  // A write whose versions cannot be anchored to DynamoDB's clock fails before it sends anything.
+  const anchored = <A, E, R>(operation: string, key: string, write: Effect.Effect<A, E, R>) =>
+    Effect.suspend((): Effect.Effect<A, E | DynamoDBError, R> => {
+      const problem = options.anchor?.problem()
+      return problem === undefined ? write : Effect.fail(Failure.clockSkew(operation, key, problem))
+    })
   return {
     readHead: (key) => Reads.readHead(ctx, key),
     readEntry: (key, now) => Reads.readEntry(ctx, key, now),
@@ -52,12 +63,23 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     readLog: (key) => Reads.readLog(ctx, key),
     readMany: (keys, now) => Reads.readMany(ctx, keys, now),
     scan: Listing.scan(ctx),
-    put: (request) => Writes.put(ctx, request),
-    putStream: (header, bytes) => Writes.putStream(ctx, header, bytes),
-    remove: (key, now, condition) => Writes.remove(ctx, key, now, condition),
-    putMany: (requests, atomic) => Transactions.putMany(ctx, requests, atomic),
-    removeMany: (keys, atomic, now) => Transactions.removeMany(ctx, keys, atomic, now),
-    append: (request) => append(ctx, request),
-    transact: (keys, now) => Transact.transact(ctx, keys, now)
+    put: (request) => anchored(request.operation, request.key, Writes.put(ctx, request)),
+    putStream: (header, bytes) => anchored(header.operation, header.key, Writes.putStream(ctx, header, bytes)),
+    remove: (key, now, condition) => anchored("dissoc", key, Writes.remove(ctx, key, now, condition)),
+    putMany: (requests, atomic) =>
+      anchored(
+        requests[0]?.operation ?? "multiAssoc",
+        requests[0]?.key ?? "",
+        Transactions.putMany(ctx, requests, atomic)
+      ),
+    removeMany: (keys, atomic, now) =>
+      anchored("multiDissoc", keys[0] ?? "", Transactions.removeMany(ctx, keys, atomic, now)),
+    append: (request) => anchored("append", request.key, append(ctx, request)),
+    transact: (keys, now) =>
+      Effect.map(Transact.transact(ctx, keys, now), (snapshot) => ({
+        found: snapshot.found,
+        commit: (puts, removes) =>
+          anchored("transact", puts[0]?.key ?? removes[0] ?? keys[0] ?? "", snapshot.commit(puts, removes))
+      }))
   }
 }

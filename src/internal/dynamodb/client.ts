@@ -57,6 +57,7 @@ import type { KonserveError } from "../../KonserveError.js"
 import * as Metrics from "../metrics.js"
 import * as Retry from "../retry.js"
 import * as Tracing from "../tracing.js"
+import type * as Version from "../version.js"
 import * as Failure from "./failure.js"
 
 /**
@@ -205,7 +206,59 @@ const reportsCapacity: ReadonlySet<CommandName> = new Set<CommandName>([
 ])
 
 /**
- * Builds the `Client` of a table.
+ * How long one of the store's attempts may take on a borrowed client
+ * (`layerWithClient`), the SDK's own resends of it included: 60 seconds,
+ * then it is aborted (an ambiguous failure, retried on the store's schedule).
+ * The SDK's defaults (3 attempts, no request timeout) could otherwise hold
+ * an attempt on a dead connection and resend it long after — past the
+ * tombstones' hour of history, or a chunked write's deadline. Aborting
+ * stops the SDK from signing any further resend of it.
+ *
+ * @internal
+ */
+export const BORROWED_ATTEMPT_MILLIS = 60_000
+
+/** `BORROWED_ATTEMPT_MILLIS`, shorter in tests; read when a store is built. @internal */
+export const borrowedAttemptMillis: FiberRef.FiberRef<number> = FiberRef.unsafeMake(BORROWED_ATTEMPT_MILLIS)
+
+/** The `Date` header of a raw HTTP answer, epoch milliseconds. */
+const dateOf = (response: unknown): number | undefined => {
+  const headers = (response as { readonly headers?: Record<string, string | undefined> } | undefined)?.headers
+  const value = headers?.date ?? headers?.Date
+  if (value === undefined) return undefined
+  const millis = Date.parse(value)
+  return Number.isNaN(millis) ? undefined : millis
+}
+
+interface StackOf {
+  readonly middlewareStack: {
+    readonly add: (
+      middleware: (next: (args: unknown) => Promise<{ readonly response: unknown }>) => (args: unknown) => Promise<{
+        readonly response: unknown
+      }>,
+      options: { readonly step: "deserialize"; readonly priority: "low"; readonly name: string }
+    ) => void
+  }
+}
+
+/**
+ * Lets `anchor` see the `Date` of every answer to this command: on the
+ * command's own middleware stack (never the client's, which may be the
+ * caller's), innermost, so once per HTTP attempt, the SDK's resends included.
+ */
+const observeDates = (command: unknown, anchor: Version.Anchor): void =>
+  (command as StackOf).middlewareStack.add((next) => async (args) => {
+    const sent = anchor.local()
+    const out = await next(args)
+    const date = dateOf(out.response)
+    if (date !== undefined) anchor.observe(date, sent, anchor.local())
+    return out
+  }, { step: "deserialize", priority: "low", name: "konserveClockAnchor" })
+
+/**
+ * Builds the `Client` of a table. `anchor`: the store's version clock, told
+ * DynamoDB's time by every answer; `attemptDeadlineMillis`: abort each
+ * attempt after it (a borrowed client's).
  *
  * @internal
  */
@@ -214,8 +267,13 @@ export const make = (
   table: string,
   retry: Retry.RetryPolicy,
   cancellation: Cancellation = "full",
-  consumedCapacity = false
+  consumedCapacity = false,
+  extra: {
+    readonly anchor?: Version.Anchor | undefined
+    readonly attemptDeadlineMillis?: number | undefined
+  } = {}
 ): Client => {
+  const { anchor, attemptDeadlineMillis } = extra
   const retryAfterFirst = Retry.schedule({ ...retry, maxAttempts: retry.maxAttempts - 1 })
   const sendSdk = sdk.send.bind(sdk) as (command: unknown, options: { abortSignal: unknown }) => Promise<unknown>
   const labels = new Map<string, Metrics.RequestLabels>()
@@ -250,14 +308,31 @@ export const make = (
         if (attempts > 1) Metrics.retries.unsafeUpdate(1, metered.command)
         const controller = cancellation === "full" ? new AbortController() : undefined
         const signal: LightSignal | AbortSignal = controller?.signal ?? { aborted: false, onabort: null }
-        sendSdk(new Constructor(sent), { abortSignal: signal }).then(
+        const abort = () => {
+          if (controller !== undefined) return controller.abort()
+          const light = signal as LightSignal
+          light.aborted = true
+          light.onabort?.()
+        }
+        let timedOut = false
+        const timer = attemptDeadlineMillis === undefined ? undefined : setTimeout(() => {
+          timedOut = true
+          abort()
+        }, attemptDeadlineMillis)
+        const request = new Constructor(sent)
+        if (anchor !== undefined) observeDates(request, anchor)
+        sendSdk(request, { abortSignal: signal }).then(
           (output) => {
+            if (timer !== undefined) clearTimeout(timer)
             Metrics.requests.unsafeUpdate(1, metered.ok)
             if (consumedCapacity) Metrics.recordCapacity(command, output)
             resume(Effect.succeed(output as Commands[K][1]))
           },
           (error) => {
-            const failure = Failure.classify(error)
+            if (timer !== undefined) clearTimeout(timer)
+            const failure = timedOut
+              ? Failure.attemptDeadline(command, attemptDeadlineMillis!, error)
+              : Failure.classify(error)
             Metrics.requests.unsafeUpdate(1, metered.verdict(failure.verdict))
             if (failure.verdict === "throttle") Metrics.throttles.unsafeUpdate(1, metered.command)
             if (failure.ambiguous) ambiguous = true
@@ -265,10 +340,8 @@ export const make = (
           }
         )
         return Effect.sync(() => {
-          if (controller !== undefined) return controller.abort()
-          const light = signal as LightSignal
-          light.aborted = true
-          light.onabort?.()
+          if (timer !== undefined) clearTimeout(timer)
+          abort()
         })
       })
       // The schedule is set up only after a first failure: the common path is one attempt.

@@ -211,6 +211,36 @@ export const writeTooSlow = (command: string, limitMillis: number): Attempt => (
   cause: undefined
 })
 
+/**
+ * An attempt on a borrowed client aborted by the store after `millis`
+ * (`client.ts`, `BORROWED_ATTEMPT_MILLIS`): it may have been applied, and is
+ * retried like a timeout.
+ *
+ * @internal
+ */
+export const attemptDeadline = (command: string, millis: number, cause: unknown): Attempt => ({
+  code: "TimeoutError",
+  message: `the store aborted this ${command} attempt after ${Duration.format(Duration.millis(millis))} ` +
+    "(a borrowed client's attempts, its own resends included, are bounded so)",
+  verdict: "retry",
+  ambiguous: true,
+  cause
+})
+
+/**
+ * The store's version clock cannot be anchored to DynamoDB's: `DynamoDBError`
+ * code "ClockSkew", before the write sent anything.
+ *
+ * @internal
+ */
+export const clockSkew = (operation: string, key: string, problem: string): DynamoDBError =>
+  new DynamoDBError({
+    operation,
+    code: "ClockSkew",
+    message: `${operation} of key ${JSON.stringify(key)} was not sent: ${problem}`,
+    retryable: false
+  })
+
 /** Whether the store retries an attempt that failed so. @internal */
 export const isRetryable = (attempt: Attempt): boolean => attempt.verdict === "throttle" || attempt.verdict === "retry"
 

@@ -185,11 +185,13 @@ const LIVE = (e: Expression, now: string) =>
 /** The condition of a head write: `ver < :ver`, the user's condition, the guard. */
 const conditionOf = (e: Expression, write: HeadWrite): string => {
   const ver = e.name(A.version)
-  // A `ver` that is not binary, or past the horizon, was not written by this library: older than any version.
+  // A `ver` that is not binary, or a day past this write's version (`Version.horizonOf`), was not written by this
+  // library's anchored clocks: older than any version. The horizon depends on the version alone, so that every
+  // attempt of one write carries the same.
   const parts = [
     `(attribute_not_exists(${ver}) OR NOT attribute_type(${ver}, ${e.value("binary", { S: "B" })}) OR ` +
     `${ver} < ${e.value("ver", { B: write.fields.version })} OR ${ver} > ${
-      e.value("horizon", { B: Version.horizon() })
+      e.value("horizon", { B: Version.horizonOf(write.fields.version) })
     })`
   ]
   const now = () => e.value("now", n(write.now))

@@ -22,7 +22,7 @@ import type { AttributeValue, CancellationReason } from "@aws-sdk/client-dynamod
 import * as Version from "../version.js"
 import * as History from "./history.js"
 import type { HeadState, Item } from "./item.js"
-import { isLive } from "./item.js"
+import { A, isLive } from "./item.js"
 import type { Guard, HeadWrite, WriteCondition } from "./requests.js"
 
 /** How a head item is read (`item.ts`'s `stateOf`, with the store's limits). @internal */
@@ -118,7 +118,7 @@ const replan = (
 ): { readonly write: HeadWrite; readonly ambiguous: boolean; readonly contended: boolean } => {
   const version = write.fields.version
   const newer = state.version !== undefined && Version.compare(state.version, version) >= 0 &&
-    !Version.pastHorizon(state.version)
+    !Version.pastHorizon(state.version, version)
   const guard = guardFor(state)
   // Every part of the condition holds on this head as far as the store can tell (an item it does not
   // understand, say): a fresh version past it, so that the next attempt is not the same request.
@@ -130,6 +130,25 @@ const replan = (
     ambiguous: newer ? false : ambiguous,
     contended: fresh
   }
+}
+
+/**
+ * What one strongly consistent read of a head (`item`, undefined: none)
+ * tells of a write of `version` whose request failed for good after an
+ * attempt that may have been applied: `Applied` when it remembers the
+ * version; `NotApplied` — never, and never will be — when it is at or past
+ * the version (so that `ver < :v` fails for good, against the horizon every
+ * attempt of the version carried) and reaches back to it without
+ * remembering it; else `Unknown`.
+ *
+ * @internal
+ */
+export const settled = (item: Item | undefined, version: Uint8Array): History.Verdict => {
+  const trace = History.traceOf(item)
+  if (History.remembers(trace, version)) return "Applied"
+  const head = item?.[A.version]?.B
+  const past = head !== undefined && Version.compare(head, version) >= 0 && !Version.pastHorizon(head, version)
+  return past && History.covers(trace, version) ? "NotApplied" : "Unknown"
 }
 
 /** Whether a write's condition fails without a head (so that "no head" is an answer, not a missing one). */
@@ -215,7 +234,7 @@ export const replanTransaction = (
     if (!holds(write.condition, state, write.now)) return undefined
     if (
       state.version !== undefined && Version.compare(state.version, version) >= 0 &&
-      !Version.pastHorizon(state.version)
+      !Version.pastHorizon(state.version, version)
     ) {
       if (latest === undefined || Version.compare(state.version, latest) > 0) latest = state.version
     }

@@ -165,7 +165,7 @@ export const generationOf = (sk: string): string | undefined => ELEMENT_SK.exec(
 /** The time of a head's last write (its version's), epoch ms; undefined when its version is not one of ours. */
 const writtenAtOf = (item: Item | undefined): number | undefined => {
   const version = item?.[A.version]?.B
-  if (version === undefined || version.length !== Version.BYTES || Version.pastHorizon(version)) return undefined
+  if (version === undefined || version.length !== Version.BYTES || Version.pastHorizonNow(version)) return undefined
   return Version.timeOf(version) / 1000
 }
 

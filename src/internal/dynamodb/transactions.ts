@@ -19,7 +19,8 @@ import * as Version from "../version.js"
 import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
-import { cancellationReasons, Refused, unknownOutcome, writeFailure } from "./failure.js"
+import type { RequestFailure } from "./failure.js"
+import { cancellationReasons, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
 import type { StoredHead } from "./item.js"
 import { chunkKeys } from "./item.js"
 import * as Plan from "./plan.js"
@@ -79,7 +80,9 @@ export const transact = (
     Effect.catchAll((failure): Effect.Effect<Sent, KonserveError> => {
       const ambiguous = request.ambiguous || failure.ambiguous
       if (failure.verdict !== "cancelled") {
-        return Effect.fail(writeFailure(failure, ctx.client.table, { ...request, ambiguous }))
+        return ambiguous
+          ? settleTransaction(ctx, request, failure)
+          : Effect.fail(writeFailure(failure, ctx.client.table, { ...request, ambiguous }))
       }
       const reasons = cancellationReasons(failure.cause)
       const { verdict, why } = Resolve.transactionVerdict(reasons, request.writes, ambiguous)
@@ -93,6 +96,41 @@ export const transact = (
       }
     })
   )
+
+/**
+ * A transaction whose request failed for good after an attempt that may
+ * have been applied: strongly consistent reads of its heads, one at a time
+ * until one tells (usually the first: a transaction is atomic, and every head
+ * in it has the same version), as `settle` does for one head. Applied: one
+ * remembers its version. Never applied, and never will be: one is past its
+ * version and reaches back to it without it (that head's condition fails
+ * for good); the request's own failure is then the answer. Else, or when
+ * a read fails too: `UnknownOutcome`.
+ */
+const settleTransaction = (
+  ctx: Context,
+  request: { readonly operation: string; readonly key: string; readonly writes: Resolve.TransactionWrites },
+  failure: RequestFailure
+): Effect.Effect<Sent, KonserveError> => {
+  const writes = request.writes.filter((write): write is HeadWrite => write !== undefined)
+  const unknown = writeFailure(failure, ctx.client.table, { ...request, ambiguous: true })
+  const read = (i: number): Effect.Effect<Sent, KonserveError> =>
+    i >= writes.length ? Effect.fail(unknown) : Reads.headItem(ctx, writes[i].key, "whole", true).pipe(
+      Effect.option,
+      Effect.flatMap((item): Effect.Effect<Sent, KonserveError> => {
+        if (Option.isNone(item)) return Effect.fail(unknown)
+        switch (Resolve.settled(item.value, writes[i].fields.version)) {
+          case "Applied":
+            return Effect.succeed({ _tag: "Applied" })
+          case "NotApplied":
+            return Effect.fail(toKonserveError(failure, ctx.client.table))
+          case "Unknown":
+            return read(i + 1)
+        }
+      })
+    )
+  return read(0)
+}
 
 type ManyRun =
   | {

@@ -28,7 +28,7 @@ import type { RequestFailure } from "./failure.js"
 import { conditionItem, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
 import * as History from "./history.js"
 import type { StoredHead } from "./item.js"
-import { A, chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
+import { chunkKeys, TOMBSTONE, ttlSeconds } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
 import type { Guard, HeadContent, HeadFields, HeadWrite, WriteCondition } from "./requests.js"
@@ -47,11 +47,17 @@ export const noContent: Guard = { _tag: "NoContent" }
 /** @internal */
 export const pinnedOf = (guard: Guard): StoredHead | undefined => guard._tag === "Pinned" ? guard.head : undefined
 
-/** The epoch seconds after which DynamoDB's TTL sweeper may delete a head: never while its history matters. */
-const sweepAt = (expiresAt: number | undefined): number | undefined =>
+/**
+ * The epoch seconds after which DynamoDB's TTL sweeper may delete a head: never while its history matters.
+ * `nowMillis`: the write's version's time (DynamoDB's clock, as the store's is anchored to it) for a head.
+ */
+const sweepAt = (expiresAt: number | undefined, nowMillis = Date.now()): number | undefined =>
   expiresAt === undefined
     ? undefined
-    : Math.max(ttlSeconds(expiresAt), Math.ceil(Date.now() / 1000) + History.TRACE_SECONDS)
+    : Math.max(ttlSeconds(expiresAt), Math.ceil(nowMillis / 1000) + History.TRACE_SECONDS)
+
+/** A version's time, epoch milliseconds. */
+const millisOf = (version: Uint8Array): number => Version.timeOf(version) / 1000
 
 /** The head fields of a value or binary write. @internal */
 export const fieldsOf = (header: WriteHeader, version: Uint8Array, size: number, content: HeadContent): HeadFields => ({
@@ -60,7 +66,7 @@ export const fieldsOf = (header: WriteHeader, version: Uint8Array, size: number,
   lastWrite: header.now,
   size,
   expiresAt: header.expiresAt,
-  sweepAt: sweepAt(header.expiresAt),
+  sweepAt: sweepAt(header.expiresAt, millisOf(version)),
   user: header.user,
   content
 })
@@ -71,7 +77,7 @@ const tombstone = (version: Uint8Array, now: number): HeadFields => ({
   lastWrite: now,
   size: undefined,
   expiresAt: undefined,
-  sweepAt: Math.ceil(Date.now() / 1000) + History.TRACE_SECONDS,
+  sweepAt: Math.ceil(millisOf(version) / 1000) + History.TRACE_SECONDS,
   user: undefined,
   content: { _tag: "None" }
 })
@@ -120,14 +126,9 @@ const settle = (
   Reads.headItem(ctx, write.key, "whole", true).pipe(
     Effect.option,
     Effect.flatMap((item): Effect.Effect<HeadRun, KonserveError> => {
-      const version = write.fields.version
-      const read = Option.getOrUndefined(item)
-      const trace = History.traceOf(read)
-      if (Option.isSome(item) && History.remembers(trace, version)) return Effect.succeed(applied(write))
-      const head = read?.[A.version]?.B
-      const past = head !== undefined && Version.compare(head, version) >= 0 && !Version.pastHorizon(head)
-      return Effect.fail(
-        Option.isSome(item) && past && History.covers(trace, version)
+      const verdict = Option.isSome(item) ? Resolve.settled(item.value, write.fields.version) : "Unknown"
+      return verdict === "Applied" ? Effect.succeed(applied(write)) : Effect.fail(
+        verdict === "NotApplied"
           ? toKonserveError(failure, ctx.client.table)
           : writeFailure(failure, ctx.client.table, { ...write, ambiguous: true })
       )
