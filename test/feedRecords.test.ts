@@ -54,19 +54,21 @@ describe("records as changes", () => {
   it("a head write is a write with its meta and its inline value", () => {
     const v = clock.next()
     const bytes = Either.getOrThrow(Codec.encode({ a: 1 }))
-    const change = Option.getOrThrow(map(record("INSERT", { new: head("k", v, { val: { B: bytes } }) }))).change
+    const size = { N: String(bytes.length) }
+    const change = Option.getOrThrow(map(record("INSERT", { new: head("k", v, { val: { B: bytes }, size }) }))).change
     expect(change.op).toBe("write")
     expect(change.key).toBe("k")
     expect(change.version).toBe(Version.format(v))
     expect(change.value).toEqual(Option.some({ a: 1 }))
     expect(Option.map(change.meta, (m) => [m.type, m.size, m.version])).toEqual(
-      Option.some(["value", 3, Version.format(v)])
+      Option.some(["value", bytes.length, Version.format(v)])
     )
   })
 
   it("a chunked value, a binary and a log have no value", () => {
     const v = clock.next()
     const chunked = head("k", v, {
+      size: { N: String(380 * 1024) },
       cid: { S: "abc" },
       chunks: { N: "1" },
       csize: { N: String(380 * 1024) },
