@@ -304,9 +304,11 @@ const makeStore = (
     guard(operation)
     return Run.run(runtime, Effect.suspend(effect))
   }
-  const close = (): Promise<
-    void
-  > => (closed ??= Promise.allSettled(Array.from(subscriptions, (subscription) => subscription.return())).then(dispose))
+  /** Ends every `changes()` subscription still open, then releases the runtime; once. */
+  const close = (): Promise<void> => {
+    closed ??= Promise.allSettled(Array.from(subscriptions, (subscription) => subscription.return())).then(dispose)
+    return closed
+  }
   return {
     get: (key) => run("get", () => Effect.map(service.get(key), Option.getOrUndefined)),
     getIn: (path) => run("getIn", () => Effect.map(service.getIn(path), Option.getOrUndefined)),
