@@ -314,6 +314,21 @@ describe.each(stores)("promise API on %s", (_, make) => {
   })
 })
 
+describe("changes() on a subscriber that falls behind", () => {
+  it("delivers the changes it had queued, in order, then rejects with ChangesOverflow", async () => {
+    await using store = await open({ memory: true })
+    const changes = store.changes()
+    await store.multiAssoc(Array.from({ length: 1100 }, (_, i) => [`k${i}`, i] as const), { atomic: false })
+    const seen: Array<string> = []
+    const error = await rejection((async () => {
+      for await (const change of changes) seen.push(change.key)
+    })())
+    // 1024 queued, and the first one the subscription's waiting pull had already taken
+    expect(seen).toEqual(Array.from({ length: 1025 }, (_, i) => `k${i}`))
+    expect(error).toMatchObject({ _tag: "DynamoDBError", code: "ChangesOverflow" })
+  })
+})
+
 describe("Run.subscribe", () => {
   const runtime = Effect.runSync(Effect.runtime<never>())
 
