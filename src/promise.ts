@@ -22,10 +22,13 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
+import * as Stream from "effect/Stream"
 import * as DynamoDBStore from "./DynamoDBStore.js"
 import * as Run from "./internal/promise/run.js"
+import * as Transact from "./internal/promise/transact.js"
 import * as Update from "./internal/promise/update.js"
 import { DEFAULT_CONFLICT_RETRIES } from "./internal/store.js"
+import type * as Service from "./KonserveStore.js"
 import type { Key, KonserveStore, Meta, Path } from "./KonserveStore.js"
 import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
 import * as MemoryStore from "./MemoryStore.js"
@@ -101,6 +104,58 @@ export interface Updated {
 }
 
 /**
+/**
+ * One write the store committed (`changes()`), as `KonserveStore.Change`
+ * with its `Option`s as optional fields: `meta` after a write, `value`
+ * after a write of a value held inline in the key's head (binaries, logs and
+ * chunked values: read them), `batch` the id every key of one atomic
+ * `multiAssoc`/`multiDissoc`/`transact` shares. Absent fields are left out.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Change {
+  readonly key: Key
+  readonly op: "write" | "remove" | "expire"
+  readonly version: string
+  readonly meta?: Meta
+  readonly value?: unknown
+  readonly batch?: string
+}
+
+/**
+ * What `changes()` gives: an async iterable (one loop) that is subscribed
+ * when `changes()` returns. Leaving the loop, `return()`, `await using` or
+ * `close()` of the store releases the subscription.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Changes extends AsyncIterableIterator<Change>, AsyncDisposable {
+  /** Releases the subscription; a `next()` waiting resolves `done`. */
+  readonly return: () => Promise<IteratorResult<Change, undefined>>
+}
+
+/**
+ * What `transact`'s function returns (or a Promise of it): the keys to write,
+ * the keys to remove (each one of the keys read), and what `transact`
+ * resolves to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TransactPlan<A> = Service.TransactPlan<A>
+
+/**
+ * `transact`'s options: `retries`, how many times `f` re-runs after a
+ * concurrent change before `ConditionFailed` (default `conflictRetries`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TransactOptions = Service.TransactOptions
+
+/**
  * A binary: its bytes as a web stream, read lazily; exactly `size` bytes.
  *
  * @since 0.1.0
@@ -155,6 +210,28 @@ export interface Store extends AsyncDisposable {
   readonly reduceLog: <A>(key: Key, initial: A, f: (acc: A, element: unknown) => A) => Promise<A>
   readonly bassoc: (key: Key, data: BinaryInput, options?: WriteOptions) => Promise<void>
   readonly bget: (key: Key) => Promise<Binary | undefined>
+  /**
+   * The writes this store commits from when `changes()` returns (subscribed
+   * at once: a write made after it returns is delivered), as
+   * `KonserveStore.changes`: after the commit, per key in commit order, a
+   * subscriber more than 1024 changes behind ends with `DynamoDBError` code
+   * "ChangesOverflow". Leaving the loop releases the subscription.
+   */
+  readonly changes: () => Changes
+  /**
+   * A serializable transaction over `keys` (at most 100): `f` receives the
+   * values found (absent keys are missing from the map) and returns a plan
+   * or a Promise of one, committed atomically on the condition that no key
+   * read has changed; on a conflict the keys are read again and `f` re-runs
+   * (so `f` may run more than once). A rejection or throw of `f` aborts with
+   * nothing written and rejects with that very error. Resolves to the plan's
+   * `result`.
+   */
+  readonly transact: <A>(
+    keys: Iterable<Key>,
+    f: (current: ReadonlyMap<Key, unknown>) => TransactPlan<A> | PromiseLike<TransactPlan<A>>,
+    options?: TransactOptions
+  ) => Promise<A>
   /** Releases the client; every operation afterwards rejects with `StoreClosed`. */
   readonly close: () => Promise<void>
 }
@@ -219,6 +296,7 @@ const makeStore = (
   retries: number
 ): Store => {
   let closed: Promise<void> | undefined
+  const subscriptions = new Set<Run.Subscription<Change>>()
   const guard = (operation: string): void => {
     if (closed !== undefined) throw new StoreClosed(`store.${operation}`)
   }
@@ -226,7 +304,11 @@ const makeStore = (
     guard(operation)
     return Run.run(runtime, Effect.suspend(effect))
   }
-  const close = (): Promise<void> => (closed ??= dispose())
+  /** Ends every `changes()` subscription still open, then releases the runtime; once. */
+  const close = (): Promise<void> => {
+    closed ??= Promise.allSettled(Array.from(subscriptions, (subscription) => subscription.return())).then(dispose)
+    return closed
+  }
   return {
     get: (key) => run("get", () => Effect.map(service.get(key), Option.getOrUndefined)),
     getIn: (path) => run("getIn", () => Effect.map(service.getIn(path), Option.getOrUndefined)),
@@ -262,7 +344,30 @@ const makeStore = (
             size: binary.value.size,
             stream: Run.readable(runtime, binary.value.stream)
           })),
+    changes: () => {
+      guard("changes")
+      const subscription = Run.subscribe(
+        runtime,
+        Stream.map(service.changes, toChange),
+        (self) => subscriptions.delete(self)
+      )
+      subscriptions.add(subscription)
+      return subscription
+    },
+    transact: async (keys, f, options) => {
+      guard("transact")
+      return Transact.transact(runtime, service, keys, f, options)
+    },
     close,
     [Symbol.asyncDispose]: close
   }
 }
+
+const toChange = (change: Service.Change): Change => ({
+  key: change.key,
+  op: change.op,
+  version: change.version,
+  ...(Option.isSome(change.meta) ? { meta: change.meta.value } : {}),
+  ...(Option.isSome(change.value) ? { value: change.value.value } : {}),
+  ...(Option.isSome(change.batch) ? { batch: change.batch.value } : {})
+})

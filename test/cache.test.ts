@@ -197,7 +197,18 @@ describe("KonserveStore.layerCache", () => {
       ["forSchema multiAssoc", (c, k) => c.forSchema(Person).multiAssoc([[k, { name: "new", age: 6 }]]), {
         name: "new",
         age: 6
-      }]
+      }],
+      ["transact", (c, k) => c.transact([k], () => Effect.succeed({ assoc: [[k, "new"]], result: 0 })), "new"],
+      ["transact dissoc", (c, k) => c.transact([k], () => Effect.succeed({ dissoc: [k], result: 0 })), undefined],
+      [
+        "forSchema transact",
+        (c, k) =>
+          c.forSchema(Person).transact(
+            [k],
+            (current) => Effect.succeed({ assoc: { [k]: { ...current.get(k)!, age: 7 } }, result: 0 })
+          ),
+        { name: "old", age: 7 }
+      ]
     ]
     for (const [name, write, expected] of writes) {
       it.scoped(name, () =>
@@ -247,6 +258,31 @@ describe("KonserveStore.layerCache", () => {
         yield* gate.open
         expect(yield* Fiber.join(reader)).toEqual(Option.some("old"))
         expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+      }))
+  })
+
+  describe("transact", () => {
+    it.scoped("f reads the store, not the cache; every key named is dropped once it ends (read-your-writes)", () =>
+      Effect.gen(function*() {
+        const { base, cache } = yield* setup()
+        yield* cache.multiAssoc({ a: 1, b: 10, c: 100 })
+        yield* cache.multiGet(["a", "b", "c"])
+        yield* base.multiAssoc({ a: 2, b: 20, c: 200 }) // another writer: nothing tells the cache
+        expect(yield* cache.multiGet(["a", "b", "c"])).toEqual(new Map([["a", 1], ["b", 10], ["c", 100]]))
+        const seen = yield* cache.transact(
+          ["a", "b", "c"],
+          (current) =>
+            Effect.succeed({ assoc: [["a", (current.get("a") as number) + 5]], dissoc: ["b"], result: current })
+        )
+        expect(seen).toEqual(new Map([["a", 2], ["b", 20], ["c", 200]]))
+        expect(yield* cache.get("a")).toEqual(Option.some(7))
+        expect(yield* cache.get("b")).toEqual(Option.none())
+        expect(yield* cache.get("c")).toEqual(Option.some(200)) // only read, dropped all the same
+        // a transaction whose f fails drops its keys too
+        yield* base.assoc("c", 300)
+        expect(yield* cache.get("c")).toEqual(Option.some(200))
+        expect(yield* Effect.flip(cache.transact(["c"], () => Effect.fail("no" as const)))).toBe("no")
+        expect(yield* cache.get("c")).toEqual(Option.some(300))
       }))
   })
 

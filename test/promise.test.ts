@@ -2,14 +2,16 @@
  * `konserve-dynamodb/promise` on MemoryStore and on DynamoDB Local: the
  * README scenario, absent values, the store's error classes (never a
  * FiberFailure), binaries in and out as web streams and async iterables,
- * `await using`, and `keys()` releasing its scan when the loop breaks.
+ * `await using`, `keys()` releasing its scan when the loop breaks,
+ * `changes()` (subscribed when it returns, released on break or close) and
+ * `transact` (a transfer, `f`'s rejection as it is, conflict re-runs, limits).
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { describe, expect, it } from "vitest"
 import * as Run from "../src/internal/promise/run.js"
-import { ConditionFailed, InvalidKey, ItemTooLarge } from "../src/KonserveError.js"
-import { open, type Store, StoreClosed } from "../src/promise.js"
+import { ConditionFailed, InvalidKey, ItemTooLarge, TransactionLimitExceeded } from "../src/KonserveError.js"
+import { type Change, type Changes, open, type Store, StoreClosed } from "../src/promise.js"
 import { endpoint, uniqueTable } from "./utils/dynamodb.js"
 
 const MiB = 1024 * 1024
@@ -34,6 +36,25 @@ const bytesOf = async (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   const reader = stream.getReader()
   for (let next = await reader.read(); next.done !== true; next = await reader.read()) parts.push(next.value)
   return Buffer.concat(parts)
+}
+
+/** The next `n` changes, failing after 5 s rather than waiting for ever. */
+const take = async (changes: Changes, n: number): Promise<Array<Change>> => {
+  const seen: Array<Change> = []
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${n} changes within 5 s`)), 5000)
+  })
+  try {
+    while (seen.length < n) {
+      const next = await Promise.race([changes.next(), timeout])
+      if (next.done === true) break
+      seen.push(next.value)
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  return seen
 }
 
 const rejection = async (promise: Promise<unknown>): Promise<unknown> =>
@@ -170,6 +191,173 @@ describe.each(stores)("promise API on %s", (_, make) => {
     let all = 0
     for await (const _meta of store.keys()) all++
     expect(all).toBe(30)
+  })
+  it("changes(): subscribed when it returns; yields each write as a Change; break and close release it", async () => {
+    await using store = await make()
+    const changes = store.changes()
+    await store.assoc("a", { n: 1 })
+    await store.multiAssoc({ b: 1, c: 2 })
+    await store.dissoc("a")
+    await store.dissoc("missing")
+    await store.assoc("d", 4)
+    const seen: Array<Change> = []
+    const watchdog = setTimeout(() => void changes.return(), 5000) // a missed change fails the test, not hangs it
+    for await (const change of changes) {
+      seen.push(change)
+      if (seen.length === 4) break
+    }
+    clearTimeout(watchdog)
+    expect(seen.map((change) => `${change.op}:${change.key}`)).toEqual(["write:a", "write:b", "write:c", "remove:a"])
+    const [a, b, c, removed] = seen
+    expect(a).toMatchObject({ key: "a", op: "write", value: { n: 1 }, meta: { key: "a", type: "value" } })
+    expect(a.version).toBe(a.meta?.version)
+    expect("batch" in a).toBe(false)
+    expect(typeof b.batch).toBe("string")
+    expect(c.batch).toBe(b.batch)
+    expect(removed).toEqual({ key: "a", op: "remove", version: removed.version })
+    // released: the queued "d" is not delivered, the loop is over
+    expect(await changes.next()).toEqual({ done: true, value: undefined })
+    // a subscription waiting for a change ends when the store closes
+    const waiting = store.changes()
+    const pending = waiting.next()
+    await store.close()
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(() => store.changes()).toThrow(StoreClosed)
+  })
+
+  it("transact: a two-key transfer, awaited or not, with one batch in changes()", async () => {
+    await using store = await make()
+    await store.multiAssoc({ from: 100, to: 5 })
+    const changes = store.changes()
+    const result = await store.transact(["from", "to"], async (current) => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      const from = current.get("from") as number
+      const to = current.get("to") as number
+      return { assoc: { from: from - 30, to: to + 30 }, result: `moved 30, ${from - 30} left` }
+    })
+    expect(result).toBe("moved 30, 70 left")
+    expect(await store.multiGet(["from", "to"])).toEqual(new Map([["from", 70], ["to", 35]]))
+    const [one, two] = await take(changes, 2)
+    expect(new Set([one.key, two.key])).toEqual(new Set(["from", "to"]))
+    expect(one.batch).toBeDefined()
+    expect(two.batch).toBe(one.batch)
+    await changes.return()
+    const read = await store.transact(["to", "none"], (current) => ({ dissoc: ["to"], result: current }))
+    expect(read).toEqual(new Map([["to", 35]]))
+    expect(await store.exists("to")).toBe(false)
+  })
+
+  it("transact: a rejection or throw of f writes nothing and rejects with that very error", async () => {
+    await using store = await make()
+    await store.multiAssoc({ x: 1, y: 2 })
+    const thrown = new Error("no")
+    let runs = 0
+    const rejected = await rejection(store.transact(["x", "y"], async () => {
+      runs++
+      await Promise.resolve()
+      throw thrown
+    }))
+    expect(rejected).toBe(thrown)
+    expect(
+      await rejection(store.transact(["x"], () => {
+        runs++
+        throw thrown
+      }))
+    ).toBe(thrown)
+    // f's own ConditionFailed is f's failure, not a conflict: not re-run
+    const own = new ConditionFailed({ key: "x", operation: "assoc" })
+    expect(
+      await rejection(store.transact(["x"], async () => {
+        runs++
+        throw own
+      }))
+    ).toBe(own)
+    expect(runs).toBe(3)
+    expect(await store.multiGet(["x", "y"])).toEqual(new Map([["x", 1], ["y", 2]]))
+  })
+
+  it("transact: a concurrent write re-runs f on the fresh values; retries: 0 rejects with ConditionFailed", async () => {
+    await using store = await make()
+    await store.assoc("x", 1)
+    const received: Array<unknown> = []
+    const result = await store.transact(["x"], async (current) => {
+      received.push(current.get("x"))
+      if (received.length === 1) await store.assoc("x", 10)
+      return { assoc: { x: (current.get("x") as number) + 1 }, result: current.get("x") }
+    })
+    expect(received).toEqual([1, 10])
+    expect(result).toBe(10)
+    expect(await store.get("x")).toBe(11)
+    const conflict = await rejection(store.transact(["x"], async () => {
+      await store.assoc("x", 0)
+      return { assoc: { x: 1 }, result: undefined }
+    }, { retries: 0 }))
+    expect(conflict).toBeInstanceOf(ConditionFailed)
+    expect(conflict).toMatchObject({ _tag: "ConditionFailed", operation: "transact" })
+    expect(await store.get("x")).toBe(0)
+  })
+
+  it("transact: limits and plans outside the keys read reject with the store's error classes", async () => {
+    await using store = await make()
+    let runs = 0
+    const keys = Array.from({ length: 101 }, (_, i) => `k${i}`)
+    const limit = await rejection(store.transact(keys, () => {
+      runs++
+      return { result: 0 }
+    }))
+    expect(limit).toBeInstanceOf(TransactionLimitExceeded)
+    expect(limit).toMatchObject({ _tag: "TransactionLimitExceeded", items: 101, limit: 100 })
+    expect(runs).toBe(0)
+    const outside = await rejection(store.transact(["a"], () => ({ assoc: { a: 1, b: 2 }, result: 0 })))
+    expect(outside).toBeInstanceOf(InvalidKey)
+    expect(await store.multiGet(["a", "b"])).toEqual(new Map())
+  })
+})
+
+describe("changes() on a subscriber that falls behind", () => {
+  it("delivers the changes it had queued, in order, then rejects with ChangesOverflow", async () => {
+    await using store = await open({ memory: true })
+    const changes = store.changes()
+    await store.multiAssoc(Array.from({ length: 1100 }, (_, i) => [`k${i}`, i] as const), { atomic: false })
+    const seen: Array<string> = []
+    const error = await rejection((async () => {
+      for await (const change of changes) seen.push(change.key)
+    })())
+    // 1024 queued, and the first one the subscription's waiting pull had already taken
+    expect(seen).toEqual(Array.from({ length: 1025 }, (_, i) => `k${i}`))
+    expect(error).toMatchObject({ _tag: "DynamoDBError", code: "ChangesOverflow" })
+  })
+})
+
+describe("Run.subscribe", () => {
+  const runtime = Effect.runSync(Effect.runtime<never>())
+
+  it("starts the stream before it returns; return() answers a waiting next() and releases it", async () => {
+    let started = false
+    let released = false
+    const stream = Stream.unwrapScoped(
+      Effect.acquireRelease(
+        Effect.sync(() => (started = true, Stream.never)),
+        () => Effect.sync(() => (released = true))
+      )
+    )
+    const subscription = Run.subscribe(runtime, stream)
+    expect(started).toBe(true)
+    const pending = subscription.next()
+    await subscription.return()
+    expect(released).toBe(true)
+    expect(await pending).toEqual({ done: true, value: undefined })
+  })
+
+  it("releases a subscription never iterated, and one left by break", async () => {
+    const releases: Array<string> = []
+    const counting = (name: string) =>
+      Stream.iterate(0, (n) => n + 1).pipe(Stream.ensuring(Effect.sync(() => releases.push(name))))
+    await Run.subscribe(runtime, counting("idle"))[Symbol.asyncDispose]()
+    for await (const n of Run.subscribe(runtime, counting("loop"))) {
+      if (n === 5) break
+    }
+    expect(releases).toEqual(["idle", "loop"])
   })
 })
 

@@ -4,9 +4,9 @@
  * load between concurrent reads of a key, and drops the keys of every
  * write that goes through it once the write has ended. Everything else is
  * the store's own (a spread of the service: members added to the service
- * later pass through). `update`, `updateIn`, `assocIn` below the key and
- * conditional writes are the store's, so they read the store, never the
- * cache.
+ * later pass through). `update`, `updateIn`, `assocIn` below the key,
+ * `transact` and conditional writes are the store's, so they read the
+ * store, never the cache.
  *
  * @internal
  */
@@ -52,15 +52,6 @@ const join = <A>(
     Deferred.await(load.deferred),
     (cause) => Cause.isInterruptedOnly(cause) ? fallback : Effect.failCause(cause)
   )
-
-/** The transaction of a service that has one (added to the service in parallel with the cache). */
-interface Transacting {
-  readonly transact?: (
-    keys: Iterable<Key>,
-    f: (current: ReadonlyMap<Key, unknown>) => Effect.Effect<unknown, unknown, unknown>,
-    options?: unknown
-  ) => Effect.Effect<unknown, unknown, unknown>
-}
 
 /** @internal */
 export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
@@ -272,8 +263,6 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
 
   const keyOf = (path: Path): unknown => Array.isArray(path) ? path[0] : undefined
 
-  const transact = (store as unknown as Transacting).transact
-
   const cached: KonserveStore = {
     ...store,
     get,
@@ -300,14 +289,14 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
     },
     append: (key, element) => dropping(entries, () => [key], store.append(key, element)),
     bassoc: (key, data, options) => dropping(entries, () => [key], store.bassoc(key, data, options)),
+    // the store's transaction (its reads are the store's, never the cache's), then every key it named dropped:
+    // the ones it wrote or removed, and the ones it only read (a cached entry of those may be older than what f saw)
+    transact: (keys, f, options) =>
+      Effect.suspend(() => {
+        const named = Array.from(keys)
+        return dropping(entries, () => named, store.transact(named, f, options))
+      }),
     forSchema: <A, I, R>(schema: Schema.Schema<A, I, R>): TypedStore<A, R> => typedView(cached, schema)
-  }
-  if (transact !== undefined) {
-    const wrapped: Transacting["transact"] = (keys, f, options) => {
-      const list = Array.from(keys)
-      return dropping(entries, () => list, transact(list, f, options))
-    }
-    ;(cached as unknown as Record<string, unknown>).transact = wrapped
   }
 
   /**
