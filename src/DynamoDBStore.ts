@@ -614,7 +614,8 @@ const streamsSettings = (
  * least once, per key in version order (not ordered across keys); only the
  * store's keys (its prefix), never its chunks, log elements or bookkeeping.
  * A TTL deletion is `op: "expire"`. `value` is the value when the head held
- * it inline; `batch` is always none on the feed (see docs/changes.md).
+ * it inline; `batch` as in-process: the shared version of an atomic
+ * `multiAssoc` / `multiDissoc` / `transact` (see docs/changes.md).
  *
  * With a `checkpoint` name the position is saved in the table: a reader
  * restarted with the same name misses nothing and repeats at most the batch

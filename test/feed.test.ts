@@ -108,10 +108,53 @@ describe("DynamoDBStore.changes on DynamoDB Local", { timeout: 120_000 }, () => 
       // each change carries the version the store reports
       const meta = yield* store.getMeta("last")
       expect(changes.at(-1)?.version).toBe(Option.getOrThrow(meta).version)
-      expect(changes.every((c) => Option.isNone(c.batch))).toBe(true)
+      // the atomic multiAssoc and multiDissoc of m1, m2 are batches (see the next test); nothing else is
+      expect(changes.filter((c) => Option.isSome(c.batch)).map((c) => c.key).sort()).toEqual(["m1", "m1", "m2", "m2"])
       // the checkpoint item is none of the store's keys
       const keys = yield* Stream.runCollect(store.keys)
       expect(Chunk.toReadonlyArray(keys).map((m) => m.key).sort()).toEqual(["big", "bin", "last", "log", "n1"])
+    }))
+
+  it.scopedLive("an atomic multiAssoc, multiDissoc and transact each share one batch, the one changes gives", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("batch")
+      const config = storeConfig(endpoint(), table, { prefix: "b", stream: true })
+      const store = yield* DynamoDBStore.make(config)
+      const local = yield* Queue.unbounded<Change>()
+      yield* store.changes.pipe(Stream.runForEach((c) => Queue.offer(local, c)), Effect.forkScoped)
+      // let the in-process subscription start
+      yield* Effect.sleep("100 millis")
+      const { queue } = yield* collect(config)
+      yield* store.assoc("x", 0)
+      yield* store.multiAssoc({ a: 1, b: 2, x: 3 })
+      yield* store.multiDissoc(["a", "x", "never"])
+      yield* store.transact(["b", "c", "x"], () => Effect.succeed({ assoc: { c: 4, x: 5 }, dissoc: ["b"], result: 0 }))
+      yield* store.multiAssoc({ solo: 6 })
+      yield* store.assoc("x", 7)
+      yield* store.multiDissoc(["c"], { atomic: false })
+      yield* store.assoc("last", "end")
+      const feed = Option.getOrThrow(yield* takeUntil(queue, (t) => t.some((c) => c.key === "last")))
+      const inProcess = Option.getOrThrow(yield* takeUntil(local, (t) => t.some((c) => c.key === "last"), "5 seconds"))
+      const batches = (changes: ReadonlyArray<Change>) =>
+        changes.map((c) => `${c.op} ${c.key} ${c.version} ${Option.getOrElse(c.batch, () => "-")}`).sort()
+      expect(batches(feed)).toEqual(batches(inProcess))
+      const byBatch = new Map<string, Array<string>>()
+      for (const c of feed) {
+        if (Option.isSome(c.batch)) {
+          byBatch.set(c.batch.value, [...byBatch.get(c.batch.value) ?? [], `${c.op} ${c.key}`])
+        }
+      }
+      expect(Array.from(byBatch.values(), (keys) => keys.sort())).toEqual([
+        ["write a", "write b", "write x"],
+        ["remove a", "remove x"],
+        ["remove b", "write c", "write x"],
+        ["write solo"]
+      ])
+      // every batch is its version
+      expect(feed.every((c) => Option.isNone(c.batch) || c.batch.value === c.version)).toBe(true)
+      // the later single-key writes of x and c (and the first) are no batch's
+      const singles = feed.filter((c) => Option.isNone(c.batch)).map((c) => `${c.op} ${c.key}`)
+      expect(singles).toEqual(["write x", "write x", "remove c", "write last"])
     }))
 
   it.scopedLive("fails with StreamNotEnabled on a table without a stream, naming the table and UpdateTable", () =>

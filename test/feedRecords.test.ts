@@ -55,7 +55,7 @@ describe("records as changes", () => {
     const v = clock.next()
     const bytes = Either.getOrThrow(Codec.encode({ a: 1 }))
     const size = { N: String(bytes.length) }
-    const change = Option.getOrThrow(map(record("INSERT", { new: head("k", v, { val: { B: bytes }, size }) }))).change
+    const change = Option.getOrThrow(map(record("INSERT", { new: head("k", v, { size, val: { B: bytes } }) }))).change
     expect(change.op).toBe("write")
     expect(change.key).toBe("k")
     expect(change.version).toBe(Version.format(v))
@@ -68,11 +68,10 @@ describe("records as changes", () => {
   it("a chunked value, a binary and a log have no value", () => {
     const v = clock.next()
     const chunked = head("k", v, {
-      size: { N: String(380 * 1024) },
       cid: { S: "abc" },
       chunks: { N: "1" },
       csize: { N: String(380 * 1024) },
-      len: { N: "100" },
+      len: { N: "3" },
       crc: { N: "1" }
     })
     expect(Option.getOrThrow(map(record("INSERT", { new: chunked }))).change.value).toEqual(Option.none())
@@ -103,6 +102,19 @@ describe("records as changes", () => {
     expect(removed.change.version).toBe(Version.format(v2))
     expect(map(record("INSERT", { new: tombstone("k", v2) }))).toEqual(Option.none())
     expect(map(record("MODIFY", { old: tombstone("k", v1), new: tombstone("k", v2) }))).toEqual(Option.none())
+  })
+
+  it("a head or tombstone with the batch marker has batch = its version; without it, none", () => {
+    const v = clock.next()
+    const w = clock.next()
+    const batch = (r: _Record) => Option.getOrThrow(map(r)).change.batch
+    expect(batch(record("INSERT", { new: head("k", v, { bt: { N: "1" } }) }))).toEqual(Option.some(Version.format(v)))
+    expect(batch(record("MODIFY", { old: head("k", v, { bt: { N: "1" } }), new: head("k", w) }))).toEqual(Option.none())
+    const marked = { ...tombstone("k", w), bt: { N: "1" } }
+    expect(batch(record("MODIFY", { old: head("k", v), new: marked }))).toEqual(Option.some(Version.format(w)))
+    expect(batch(record("MODIFY", { old: head("k", v), new: tombstone("k", w) }))).toEqual(Option.none())
+    // an expiry is no batch's, whatever the head it removes says
+    expect(batch(record("REMOVE", { old: head("k", v, { bt: { N: "1" } }) }, true))).toEqual(Option.none())
   })
 
   it("a head touched without a new version is no change", () => {

@@ -8,9 +8,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as Shards from "../src/internal/dynamodb/feed/shards.js"
 import * as Version from "../src/internal/version.js"
 import type { Change } from "../src/KonserveStore.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
@@ -169,5 +171,35 @@ describe("shard lineage through proxy-served answers", { timeout: 60_000 }, () =
         for (let i = 1; i < vs.length; i++) expect(Version.compare(vs[i - 1], vs[i])).toBeLessThan(0)
       }
       expect(proxy.stats().Answer).toBeGreaterThan(total / PAGE)
+    }))
+})
+
+describe("one page read ahead", () => {
+  it.live("the next run starts while the consumer handles a result; runs never overlap; results in order", () =>
+    Effect.gen(function*() {
+      const started = yield* Effect.forEach(Array.from({ length: 7 }), () => Deferred.make<void>())
+      let runs = 0
+      let running = 0
+      let overlapped = false
+      const step = Effect.gen(function*() {
+        const n = runs++
+        running++
+        if (running > 1) overlapped = true
+        yield* Deferred.succeed(started[n], undefined)
+        yield* Effect.sleep("5 millis")
+        running--
+        return n
+      })
+      // the consumer handles result n only once run n + 1 has started: without the read ahead, it waits forever
+      const taken = yield* Shards.aheadByOne(step).pipe(
+        Stream.take(5),
+        Stream.tap((n) => Deferred.await(started[n + 1])),
+        Stream.runCollect,
+        Effect.timeout("5 seconds")
+      )
+      expect(Chunk.toReadonlyArray(taken)).toEqual([0, 1, 2, 3, 4])
+      expect(overlapped).toBe(false)
+      // one run ahead at most
+      expect(runs).toBeLessThanOrEqual(6)
     }))
 })

@@ -65,7 +65,13 @@ export const A = {
    * before its write started: how `sweep` knows a chunk is older than its
    * grace (docs/consistency.md, "Sweeping").
    */
-  writtenAt: "wt"
+  writtenAt: "wt",
+  /**
+   * On a head (or tombstone) written by an atomic `multiAssoc` /
+   * `multiDissoc` or `transact`: present (the number 1) until the key's next
+   * write, which removes it; how the change feed tells a batch.
+   */
+  batch: "bt"
 } as const
 
 /** The kind of a tombstone head. @internal */

@@ -42,6 +42,8 @@ export interface HeadFields {
   readonly sweepAt: number | undefined
   readonly user: Uint8Array | undefined
   readonly content: HeadContent
+  /** Written by an atomic multi-key write (`A.batch`); every other head write removes the marker. */
+  readonly batch?: true
 }
 
 /**
@@ -135,6 +137,16 @@ const expression = (): Expression => {
 
 const n = (value: number): Item[string] => ({ N: String(value) })
 
+/** The value of the batch marker. */
+const BATCH: Item[string] = { N: "1" }
+
+/**
+ * The batch marker's removal, in every head write that does not set it: by
+ * its plain name (not a reserved word), without an expression attribute
+ * name, so it costs a single-key write 4 bytes (`, bt`).
+ */
+const UNMARK = A.batch
+
 /** The attributes a head write sets, by name (the history apart). */
 const attributesOf = (fields: HeadFields): Item => {
   const item: Item = { [A.kind]: { S: fields.kind }, [A.lastWrite]: n(fields.lastWrite) }
@@ -142,6 +154,7 @@ const attributesOf = (fields: HeadFields): Item => {
   if (fields.expiresAt !== undefined) item[A.expiresAt] = n(fields.expiresAt)
   if (fields.sweepAt !== undefined) item[A.ttl] = n(fields.sweepAt)
   if (fields.user !== undefined) item[A.user] = { B: fields.user }
+  if (fields.batch === true) item[A.batch] = BATCH
   const content = fields.content
   switch (content._tag) {
     case "Inline":
@@ -175,6 +188,7 @@ const setHead = (e: Expression, fields: HeadFields): string => {
   const set = Object.entries(attributes).map(([name, value]) => `${e.name(name)} = ${e.value(name, value)}`)
   set.push(...shiftHistory(e, fields.version))
   const remove = OPTIONAL.filter((name) => attributes[name] === undefined).map(e.name)
+  if (fields.batch !== true) remove.push(UNMARK)
   return `SET ${set.join(", ")}` + (remove.length === 0 ? "" : ` REMOVE ${remove.join(", ")}`)
 }
 
@@ -264,6 +278,7 @@ export const transactAppend = (table: string, write: HeadWrite, chunked: boolean
       const count = e.name(A.chunkedElements)
       set.push(`${count} = if_not_exists(${count}, ${e.value("zero", n(0))}) + ${e.value("one", n(1))}`)
     }
+    // No batch marker to remove: a live log's head was written by an append (atomic writes write values only).
     return `SET ${set.join(", ")}`
   })
 })

@@ -31,7 +31,7 @@ import * as Reads from "./reads.js"
 import type { HeadWrite, WriteCondition } from "./requests.js"
 import * as Requests from "./requests.js"
 import { transact as sendTransaction } from "./transactions.js"
-import { chunkTarget, fieldsOf, noContent, removal, surfaceRefused, writtenOf } from "./writes.js"
+import { batched, chunkTarget, fieldsOf, inBatch, noContent, removal, surfaceRefused, writtenOf } from "./writes.js"
 
 /** A transaction's check that a key still holds a live head of this version. */
 const checkVersion = (table: string, pk: string, version: Uint8Array, now: number): TransactWriteItem => ({
@@ -117,7 +117,7 @@ export const transact = (
         )
         const version = ctx.versions.next(latest)
         const pks = puts.map((request) => ctx.layout.headPk(request.key))
-        const bases = puts.map((request) => fieldsOf(request, version, request.size, { _tag: "None" }))
+        const bases = puts.map((request) => batched(fieldsOf(request, version, request.size, { _tag: "None" })))
         const toChunk = Plan.transaction(
           puts.map((request, i) =>
             Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
@@ -145,7 +145,9 @@ export const transact = (
         }))
         const removals = liveRemoves.map((key) => {
           const stored = live(key)!
-          return removal(ctx, key, version, now, Requests.pinned(stored), { _tag: "Version", version: stored.version })
+          return inBatch(
+            removal(ctx, key, version, now, Requests.pinned(stored), { _tag: "Version", version: stored.version })
+          )
         })
         const touched = new Set([...puts.map((request) => request.key), ...liveRemoves])
         const checked = keys.filter((key) => !touched.has(key))

@@ -29,9 +29,11 @@ import type { HeadWrite } from "./requests.js"
 import * as Requests from "./requests.js"
 import * as Resolve from "./resolve.js"
 import {
+  batched,
   chunkTarget,
   exhausted,
   fieldsOf,
+  inBatch,
   KEY_CONCURRENCY,
   maxRounds,
   noContent,
@@ -212,7 +214,7 @@ export const putMany = (
       if (unmatched >= 0) return Effect.fail(refused(requests[unmatched]))
       const version = ctx.versions.next()
       const pks = requests.map((request) => ctx.layout.headPk(request.key))
-      const bases = requests.map((request) => fieldsOf(request, version, request.size, { _tag: "None" }))
+      const bases = requests.map((request) => batched(fieldsOf(request, version, request.size, { _tag: "None" })))
       const toChunk = Plan.transaction(
         requests.map((request, i) =>
           Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
@@ -291,7 +293,7 @@ export const removeMany = (
     const result = new Map(keys.map((key) => [key, live.has(key) ? removed : Option.none<string>()] as const))
     const writes = keys.map((key) => {
       const stored = live.get(key)
-      return stored === undefined ? undefined : removal(ctx, key, version, now, Requests.pinned(stored))
+      return stored === undefined ? undefined : inBatch(removal(ctx, key, version, now, Requests.pinned(stored)))
     })
     const sent = yield* transact(ctx, {
       operation: "multiDissoc",

@@ -71,6 +71,17 @@ export const fieldsOf = (header: WriteHeader, version: Uint8Array, size: number,
   content
 })
 
+/**
+ * Head fields marked as written by an atomic multi-key write (`multiAssoc`,
+ * `multiDissoc`, `transact`): the change feed's `batch`.
+ *
+ * @internal
+ */
+export const batched = (fields: HeadFields): HeadFields => ({ ...fields, batch: true })
+
+/** A head write marked as one of an atomic multi-key write's. @internal */
+export const inBatch = (write: HeadWrite): HeadWrite => ({ ...write, fields: batched(write.fields) })
+
 const tombstone = (version: Uint8Array, now: number): HeadFields => ({
   kind: TOMBSTONE,
   version,

@@ -75,6 +75,10 @@ const versionOf = (item: Item | undefined): Uint8Array | undefined => {
   return version !== undefined && version.length === Version.BYTES ? version : undefined
 }
 
+/** The `batch` of a written head or tombstone: its version when an atomic multi-key write wrote it. */
+const batchOf = (item: Item, version: string): Option.Option<string> =>
+  item[A.batch] === undefined ? Option.none() : Option.some(version)
+
 const keyOf = (layout: Layout, item: Item): string => layout.keyOf(item[A.pk]?.S ?? "")
 
 /** A write: the new image, a live head. */
@@ -95,24 +99,28 @@ const written = (settings: Settings, item: Item): Either.Either<Mapped, DecodeEr
         version: head.version,
         meta: Option.some(meta),
         value,
-        batch: Option.none()
+        batch: batchOf(item, head.version)
       },
       version: stored.version
     }))
   })
 }
 
-const gone = (key: string, op: "remove" | "expire", version: Uint8Array): Mapped => ({
-  change: {
-    key,
-    op,
-    version: Version.format(version),
-    meta: Option.none(),
-    value: Option.none(),
-    batch: Option.none()
-  },
-  version
-})
+/** A removal or an expiry; `tombstone`: a removal's, for its batch marker. */
+const gone = (key: string, op: "remove" | "expire", version: Uint8Array, tombstone?: Item): Mapped => {
+  const formatted = Version.format(version)
+  return {
+    change: {
+      key,
+      op,
+      version: formatted,
+      meta: Option.none(),
+      value: Option.none(),
+      batch: tombstone === undefined ? Option.none() : batchOf(tombstone, formatted)
+    },
+    version
+  }
+}
 
 /** Whether a deletion of a live head is DynamoDB's TTL sweeper's (or `sweep`'s, of an expired head). */
 const isExpiry = (record: _Record, old: Item, now: number): boolean => {
@@ -149,7 +157,7 @@ export const toChange = (
     if (!isTombstone(newImage)) return Either.map(written(settings, newImage), Option.some)
     // a tombstone: a removal when there was a key to remove
     if (oldImage === undefined || isTombstone(oldImage)) return Either.right(Option.none())
-    return Either.right(Option.some(gone(keyOf(layout, newImage), "remove", version)))
+    return Either.right(Option.some(gone(keyOf(layout, newImage), "remove", version, newImage)))
   }
   if (oldImage === undefined || !isHeadOf(layout, oldImage) || isTombstone(oldImage)) {
     return Either.right(Option.none())

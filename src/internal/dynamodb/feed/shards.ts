@@ -16,7 +16,11 @@
  * - throttling and transient failures are retried by `streamsClient.ts` on
  *   the store's schedule;
  * - shards are read in turn; a round in which no shard had a record pauses
- *   `pollInterval`.
+ *   `pollInterval`;
+ * - the next `GetRecords` is sent while the consumer handles the page before
+ *   it (`aheadByOne`): one page read ahead, at most. What is saved in a
+ *   checkpoint is not the reader's: `feed.ts` saves a batch's position once
+ *   the consumer pulled past it.
  *
  * The reader's state lives in the closure of one run and flows nowhere else.
  *
@@ -25,6 +29,7 @@
 import type { _Record, Shard } from "@aws-sdk/client-dynamodb-streams"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { DynamoDBError, Throttled } from "../../../KonserveError.js"
@@ -216,7 +221,33 @@ export const read = (client: StreamsClient, options: Options): Stream.Stream<Bat
       return { shardId: shard.id, records, position: shard.done ? DONE : shard.last }
     })
 
-    return Stream.repeatEffect(step).pipe(
+    return aheadByOne(step).pipe(
       Stream.filter((batch): batch is Batch => batch !== undefined)
     )
   })
+
+/**
+ * The results of `step` run again and again, one ahead: when the consumer
+ * pulls a result, the next run starts in a fiber of its own while the
+ * consumer handles it (one `GetRecords` page read ahead, at most). Runs
+ * never overlap (each starts once the one before it ended), so `step`'s
+ * state needs no lock and results come in run order. The run under way is
+ * interrupted with the stream.
+ *
+ * @internal
+ */
+export const aheadByOne = <A, E>(step: Effect.Effect<A, E>): Stream.Stream<A, E> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    let next: Fiber.Fiber<A, E> | undefined
+    return Stream.repeatEffect(Effect.suspend(() => {
+      const current = next === undefined ? step : Fiber.join(next)
+      return Effect.flatMap(current, (result) =>
+        Effect.as(
+          Effect.tap(Effect.forkIn(step, scope), (fiber) => {
+            next = fiber
+          }),
+          result
+        ))
+    }))
+  }))
