@@ -1,5 +1,6 @@
 /**
- * Compliance: append logs. Called from `test/compliance.ts` for every backend.
+ * Compliance: append logs. Called from `test/compliance.ts` for every
+ * backend.
  */
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"

@@ -1,5 +1,6 @@
 /**
- * Compliance: binaries, and the value size limit. Called from `test/compliance.ts` for every backend.
+ * Compliance: binaries, and the value size limit. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"

@@ -1,5 +1,6 @@
 /**
- * Compliance: conditional writes and metadata. Called from `test/compliance.ts` for every backend.
+ * Compliance: conditional writes and metadata. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Duration from "effect/Duration"

@@ -1,5 +1,7 @@
 /**
- * Compliance: the core operations (get, assoc, exists, dissoc) and the paths (getIn, assocIn, update, updateIn). Called from `test/compliance.ts` for every backend.
+ * Compliance: the core operations (get, assoc, exists, dissoc) and the paths
+ * (getIn, assocIn, update, updateIn). Called from `test/compliance.ts` for
+ * every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"

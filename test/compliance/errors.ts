@@ -1,5 +1,6 @@
 /**
- * Compliance: SerializationError and InvalidKey. Called from `test/compliance.ts` for every backend.
+ * Compliance: SerializationError and InvalidKey. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Duration from "effect/Duration"

@@ -1,5 +1,6 @@
 /**
- * Compliance: gc (and keys changed while it runs) and TTL. Called from `test/compliance.ts` for every backend.
+ * Compliance: gc (and keys changed while it runs) and TTL. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Duration from "effect/Duration"

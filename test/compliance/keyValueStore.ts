@@ -1,5 +1,6 @@
 /**
- * Compliance: layerKeyValueStore (@effect/platform KeyValueStore). Called from `test/compliance.ts` for every backend.
+ * Compliance: layerKeyValueStore (@effect/platform KeyValueStore). Called
+ * from `test/compliance.ts` for every backend.
  */
 import * as PlatformError from "@effect/platform/Error"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"

@@ -1,5 +1,6 @@
 /**
- * Compliance: keys, and the multi-key operations. Called from `test/compliance.ts` for every backend.
+ * Compliance: keys, and the multi-key operations. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"

@@ -1,5 +1,6 @@
 /**
- * Compliance: properties over the value domain, and forSchema. Called from `test/compliance.ts` for every backend.
+ * Compliance: properties over the value domain, and forSchema. Called from
+ * `test/compliance.ts` for every backend.
  */
 import { assert, expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
