@@ -33,8 +33,8 @@ const POLL = Duration.millis(20)
 
 /**
  * The lag bound the checker allows: the feed's lag measured on DynamoDB
- * Local (poll 20 ms) is ~0.1–0.5 s on this busy 2-core machine (see the
- * first test); 1.5 s leaves margin without hiding a cache that ignores its
+ * Local (poll 20 ms) is 10–170 ms on a busy 2-core machine (the first test
+ * logs it); 1.5 s leaves margin without hiding a cache that ignores its
  * feed (its stale reads outlive any bound shorter than the workload).
  */
 const LAG_BOUND_MS = 1500
@@ -92,7 +92,7 @@ const until = (store: KonserveStore.KonserveStore, key: string, value: unknown, 
 const WORKLOAD = { keys: ["k0", "k1", "k2", "k3"], durationMs: 3000, aWrites: 0 }
 
 /** Whether `condition` held within `timeoutMs`. */
-const waitFor = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
+const waitFor = <E>(condition: Effect.Effect<boolean, E>, timeoutMs: number) =>
   Effect.gen(function*() {
     const start = performance.now()
     while (performance.now() - start < timeoutMs) {
@@ -218,18 +218,31 @@ describe("KonserveStore.layerCache over DynamoDBStore.changes on DynamoDB Local"
         ], { concurrency: "unbounded" })
         expect(killed.wentDown).toBe(true)
         expect(killed.during).toEqual([0, 1, 2, 3, 4].map((i) => Option.some(`during${i}`)))
-        expect(killed.stillDown).toBe(1)
+        expect(killed.stillDown, "stillDown").toBe(1)
         expect((yield* counter(CacheMetrics.feedDown)) - downBefore).toBeGreaterThanOrEqual(1)
         expect(proxy.stats().Reset).toBeGreaterThan(0)
         const violations = check(history, LAG_BOUND_MS)
         assert.deepStrictEqual(violations.slice(0, 3), [], `${violations.length} stale reads`)
-        // back: b's writes reach a's cache through the feed again, and it serves from memory
+        // back once the reconnected feed (on its backoff, up to 2 s away) delivers one of b's writes
+        let nudges = 0
+        const back = yield* waitFor(
+          Effect.gen(function*() {
+            yield* b.assoc("nudge", nudges++)
+            yield* Retry.live(Effect.sleep("100 millis"))
+            return (yield* Metric.value(CacheMetrics.feedsDown)).value === 0
+          }),
+          6000
+        )
+        expect(back).toBe(true)
+        // and b's writes reach a's cache through the feed again, and it serves from memory
         yield* b.assoc("k", "back")
         expect(yield* until(a, "k", "back")).toBeDefined()
+        // (the change of "back" may come after a read loaded it, and drop it: let it come, load again)
+        yield* Retry.live(Effect.sleep("300 millis"))
+        yield* a.get("k")
         const hits = yield* counter(getHits)
         yield* a.get("k")
-        expect((yield* counter(getHits)) - hits).toBe(1)
-        expect((yield* Metric.value(CacheMetrics.feedsDown)).value).toBe(0)
+        expect((yield* counter(getHits)) - hits, "hits").toBe(1)
       }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, collector))).pipe(
         Effect.tap(() => {
           expect(logged.some((line) => line.includes("the invalidation stream failed"))).toBe(true)
