@@ -421,9 +421,20 @@ describe("KonserveStore.layerCache", () => {
         const passed = total(counts)
         yield* cache.get("k")
         expect(total(counts)).toBe(passed + 1)
-        // back: served from memory again, and changes apply again
+        // reconnected, but nothing delivered yet: still passing through
+        yield* base.assoc("other", 0)
+        const other = writeChange(yield* metaOf(base, "other"))
+        const subscribed = yield* feed.subscriptions
         yield* feed.unblock
+        yield* eventually(Effect.map(feed.subscriptions, (n) => n > subscribed))
+        yield* Retry.live(Effect.sleep("50 millis"))
+        const reconnected = total(counts)
+        yield* cache.get("k")
+        yield* cache.get("k")
+        expect(total(counts)).toBe(reconnected + 2)
+        // back at its first change: served from memory again, and changes apply again
         yield* eventually(Effect.gen(function*() {
+          yield* feed.publish(other)
           yield* cache.get("k")
           const n = total(counts)
           yield* cache.get("k")

@@ -91,6 +91,8 @@ export const makeFeed = (): Effect.Effect<
     readonly block: Effect.Effect<void>
     readonly unblock: Effect.Effect<void>
     readonly runs: Effect.Effect<number>
+    /** Runs that subscribed (were not blocked). */
+    readonly subscriptions: Effect.Effect<number>
   },
   never,
   Scope.Scope
@@ -102,11 +104,13 @@ export const makeFeed = (): Effect.Effect<
     )
     const blocked = yield* Ref.make(false)
     const runs = yield* Ref.make(0)
+    const subscriptions = yield* Ref.make(0)
     const failure = new DynamoDBError({ operation: "test feed", code: "FeedLost", message: "lost", retryable: true })
     const stream = Stream.unwrapScoped(Effect.gen(function*() {
       yield* Ref.update(runs, (n) => n + 1)
       if (yield* Ref.get(blocked)) return Stream.fail(failure)
       const subscription = yield* PubSub.subscribe(pubsub)
+      yield* Ref.update(subscriptions, (n) => n + 1)
       return Stream.mapEffect(Stream.fromQueue(subscription), (next) => next)
     }))
     return {
@@ -115,7 +119,8 @@ export const makeFeed = (): Effect.Effect<
       fail: Effect.asVoid(PubSub.publish(pubsub, Effect.fail(failure))),
       block: Ref.set(blocked, true),
       unblock: Ref.set(blocked, false),
-      runs: Ref.get(runs)
+      runs: Ref.get(runs),
+      subscriptions: Ref.get(subscriptions)
     }
   })
 

@@ -6,14 +6,19 @@
  * (exponential from 20 ms, jittered, capped at 2 s, without an attempt
  * limit), with a log line and the `konserve_cache_feed_*` metrics.
  *
- * "Running" — when the layer is built, and when the cache serves again
- * after a reconnection — means: the stream has been started on its fiber
- * and that fiber has either received its first chunk or come to wait on
- * something (its first pull is in flight: a PubSub subscription taken, a
- * first request sent). A stream cannot say more about itself; one that must
- * position itself before it sees writes (`DynamoDBStore.changes` with
- * `from: "latest"`) is positioned by the requests of its first pull
- * (docs/cache.md).
+ * "Running", when the layer is built, means: the stream has been started on
+ * its fiber and that fiber has either received its first chunk or come to
+ * wait on something (its first pull is in flight: a PubSub subscription
+ * taken, a first request sent). A stream cannot say more about itself; one
+ * that must position itself before it sees writes delivers every write made
+ * after its first pull (`DynamoDBStore.changes` with `from: "latest"` starts
+ * at the moment it is first pulled, before any request; docs/cache.md).
+ *
+ * After a failure the cache serves again only once the new run has
+ * delivered a chunk: a run that has only started proves nothing (a feed
+ * whose `GetRecords` keeps failing starts, waits on its first requests,
+ * and fails again), so until a change comes through — any write to the
+ * table's prefix, this process's own included — reads pass through.
  *
  * @internal
  */
@@ -88,20 +93,35 @@ export const start = (
   Effect.gen(function*() {
     const first = yield* Deferred.make<void, DynamoDBError>()
     let down = false
+    /** A reconnected stream delivered: the cache (empty) serves again. */
+    const back = Effect.suspend(() => {
+      entries.resume()
+      if (!down) return Effect.void
+      down = false
+      CacheMetrics.feedsDown.unsafeModify(-1, CacheMetrics.noLabels)
+      return Effect.logInfo("KonserveStore cache: the invalidation stream is back; serving from memory again")
+    })
     const consume = Effect.gen(function*() {
       let attempt = 0
       let runs = 0
       while (true) {
         const started = yield* Deferred.make<void>()
         let received = false
+        // a reconnection serves again at its first chunk, the first run once it is running
+        let backAtChunk = runs > 0
         const run = Stream.runForEachChunk(
           Stream.unwrap(Effect.as(Deferred.succeed(started, undefined), stream)),
           (chunk) =>
             Effect.clockWith((clock) =>
-              Effect.sync(() => {
+              Effect.suspend(() => {
                 received = true
                 const now = clock.unsafeCurrentTimeMillis()
-                for (const change of chunk) entries.apply(change, now)
+                if (!backAtChunk) {
+                  for (const change of chunk) entries.apply(change, now)
+                  return Effect.void
+                }
+                backAtChunk = false
+                return back
               })
             )
         )
@@ -110,14 +130,9 @@ export const start = (
         yield* settle(fiber, () => received)
         const running = Option.isNone(yield* Fiber.poll(fiber))
         runs += 1
-        if (running) {
+        if (running && runs === 1) {
           entries.resume()
-          if (runs === 1) yield* Deferred.succeed(first, undefined)
-          if (down) {
-            down = false
-            CacheMetrics.feedsDown.unsafeModify(-1, CacheMetrics.noLabels)
-            yield* Effect.logInfo("KonserveStore cache: the invalidation stream is back; serving from memory again")
-          }
+          yield* Deferred.succeed(first, undefined)
         }
         const exit = yield* Fiber.await(fiber)
         if (runs === 1 && !running) return yield* Deferred.fail(first, buildFailure(exit))

@@ -129,13 +129,16 @@ export const run = (
   options: Options
 ): Stream.Stream<Change, KonserveError> =>
   Stream.unwrap(Effect.gen(function*() {
+    // "now" is when the stream is first pulled, before any request: a consumer
+    // that sees it waiting on its first request may count on every later write
+    const pulled = Date.now()
     const streamArn = yield* streamArnOf(client)
     const checkpoint = options.checkpoint === undefined
       ? undefined
       : Checkpoint.make(client, layout, options.checkpoint)
     const saved = checkpoint === undefined ? Option.none() : yield* checkpoint.load
     let revision = Option.isSome(saved) ? saved.value.revision : 0
-    const start = Option.isSome(saved) ? saved.value.position.start : options.from === "oldest" ? 0 : Date.now()
+    const start = Option.isSome(saved) ? saved.value.position.start : options.from === "oldest" ? 0 : pulled
     const positions: Record<string, string> = Option.isSome(saved) ? { ...saved.value.position.shards } : {}
     const save = (): Effect.Effect<void, KonserveError> =>
       checkpoint === undefined ? Effect.void : Effect.map(
