@@ -25,6 +25,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import * as ExportFormat from "../src/internal/cli/exportFormat.js"
+import * as ImportFormat from "../src/internal/cli/importFormat.js"
 import * as KeyLines from "../src/internal/cli/keyLines.js"
 import * as Render from "../src/internal/cli/render.js"
 import * as KonserveStore from "../src/KonserveStore.js"
@@ -213,7 +214,7 @@ describe("tagged JSON (the export format's values)", () => {
           yield* source.bassoc("empty", new Uint8Array(0))
           const text = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, ExportFormat.emptyCounts())
             .pipe(Stream.mkString, Effect.provideService(KonserveStore.KonserveStore, source))
-          yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+          yield* ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
             Effect.scoped,
             Effect.provideService(KonserveStore.KonserveStore, target)
           )
@@ -238,7 +239,7 @@ describe("tagged JSON (the export format's values)", () => {
   it("refuses a truncated or broken file, naming the line", async () => {
     const fail = (text: string) =>
       Effect.runPromise(
-        ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+        ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
           Effect.scoped,
           Effect.provide(MemoryStore.layer()),
           Effect.flip,
@@ -319,7 +320,7 @@ describe("export, of a store that changes while it runs", () => {
 
       // imported, it is the store as it is now
       const target = yield* MemoryStore.make()
-      yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+      yield* ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
         Effect.scoped,
         Effect.provideService(KonserveStore.KonserveStore, target)
       )
