@@ -133,6 +133,13 @@ const binaryRecords = (
   )
 }
 
+/** A key read: its records, streamed. */
+type ReadRecords = Effect.Effect<
+  Stream.Stream<string, KonserveError.KonserveError>,
+  KonserveError.KonserveError,
+  KonserveStore.KonserveStore
+>
+
 /**
  * The records of one key, read lazily. The listing only says which keys
  * there are: the kind, meta and expiry written come from the read, so that
@@ -150,11 +157,7 @@ const binaryRecords = (
 const recordsOf = (
   listed: KonserveStore.Meta,
   counts: Counts
-): Effect.Effect<
-  Stream.Stream<string, KonserveError.KonserveError>,
-  KonserveError.KonserveError,
-  KonserveStore.KonserveStore
-> => {
+): ReadRecords => {
   const key = listed.key
   const vanished = Effect.sync(() => {
     counts.vanished++
@@ -181,11 +184,7 @@ const recordsOf = (
   const attempt = (
     expected: KonserveStore.Meta,
     left: number
-  ): Effect.Effect<
-    Stream.Stream<string, KonserveError.KonserveError>,
-    KonserveError.KonserveError,
-    KonserveStore.KonserveStore
-  > => {
+  ): ReadRecords => {
     if (left === 0) {
       return Effect.fail(
         new DynamoDBError({
