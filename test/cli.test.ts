@@ -55,6 +55,25 @@ const cli = (
 
 const lines = (text: string): ReadonlyArray<string> => text.split("\n").filter((line) => line !== "")
 
+/** An export's text imported into `target` (a MemoryStore), without an engine. */
+const importText = (text: string, target: KonserveStore.KonserveStore) =>
+  ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+    Effect.scoped,
+    Effect.provideService(KonserveStore.KonserveStore, target)
+  )
+
+/** Every key of a store, in key order: key, kind, value (a log's elements), user meta, expiry. */
+const contents = (s: KonserveStore.KonserveStore) =>
+  Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
+    Effect.forEach(
+      Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      (meta) =>
+        Effect.map(
+          meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
+          (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
+        )
+    ))
+
 /** The store of `prefix` in this file's table, for setting up and checking what the CLI did. */
 const store = (prefix: string) => DynamoDBStore.layer(storeConfig(endpoint(), table, { prefix }))
 
@@ -152,21 +171,8 @@ describe("tagged JSON (the export format's values)", () => {
           yield* source.bassoc("empty", new Uint8Array(0))
           const text = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, ExportFormat.emptyCounts())
             .pipe(Stream.mkString, Effect.provideService(KonserveStore.KonserveStore, source))
-          yield* ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
-            Effect.scoped,
-            Effect.provideService(KonserveStore.KonserveStore, target)
-          )
-          const read = (s: KonserveStore.KonserveStore) =>
-            Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
-              Effect.forEach(
-                Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-                (meta) =>
-                  Effect.map(
-                    meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
-                    (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
-                  )
-              ))
-          return deepEqual(yield* read(source), yield* read(target))
+          yield* importText(text, target)
+          return deepEqual(yield* contents(source), yield* contents(target))
         })
         return Effect.runPromise(Effect.scoped(program))
       }),
@@ -258,21 +264,8 @@ describe("export, of a store that changes while it runs", () => {
 
       // imported, it is the store as it is now
       const target = yield* MemoryStore.make()
-      yield* ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
-        Effect.scoped,
-        Effect.provideService(KonserveStore.KonserveStore, target)
-      )
-      const read = (s: KonserveStore.KonserveStore) =>
-        Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
-          Effect.forEach(
-            Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-            (meta) =>
-              Effect.map(
-                meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
-                (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
-              )
-          ))
-      expect(deepEqual(yield* read(target), yield* read(source))).toBe(true)
+      yield* importText(text, target)
+      expect(deepEqual(yield* contents(target), yield* contents(source))).toBe(true)
     })
     await Effect.runPromise(program)
   })
