@@ -17,18 +17,18 @@ import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Esbuild from "esbuild"
-import * as ChildProcess from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import * as ExportFormat from "../src/internal/cli/exportFormat.js"
+import * as ImportFormat from "../src/internal/cli/importFormat.js"
 import * as KeyLines from "../src/internal/cli/keyLines.js"
 import * as Render from "../src/internal/cli/render.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import * as MemoryStore from "../src/MemoryStore.js"
+import { buildCli, type Run, runCli } from "./utils/cli.js"
 import { deepEqual } from "./utils/deepEqual.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import { storableValues } from "./utils/values.js"
@@ -37,34 +37,11 @@ import { storableValues } from "./utils/values.js"
 // helpers
 // -----------------------------------------------------------------------------
 
-const root = Path.resolve(import.meta.dirname, "..")
 const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "konserve-cli-"))
 const table = uniqueTable("cli")
 const MiB = 1024 * 1024
 
-/** The bundle: under node_modules, so that its external packages resolve. */
-const bundle = Path.join(root, "node_modules", ".cache", "konserve-dynamodb-cli-test", `cli-${process.pid}.mjs`)
-
-beforeAll(async () => {
-  await Esbuild.build({
-    entryPoints: [Path.join(root, "src", "cli.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    outfile: bundle,
-    logLevel: "warning"
-  })
-  return () => Fs.rmSync(bundle, { force: true })
-})
-
-interface Run {
-  readonly status: number | null
-  readonly stdout: Buffer
-  readonly stderr: string
-  /** stdout as text */
-  readonly out: string
-}
+beforeAll(buildCli)
 
 /** The CLI on the run's engine and this file's table (unless the args name another). */
 const cli = (
@@ -74,47 +51,28 @@ const cli = (
     /** Close the read end of stdout's pipe on its first data: a reader that went away (`| head -c 1`). */
     readonly closeStdout?: boolean
   }
-): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(
-      process.execPath,
-      [
-        bundle,
-        ...args,
-        ...(args.includes("--endpoint") ? [] : ["--endpoint", endpoint()]),
-        "--region",
-        "us-east-1"
-      ],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          KONSERVE_TABLE: table,
-          AWS_ACCESS_KEY_ID: "local",
-          AWS_SECRET_ACCESS_KEY: "local",
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          NO_COLOR: "1"
-        },
-        stdio: ["pipe", "pipe", "pipe"]
-      }
-    )
-    const out: Array<Buffer> = []
-    const err: Array<Buffer> = []
-    child.stdout.on("data", (data: Buffer) => {
-      out.push(data)
-      if (options?.closeStdout === true) child.stdout.destroy()
-    })
-    child.stderr.on("data", (data: Buffer) => err.push(data))
-    child.on("error", reject)
-    child.on("close", (status) => {
-      const stdout = Buffer.concat(out)
-      resolve({ status, stdout, out: stdout.toString("utf8"), stderr: Buffer.concat(err).toString("utf8") })
-    })
-    child.stdin.on("error", () => {}) // a command that fails early closes its stdin: EPIPE here
-    child.stdin.end(options?.input ?? "")
-  })
+): Promise<Run> => runCli([...args, "--region", "us-east-1"], { ...options, env: { KONSERVE_TABLE: table } })
 
 const lines = (text: string): ReadonlyArray<string> => text.split("\n").filter((line) => line !== "")
+
+/** An export's text imported into `target` (a MemoryStore), without an engine. */
+const importText = (text: string, target: KonserveStore.KonserveStore) =>
+  ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+    Effect.scoped,
+    Effect.provideService(KonserveStore.KonserveStore, target)
+  )
+
+/** Every key of a store, in key order: key, kind, value (a log's elements), user meta, expiry. */
+const contents = (s: KonserveStore.KonserveStore) =>
+  Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
+    Effect.forEach(
+      Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      (meta) =>
+        Effect.map(
+          meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
+          (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
+        )
+    ))
 
 /** The store of `prefix` in this file's table, for setting up and checking what the CLI did. */
 const store = (prefix: string) => DynamoDBStore.layer(storeConfig(endpoint(), table, { prefix }))
@@ -213,21 +171,8 @@ describe("tagged JSON (the export format's values)", () => {
           yield* source.bassoc("empty", new Uint8Array(0))
           const text = yield* ExportFormat.exportLines({ table: "t", prefix: undefined }, ExportFormat.emptyCounts())
             .pipe(Stream.mkString, Effect.provideService(KonserveStore.KonserveStore, source))
-          yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
-            Effect.scoped,
-            Effect.provideService(KonserveStore.KonserveStore, target)
-          )
-          const read = (s: KonserveStore.KonserveStore) =>
-            Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
-              Effect.forEach(
-                Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-                (meta) =>
-                  Effect.map(
-                    meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
-                    (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
-                  )
-              ))
-          return deepEqual(yield* read(source), yield* read(target))
+          yield* importText(text, target)
+          return deepEqual(yield* contents(source), yield* contents(target))
         })
         return Effect.runPromise(Effect.scoped(program))
       }),
@@ -238,7 +183,7 @@ describe("tagged JSON (the export format's values)", () => {
   it("refuses a truncated or broken file, naming the line", async () => {
     const fail = (text: string) =>
       Effect.runPromise(
-        ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
+        ImportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
           Effect.scoped,
           Effect.provide(MemoryStore.layer()),
           Effect.flip,
@@ -319,21 +264,8 @@ describe("export, of a store that changes while it runs", () => {
 
       // imported, it is the store as it is now
       const target = yield* MemoryStore.make()
-      yield* ExportFormat.importLines(Stream.splitLines(Stream.succeed(text)), { now: () => Date.now() }).pipe(
-        Effect.scoped,
-        Effect.provideService(KonserveStore.KonserveStore, target)
-      )
-      const read = (s: KonserveStore.KonserveStore) =>
-        Effect.flatMap(Stream.runCollect(s.keys), (metas) =>
-          Effect.forEach(
-            Array.from(metas).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-            (meta) =>
-              Effect.map(
-                meta.type === "log" ? s.log(meta.key) : s.get(meta.key),
-                (value) => [meta.key, meta.type, Option.getOrThrow(value), meta.user, meta.expiresAt?.getTime()]
-              )
-          ))
-      expect(deepEqual(yield* read(target), yield* read(source))).toBe(true)
+      yield* importText(text, target)
+      expect(deepEqual(yield* contents(target), yield* contents(source))).toBe(true)
     })
     await Effect.runPromise(program)
   })

@@ -6,30 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Esbuild from "esbuild"
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { buildCli, bundlePath, root } from "./utils/cli.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 
-const root = Path.resolve(import.meta.dirname, "..")
-
-/** The CLI bundled once (a `tsx` start costs seconds on a busy machine), under node_modules so its packages resolve. */
-const bundle = Path.join(root, "node_modules", ".cache", "konserve-dynamodb-cli-test", `watch-${process.pid}.mjs`)
-
-beforeAll(async () => {
-  await Esbuild.build({
-    entryPoints: [Path.join(root, "src", "cli.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    outfile: bundle,
-    logLevel: "warning"
-  })
-  return () => Fs.rmSync(bundle, { force: true })
-})
+/** The CLI bundled once (a `tsx` start costs seconds on a busy machine). */
+beforeAll(buildCli)
 
 interface Watcher {
   /** Resolves with the first `n` stdout lines. */
@@ -49,7 +32,7 @@ const env = (table: string) => ({
 const start = (table: string, args: ReadonlyArray<string>): Watcher => {
   const child = ChildProcess.spawn(
     process.execPath,
-    [bundle, ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
+    [bundlePath(), ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
     { cwd: root, env: env(table), stdio: ["ignore", "pipe", "pipe"] }
   )
   let out = ""
@@ -87,7 +70,7 @@ const run = (table: string, args: ReadonlyArray<string>) =>
     new Promise<{ readonly status: number | null; readonly out: string }>((resolve) => {
       const child = ChildProcess.spawn(
         process.execPath,
-        [bundle, ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
+        [bundlePath(), ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
         { cwd: root, env: env(table), stdio: ["ignore", "pipe", "pipe"] }
       )
       let out = ""

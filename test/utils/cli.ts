@@ -1,8 +1,8 @@
 /**
- * The `konserve-dynamodb` CLI as a child process, for test files other than
- * test/cli.test.ts: `src/cli.ts` bundled once per file by esbuild (packages
- * left external, so a start costs about a second), run against the run's
- * DynamoDB Local. Call `buildCli()` in a `beforeAll`.
+ * The `konserve-dynamodb` CLI as a child process, for the CLI's test files:
+ * `src/cli.ts` bundled once per file by esbuild (packages left external, so
+ * a start costs about a second), run against the run's DynamoDB Local. Call
+ * `buildCli()` in a `beforeAll`.
  */
 import * as Esbuild from "esbuild"
 import * as ChildProcess from "node:child_process"
@@ -42,6 +42,9 @@ export const buildCli = async (): Promise<() => void> => {
 /** What a run of the CLI printed and how it ended. */
 export interface Run {
   readonly status: number | null
+  /** stdout as bytes */
+  readonly stdout: Buffer
+  /** stdout as text */
   readonly out: string
   readonly stderr: string
 }
@@ -54,7 +57,13 @@ export interface Run {
  */
 export const runCli = (
   args: ReadonlyArray<string>,
-  options?: { readonly env?: Readonly<Record<string, string>>; readonly input?: string; readonly engine?: boolean }
+  options?: {
+    readonly env?: Readonly<Record<string, string>>
+    readonly input?: string | Uint8Array
+    readonly engine?: boolean
+    /** Close the read end of stdout's pipe on its first data: a reader that went away (`| head -c 1`). */
+    readonly closeStdout?: boolean
+  }
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = {
@@ -74,15 +83,16 @@ export const runCli = (
     )
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
-    child.stdout.on("data", (data: Buffer) => out.push(data))
+    child.stdout.on("data", (data: Buffer) => {
+      out.push(data)
+      if (options?.closeStdout === true) child.stdout.destroy()
+    })
     child.stderr.on("data", (data: Buffer) => err.push(data))
     child.on("error", reject)
-    child.on("close", (status) =>
-      resolve({
-        status,
-        out: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8")
-      }))
-    child.stdin.on("error", () => {})
+    child.on("close", (status) => {
+      const stdout = Buffer.concat(out)
+      resolve({ status, stdout, out: stdout.toString("utf8"), stderr: Buffer.concat(err).toString("utf8") })
+    })
+    child.stdin.on("error", () => {}) // a command that fails early closes its stdin: EPIPE here
     child.stdin.end(options?.input ?? "")
   })

@@ -9,16 +9,15 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as DynamoDBStore from "../../DynamoDBStore.js"
-import type { Change } from "../../KonserveStore.js"
-import { Exit, renderReport, reportOf } from "./failure.js"
-import * as Io from "./io.js"
-import * as Render from "./render.js"
-import * as Target from "./target.js"
+import * as DynamoDBStore from "../../../DynamoDBStore.js"
+import type { Change } from "../../../KonserveStore.js"
+import * as Io from "../io.js"
+import * as Render from "../render.js"
+import * as Target from "../target.js"
+import { handle } from "./shared.js"
 
 /** One change as a JSON object (`--json`). @internal */
 export const changeJson = (change: Change): Record<string, unknown> => ({
@@ -59,26 +58,17 @@ export const watch = Command.make(
     json: Options.boolean("json").pipe(Options.withDescription("JSON Lines on stdout, one object per change."))
   },
   (flags) =>
-    Effect.scoped(Effect.gen(function*() {
-      const target = yield* Target.resolve(flags, { create: false })
-      const checkpoint = Option.getOrUndefined(Option.map(flags.checkpoint, Io.literal))
-      const from = Option.getOrUndefined(flags.from)
-      yield* DynamoDBStore.changes(target.config, {
-        ...(from === undefined ? {} : { from }),
-        ...(checkpoint === undefined ? {} : { checkpoint })
-      }).pipe(
-        Stream.runForEach((change) => Io.line(flags.json ? JSON.stringify(changeJson(change)) : changeLine(change)))
-      )
-    })).pipe(
-      Effect.catchAllCause((cause) => {
-        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        const failure = Cause.failureOption(cause)
-        const report = Option.isSome(failure)
-          ? reportOf(failure.value)
-          : { ...reportOf(Cause.squash(cause)), tag: "Defect" }
-        return Effect.zipRight(
-          Io.errLine(renderReport(report, flags.json)),
-          Effect.fail(new Exit({ code: report.exitCode }))
+    handle(
+      flags.json,
+      Effect.gen(function*() {
+        const target = yield* Target.resolve(flags, { create: false })
+        const checkpoint = Option.getOrUndefined(Option.map(flags.checkpoint, Io.literal))
+        const from = Option.getOrUndefined(flags.from)
+        yield* DynamoDBStore.changes(target.config, {
+          ...(from === undefined ? {} : { from }),
+          ...(checkpoint === undefined ? {} : { checkpoint })
+        }).pipe(
+          Stream.runForEach((change) => Io.line(flags.json ? JSON.stringify(changeJson(change)) : changeLine(change)))
         )
       })
     )
