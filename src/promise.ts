@@ -318,11 +318,11 @@ const makeStore = (
     assocIn: (path, value, options) => run("assocIn", () => service.assocIn(path, value, options)),
     update: async (key, f, options) => {
       guard("update")
-      return Update.update(runtime, service, retries, [key], f, options)
+      return Update.update({ runtime, service, retries, path: [key], f, options })
     },
     updateIn: async (path, f, options) => {
       guard("updateIn")
-      return Update.update(runtime, service, retries, path, f, options)
+      return Update.update({ runtime, service, retries, path, f, options })
     },
     dissoc: (key, options) => run("dissoc", () => service.dissoc(key, options)),
     keys: () => {
