@@ -27,6 +27,7 @@ import * as Client from "./internal/dynamodb/client.js"
 import * as Connect from "./internal/dynamodb/connect.js"
 import * as Content from "./internal/dynamodb/content.js"
 import * as Feed from "./internal/dynamodb/feed/feed.js"
+import * as FeedOptions from "./internal/dynamodb/feed/options.js"
 import * as StreamsClient from "./internal/dynamodb/feed/streamsClient.js"
 import * as StreamTable from "./internal/dynamodb/feed/streamTable.js"
 import * as Item from "./internal/dynamodb/item.js"
@@ -464,33 +465,10 @@ export const changes = (
   options?: ChangesOptions
 ): Stream.Stream<KonserveStore.Change, KonserveError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const pollInterval = options?.pollInterval === undefined
-      ? Option.some(Feed.DEFAULT_POLL_INTERVAL)
-      : Options.nonNegativeDuration(options.pollInterval)
-    if (Option.isNone(pollInterval) || Duration.isZero(pollInterval.value) || !Duration.isFinite(pollInterval.value)) {
-      return yield* Options.invalidConfiguration(
-        `invalid pollInterval: ${String(options?.pollInterval)} is not a finite, positive duration`,
-        "DynamoDBStore.changes"
-      )
-    }
-    const from = options?.from
-    if (from !== undefined && from !== "latest" && from !== "oldest") {
-      return yield* Options.invalidConfiguration(
-        `invalid from: ${JSON.stringify(from)}; "latest" or "oldest"`,
-        "DynamoDBStore.changes"
-      )
-    }
-    const checkpoint = options?.checkpoint
-    if (checkpoint !== undefined && (typeof checkpoint !== "string" || checkpoint.length === 0)) {
-      return yield* Options.invalidConfiguration("invalid checkpoint: a non-empty name", "DynamoDBStore.changes")
-    }
+    const checked = yield* FeedOptions.check(options)
     const { client, settings } = yield* Connect.scopedClient(config)
     const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
-    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, {
-      from,
-      checkpoint,
-      pollInterval: pollInterval.value
-    })
+    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, checked)
   })).pipe(Stream.withSpan("DynamoDBStore.changes"))
 
 /**
