@@ -24,6 +24,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Client from "./internal/dynamodb/client.js"
+import type * as ConfigShape from "./internal/dynamodb/configShape.js"
 import * as Connect from "./internal/dynamodb/connect.js"
 import * as Content from "./internal/dynamodb/content.js"
 import * as Feed from "./internal/dynamodb/feed/feed.js"
@@ -47,57 +48,9 @@ import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
  * @since 0.1.0
  * @category models
  */
-export interface DynamoDBStoreConfig {
-  /** The table: one table holds any number of stores, told apart by `prefix`. */
-  readonly table: string
-  /** Else the AWS SDK's own resolution (`AWS_REGION`, the profile). */
-  readonly region?: string | undefined
-  /** Else `AWS_ENDPOINT_URL_DYNAMODB` or the AWS default. */
-  readonly endpoint?: string | undefined
-  /** Else the AWS SDK's default provider chain. The secret is unwrapped only to sign requests. */
-  readonly credentials?: {
-    readonly accessKeyId: string
-    readonly secretAccessKey: Redacted.Redacted<string>
-    readonly sessionToken?: Redacted.Redacted<string> | undefined
-  } | undefined
-  /** Strongly consistent reads (read-your-writes across processes); default true. */
-  readonly consistentRead?: boolean | undefined
-  /**
-   * What to do when the table is missing: create it (default: on-demand
-   * `PAY_PER_REQUEST`), wait until it is ACTIVE and register its TTL
-   * attribute; `false`: fail with `StoreNotFound`.
-   */
-  readonly createTable?:
-    | false
-    | { readonly billingMode: "PAY_PER_REQUEST" }
-    | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
-    | undefined
-  /**
-   * Several logical stores in one table. Prefixes isolate completely, also
-   * when one extends another ("p" and "p2"); at most 512 UTF-8 bytes.
-   */
-  readonly prefix?: string | undefined
-  /** The largest value or binary, in bytes; default 64 MiB. */
-  readonly maxValueBytes?: number | undefined
-  /**
-   * The store's retries of throttling, 5xx, network failures and transaction
-   * conflicts: `maxAttempts` in all (default 10), exponential from
-   * `baseDelay` (default 20 ms), jittered, each pause capped at 2 s. The
-   * store's own clients have the SDK's retries off.
-   */
-  readonly retry?: {
-    readonly maxAttempts?: number | undefined
-    readonly baseDelay?: Duration.DurationInput | undefined
-  } | undefined
-  /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
-  readonly conflictRetries?: number | undefined
-  /**
-   * Ask DynamoDB for the capacity units every request consumed
-   * (`ReturnConsumedCapacity: "TOTAL"`) and add them to the
-   * `konserve_dynamodb_capacity_units_total` metric (docs/observability.md).
-   * Default false: the answers are a few bytes longer.
-   */
-  readonly consumedCapacity?: boolean | undefined
+export interface DynamoDBStoreConfig
+  extends ConfigShape.ConfigShape<Redacted.Redacted<string>, Duration.DurationInput>
+{
   /**
    * The table's DynamoDB stream, for `changes`: true creates the table with
    * a stream (view type `NEW_AND_OLD_IMAGES`), or turns it on for an
@@ -105,23 +58,6 @@ export interface DynamoDBStoreConfig {
    * is left as it is).
    */
   readonly stream?: boolean | undefined
-  /**
-   * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
-   * learned from the store's last complete listing, one segment per 4 pages
-   * of 1 MB it read (at most 8); the first listing reads one segment.
-   */
-  readonly scanSegments?: number | undefined
-  /**
-   * Timeouts of the store's own client (not of a `layerWithClient` client):
-   * `connection`, to open a connection (default 3 seconds), and `request`,
-   * for one request from sending it to its whole answer (default 10
-   * seconds). A request that times out is retried on the `retry` schedule,
-   * which so bounds how long one operation can take.
-   */
-  readonly timeouts?: {
-    readonly connection?: Duration.DurationInput | undefined
-    readonly request?: Duration.DurationInput | undefined
-  } | undefined
 }
 
 /**

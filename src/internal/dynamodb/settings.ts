@@ -17,6 +17,7 @@ import type { DynamoDBError } from "../../KonserveError.js"
 import * as Options from "../options.js"
 import * as Retry from "../retry.js"
 import * as Store from "../store.js"
+import type * as ConfigShape from "./configShape.js"
 import type * as StreamsClient from "./feed/streamsClient.js"
 import * as DynamoDBOptions from "./options.js"
 import type * as Table from "./table.js"
@@ -36,21 +37,8 @@ export interface Settings {
   readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
 }
 
-/**
- * Where the store's own client connects and as whom (`DynamoDBStoreConfig`'s
- * fields of the same names).
- *
- * @internal
- */
-export interface Connection {
-  readonly region?: string | undefined
-  readonly endpoint?: string | undefined
-  readonly credentials?: {
-    readonly accessKeyId: string
-    readonly secretAccessKey: Redacted.Redacted<string>
-    readonly sessionToken?: Redacted.Redacted<string> | undefined
-  } | undefined
-}
+/** Where the store's own client connects and as whom. @internal */
+export type Connection = ConfigShape.ConnectionShape<Redacted.Redacted<string>>
 
 /** The default timeouts of the store's own client. */
 const DEFAULT_TIMEOUTS = { connection: Duration.seconds(3), request: Duration.seconds(10) }
