@@ -12,9 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { DecodeError } from "../KonserveError.js"
 import {
   ConditionFailed,
-  DecodeError,
   ItemTooLarge,
   type KonserveError,
   SerializationError,
@@ -32,19 +32,28 @@ import type {
   Updated,
   WriteOptions
 } from "../KonserveStore.js"
-import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader, Written } from "./backend.js"
+import type { Backend, Condition, Entry, PutRequest, WriteHeader, Written } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as CacheReads from "./cache/reads.js"
 import * as Changes from "./changes.js"
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
-import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
+import { MAX_ATOMIC_KEYS, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Metrics from "./metrics.js"
-import { nonNegativeDuration } from "./options.js"
+import { meteredBassoc, meteredTransact, noStackTrace, operation } from "./operation.js"
 import * as Paths from "./path.js"
+import {
+  decodeBytes,
+  encodeValue,
+  metaOf,
+  normalizeEntries,
+  prepare,
+  type Prepared,
+  serializationError,
+  userCondition
+} from "./prepare.js"
 import * as Retry from "./retry.js"
-import * as Tracing from "./tracing.js"
 import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
@@ -60,150 +69,6 @@ export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 /** The default `conflictRetries`. @internal */
 export const DEFAULT_CONFLICT_RETRIES = 10
-
-/** `bassoc`'s metering (generic in its input's error and context, so not an `operation`). */
-const meteredBassoc = Metrics.operationMetered("KonserveStore.bassoc")
-
-/** `transact`'s metering (generic in `f`'s error and context, so not an `operation`). */
-const meteredTransact = Metrics.operationMetered("KonserveStore.transact")
-
-/** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
-const noStackTrace = { captureStackTrace: false } as const
-
-/**
- * A public operation: its body in one span per call, metered (latency and
- * outcome: `internal/metrics.ts`). Like `Effect.fn`, but without the `Error`
- * that `Effect.fn` creates on every call to point a failure's trace at its
- * caller: on the hot path that stack capture is a measurable share of an
- * operation's CPU (docs/benchmarks.md). The span carries the key's hash (or
- * the key, with `TraceKeys`) when an application tracer reads it.
- */
-const operation = (name: string, subject: Tracing.Subject = "key"): typeof Effect.fnUntraced =>
-  ((body: Parameters<typeof Effect.fnUntraced>[0]) => {
-    const run = Effect.fnUntraced(body) as unknown as (
-      ...args: ReadonlyArray<unknown>
-    ) => Effect.Effect<unknown, unknown, unknown>
-    const metered = Metrics.operationMetered(name)
-    return (...args: ReadonlyArray<unknown>) =>
-      metered(Effect.tracerWith((tracer) =>
-        tracer === Tracing.nativeTracer
-          ? Effect.withSpan(run(...args), name, noStackTrace)
-          : Effect.flatMap(Tracing.TraceKeys, (traceKeys) =>
-            Effect.withSpan(run(...args), name, {
-              captureStackTrace: false,
-              attributes: Tracing.operationAttributes(subject, args[0], traceKeys)
-            }))
-      ))
-  }) as unknown as typeof Effect.fnUntraced
-
-const serializationError = (key: string, what: string) =>
-  new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })
-
-const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Codec.Encoded, SerializationError> =>
-  Either.match(Codec.encodeSized(value), {
-    onLeft: (reason) => Effect.fail(serializationError(key, `the ${what} is not storable: ${reason}`)),
-    onRight: Effect.succeed
-  })
-
-/**
- * Decodes stored bytes, never past `maxBytes` (a decompression bomb, a
- * foreign item: `DecodeError`). An `Either`, which is also an Effect: a
- * loop over many (a page of `keys`) runs without one.
- */
-const decodeBytes = (
-  key: string,
-  bytes: Uint8Array,
-  maxBytes: number,
-  what = "value"
-): Either.Either<unknown, DecodeError> =>
-  Either.mapLeft(
-    Codec.decode(bytes, { maxBytes }),
-    (reason) =>
-      new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
-  )
-
-/** What a write's options carry besides its condition, checked before anything is written. */
-interface Prepared {
-  /** The encoded `meta`. */
-  readonly user: Uint8Array | undefined
-  /** A finite `ttl`; undefined for none or `Duration.infinity`. */
-  readonly ttl: Duration.Duration | undefined
-}
-
-/**
- * Why a `ttl` cannot be written, or undefined when it can: it must be a
- * Duration longer than zero. Effect reads a negative or NaN duration as zero
- * (`Duration.seconds(-5)` is `Duration.zero`), so zero is refused with them:
- * it would write an item expired at once, which no read ever sees.
- */
-const ttlProblem = (input: unknown): string | undefined => {
-  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.isDuration(input)
-    ? Duration.format(input)
-    : String(input)
-  if (Option.isNone(Duration.decodeUnknown(input))) return `the ttl ${shown} is not a Duration`
-  if (Option.isNone(nonNegativeDuration(input))) return `the ttl ${shown} is negative or NaN: a ttl is longer than zero`
-  if (Duration.toMillis(Duration.decode(input as Duration.DurationInput)) <= 0) {
-    return `the ttl ${shown} is zero (or was negative: Effect makes a negative Duration zero): ` +
-      "a ttl is longer than zero (leave it out for no expiry)"
-  }
-  return undefined
-}
-
-/**
- * Checks and encodes a write's `meta` (storable, and small enough for one
- * item whatever the value: `MAX_META_BYTES`) and `ttl` (a Duration).
- */
-const prepare = (key: string, options: WriteOptions | undefined): Effect.Effect<Prepared, SerializationError> =>
-  Effect.gen(function*() {
-    let user: Uint8Array | undefined
-    if (options?.meta !== undefined) {
-      const encoded = yield* encodeValue(key, options.meta, "meta")
-      if (encoded.size > MAX_META_BYTES) {
-        return yield* serializationError(
-          key,
-          `the meta is ${encoded.size} bytes encoded, more than one item holds beside the key (${MAX_META_BYTES})`
-        )
-      }
-      user = encoded.bytes
-    }
-    let ttl: Duration.Duration | undefined
-    if (options?.ttl !== undefined) {
-      const reason = ttlProblem(options.ttl)
-      if (reason !== undefined) return yield* serializationError(key, reason)
-      const decoded = Duration.decode(options.ttl)
-      ttl = Duration.isFinite(decoded) ? decoded : undefined
-    }
-    return { user, ttl }
-  })
-
-/** `Meta` of a head, its user meta decoded within `MAX_META_BYTES`. @internal */
-const metaOf = (head: Head): Either.Either<Meta, DecodeError> =>
-  Either.map(
-    head.user === undefined ? Either.right(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
-    (user) => ({
-      key: head.key,
-      type: head.kind,
-      lastWrite: new Date(head.lastWrite),
-      version: head.version,
-      size: head.size,
-      expiresAt: head.expiresAt === undefined ? undefined : new Date(head.expiresAt),
-      user: user as Meta["user"]
-    })
-  )
-
-const userCondition = (options: WriteOptions | undefined): Condition =>
-  options?.ifVersion !== undefined
-    ? { _tag: "Version", version: options.ifVersion }
-    : options?.ifAbsent === true
-    ? { _tag: "Absent" }
-    : { _tag: "None" }
-
-const normalizeEntries = (
-  entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>
-): Array<readonly [unknown, unknown]> =>
-  Symbol.iterator in entries
-    ? Array.from(entries as Iterable<readonly [Key, unknown]>)
-    : Object.entries(entries as Readonly<Record<Key, unknown>>)
 
 /**
  * Builds the service on a backend.
