@@ -10,12 +10,13 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { DecodeError, SerializationError } from "../KonserveError.js"
+import { DecodeError, SerializationError, TransactionLimitExceeded } from "../KonserveError.js"
 import type { Key, Meta, WriteOptions } from "../KonserveStore.js"
-import type { Condition, Head } from "./backend.js"
+import type { Condition, Head, PutRequest } from "./backend.js"
 import * as Codec from "./codec.js"
-import { MAX_META_BYTES } from "./limits.js"
+import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import { nonNegativeDuration } from "./options.js"
+import * as Paths from "./path.js"
 
 export const serializationError = (key: string, what: string) =>
   new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })
@@ -129,3 +130,48 @@ export const normalizeEntries = (
   Symbol.iterator in entries
     ? Array.from(entries as Iterable<readonly [Key, unknown]>)
     : Object.entries(entries as Readonly<Record<Key, unknown>>)
+
+/** What `f` returned is the new value, not an Option, an Either or an Effect around one. */
+export const checkResult = (
+  key: string,
+  operation: string,
+  result: unknown
+): Effect.Effect<void, SerializationError> => {
+  const misuse = Codec.misusedResult(operation, result)
+  return misuse === undefined ? Effect.void : Effect.fail(serializationError(key, misuse))
+}
+
+/** A path deeper than a value may be fails before anything is read or written. */
+export const checkPathDepth = (
+  key: string,
+  steps: ReadonlyArray<Paths.Step>
+): Effect.Effect<void, SerializationError> =>
+  steps.length > Codec.MAX_DEPTH
+    ? Effect.fail(
+      serializationError(key, `a path of ${steps.length} steps, deeper than a value may be (${Codec.MAX_DEPTH})`)
+    )
+    : Effect.void
+
+export const pathResult = (
+  key: string,
+  current: Option.Option<unknown>,
+  steps: ReadonlyArray<Paths.Step>,
+  leaf: unknown
+) =>
+  Either.match(Paths.assocIn(current, steps, leaf), {
+    onLeft: (reason) => Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${reason}` })),
+    onRight: Effect.succeed
+  })
+
+/** An atomic write that could not fit one transaction even with every value in chunks fails before anything is written. */
+export const checkTransactionSize = (operation: string, requests: ReadonlyArray<PutRequest>) => {
+  const bytes = minimalTransactionBytes(requests)
+  return bytes > TRANSACTION_BYTES
+    ? Effect.fail(new TransactionLimitExceeded({ operation, items: requests.length, limit: MAX_ATOMIC_KEYS, bytes }))
+    : Effect.void
+}
+
+export const checkAtomicLimit = (operation: string, items: number, atomic: boolean | undefined) =>
+  atomic !== false && items > MAX_ATOMIC_KEYS
+    ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
+    : Effect.void

@@ -13,17 +13,10 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { DecodeError } from "../KonserveError.js"
-import {
-  ConditionFailed,
-  ItemTooLarge,
-  type KonserveError,
-  SerializationError,
-  TransactionLimitExceeded
-} from "../KonserveError.js"
+import { ConditionFailed, ItemTooLarge, type KonserveError } from "../KonserveError.js"
 import type {
   Binary,
   BinaryInput as Input,
-  Change,
   DissocOptions,
   Key,
   KonserveStore,
@@ -32,27 +25,30 @@ import type {
   Updated,
   WriteOptions
 } from "../KonserveStore.js"
-import type { Backend, Condition, Entry, PutRequest, WriteHeader, Written } from "./backend.js"
+import type { Backend, Condition, Entry, PutRequest, WriteHeader } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as CacheReads from "./cache/reads.js"
 import * as Changes from "./changes.js"
-import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
-import { MAX_ATOMIC_KEYS, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Metrics from "./metrics.js"
 import { meteredBassoc, meteredTransact, noStackTrace, operation } from "./operation.js"
 import * as Paths from "./path.js"
 import {
+  checkAtomicLimit,
+  checkPathDepth,
+  checkResult,
+  checkTransactionSize,
   decodeBytes,
   encodeValue,
   metaOf,
   normalizeEntries,
+  pathResult,
   prepare,
   type Prepared,
-  serializationError,
   userCondition
 } from "./prepare.js"
+import * as Publish from "./publish.js"
 import * as Retry from "./retry.js"
 import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
@@ -80,45 +76,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
   const backend = Metrics.meteredBackend(unmetered)
   const now = Clock.currentTimeMillis
   const hub = Changes.make()
-
-  /**
-   * Publishes what writes committed (`changes`), in the fiber that made them,
-   * before they return. `bytes`: the stored bytes of a value, decoded into
-   * `Change.value` when the backend held them inline. Nothing is built when
-   * nobody subscribes.
-   */
-  const published = (
-    written: ReadonlyArray<Written>,
-    bytes: (i: number) => Uint8Array | undefined,
-    batch: Option.Option<string>
-  ): void => {
-    if (!hub.active()) return
-    hub.publish(written.map((w, i): Change => {
-      const stored = w.inline && w.head.kind === "value" ? bytes(i) : undefined
-      return {
-        key: w.head.key,
-        op: "write",
-        version: w.head.version,
-        meta: Either.getRight(metaOf(w.head)),
-        value: stored === undefined ? Option.none() : Either.getRight(decodeBytes(w.head.key, stored, maxValueBytes)),
-        batch
-      }
-    }))
-  }
-
-  const publishedRemovals = (removed: Iterable<readonly [string, Option.Option<string>]>, atomic: boolean): void => {
-    if (!hub.active()) return
-    const changes: Array<Change> = []
-    for (const [key, version] of removed) {
-      if (Option.isNone(version)) continue
-      const batch = atomic ? version : Option.none()
-      changes.push({ key, op: "remove", version: version.value, meta: Option.none(), value: Option.none(), batch })
-    }
-    hub.publish(changes)
-  }
-
-  const noBatch = Option.none<string>()
-  const wrote = (bytes?: Uint8Array) => (written: Written): void => published([written], () => bytes, noBatch)
+  const { noBatch, published, publishedRemovals, wrote } = Publish.make(hub, maxValueBytes)
 
   const checkSize = (key: string, size: number): Effect.Effect<void, ItemTooLarge> =>
     size > maxValueBytes ? Effect.fail(new ItemTooLarge({ key, size, limit: maxValueBytes })) : Effect.void
@@ -276,12 +234,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
         })
       }))
 
-  /** What `f` returned is the new value, not an Option, an Either or an Effect around one. */
-  const checkResult = (key: string, operation: string, result: unknown): Effect.Effect<void, SerializationError> => {
-    const misuse = Codec.misusedResult(operation, result)
-    return misuse === undefined ? Effect.void : Effect.fail(serializationError(key, misuse))
-  }
-
   const updateIn = operation("KonserveStore.updateIn", "path")(function*(
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
@@ -300,21 +252,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
         return { whole, result: { before, after } satisfies Updated }
       }))
   })
-
-  /** A path deeper than a value may be fails before anything is read or written. */
-  const checkPathDepth = (key: string, steps: ReadonlyArray<Paths.Step>): Effect.Effect<void, SerializationError> =>
-    steps.length > Codec.MAX_DEPTH
-      ? Effect.fail(
-        serializationError(key, `a path of ${steps.length} steps, deeper than a value may be (${Codec.MAX_DEPTH})`)
-      )
-      : Effect.void
-
-  const pathResult = (key: string, current: Option.Option<unknown>, steps: ReadonlyArray<Paths.Step>, leaf: unknown) =>
-    Either.match(Paths.assocIn(current, steps, leaf), {
-      onLeft: (reason) =>
-        Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${reason}` })),
-      onRight: Effect.succeed
-    })
 
   const assocIn = operation("KonserveStore.assocIn", "path")(
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
@@ -373,19 +310,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     }
     return found as ReadonlyMap<Key, unknown>
   })
-
-  /** An atomic write that could not fit one transaction even with every value in chunks fails before anything is written. */
-  const checkTransactionSize = (operation: string, requests: ReadonlyArray<PutRequest>) => {
-    const bytes = minimalTransactionBytes(requests)
-    return bytes > TRANSACTION_BYTES
-      ? Effect.fail(new TransactionLimitExceeded({ operation, items: requests.length, limit: MAX_ATOMIC_KEYS, bytes }))
-      : Effect.void
-  }
-
-  const checkAtomicLimit = (operation: string, items: number, atomic: boolean | undefined) =>
-    atomic !== false && items > MAX_ATOMIC_KEYS
-      ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
-      : Effect.void
 
   const multiAssoc = operation("KonserveStore.multiAssoc", "keys")(function*(
     entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,
