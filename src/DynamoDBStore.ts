@@ -12,34 +12,31 @@
  *
  * @since 0.1.0
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Backend from "./internal/dynamodb/backend.js"
 import * as Client from "./internal/dynamodb/client.js"
+import type * as ConfigShape from "./internal/dynamodb/configShape.js"
+import * as Connect from "./internal/dynamodb/connect.js"
 import * as Content from "./internal/dynamodb/content.js"
 import * as Feed from "./internal/dynamodb/feed/feed.js"
+import * as FeedOptions from "./internal/dynamodb/feed/options.js"
 import * as StreamsClient from "./internal/dynamodb/feed/streamsClient.js"
 import * as StreamTable from "./internal/dynamodb/feed/streamTable.js"
 import * as Item from "./internal/dynamodb/item.js"
-import * as DynamoDBOptions from "./internal/dynamodb/options.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
+import { acquireClient, type Settings, settingsOf, streamsSettings } from "./internal/dynamodb/settings.js"
 import * as Sweep from "./internal/dynamodb/sweep.js"
 import * as Table from "./internal/dynamodb/table.js"
 import * as Options from "./internal/options.js"
-import * as Retry from "./internal/retry.js"
-import * as Store from "./internal/store.js"
-import * as Version from "./internal/version.js"
 import type { DynamoDBError, KonserveError } from "./KonserveError.js"
 import { StoreNotFound } from "./KonserveError.js"
 import type * as KonserveStore from "./KonserveStore.js"
@@ -51,57 +48,9 @@ import { KonserveStore as KonserveStoreTag } from "./KonserveStore.js"
  * @since 0.1.0
  * @category models
  */
-export interface DynamoDBStoreConfig {
-  /** The table: one table holds any number of stores, told apart by `prefix`. */
-  readonly table: string
-  /** Else the AWS SDK's own resolution (`AWS_REGION`, the profile). */
-  readonly region?: string | undefined
-  /** Else `AWS_ENDPOINT_URL_DYNAMODB` or the AWS default. */
-  readonly endpoint?: string | undefined
-  /** Else the AWS SDK's default provider chain. The secret is unwrapped only to sign requests. */
-  readonly credentials?: {
-    readonly accessKeyId: string
-    readonly secretAccessKey: Redacted.Redacted<string>
-    readonly sessionToken?: Redacted.Redacted<string> | undefined
-  } | undefined
-  /** Strongly consistent reads (read-your-writes across processes); default true. */
-  readonly consistentRead?: boolean | undefined
-  /**
-   * What to do when the table is missing: create it (default: on-demand
-   * `PAY_PER_REQUEST`), wait until it is ACTIVE and register its TTL
-   * attribute; `false`: fail with `StoreNotFound`.
-   */
-  readonly createTable?:
-    | false
-    | { readonly billingMode: "PAY_PER_REQUEST" }
-    | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
-    | undefined
-  /**
-   * Several logical stores in one table. Prefixes isolate completely, also
-   * when one extends another ("p" and "p2"); at most 512 UTF-8 bytes.
-   */
-  readonly prefix?: string | undefined
-  /** The largest value or binary, in bytes; default 64 MiB. */
-  readonly maxValueBytes?: number | undefined
-  /**
-   * The store's retries of throttling, 5xx, network failures and transaction
-   * conflicts: `maxAttempts` in all (default 10), exponential from
-   * `baseDelay` (default 20 ms), jittered, each pause capped at 2 s. The
-   * store's own clients have the SDK's retries off.
-   */
-  readonly retry?: {
-    readonly maxAttempts?: number | undefined
-    readonly baseDelay?: Duration.DurationInput | undefined
-  } | undefined
-  /** How many times `update`/`append` re-run on a concurrent change before `ConditionFailed`; default 10. */
-  readonly conflictRetries?: number | undefined
-  /**
-   * Ask DynamoDB for the capacity units every request consumed
-   * (`ReturnConsumedCapacity: "TOTAL"`) and add them to the
-   * `konserve_dynamodb_capacity_units_total` metric (docs/observability.md).
-   * Default false: the answers are a few bytes longer.
-   */
-  readonly consumedCapacity?: boolean | undefined
+export interface DynamoDBStoreConfig
+  extends ConfigShape.ConfigShape<Redacted.Redacted<string>, Duration.DurationInput>
+{
   /**
    * The table's DynamoDB stream, for `changes`: true creates the table with
    * a stream (view type `NEW_AND_OLD_IMAGES`), or turns it on for an
@@ -109,23 +58,6 @@ export interface DynamoDBStoreConfig {
    * is left as it is).
    */
   readonly stream?: boolean | undefined
-  /**
-   * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
-   * learned from the store's last complete listing, one segment per 4 pages
-   * of 1 MB it read (at most 8); the first listing reads one segment.
-   */
-  readonly scanSegments?: number | undefined
-  /**
-   * Timeouts of the store's own client (not of a `layerWithClient` client):
-   * `connection`, to open a connection (default 3 seconds), and `request`,
-   * for one request from sending it to its whole answer (default 10
-   * seconds). A request that times out is retried on the `retry` schedule,
-   * which so bounds how long one operation can take.
-   */
-  readonly timeouts?: {
-    readonly connection?: Duration.DurationInput | undefined
-    readonly request?: Duration.DurationInput | undefined
-  } | undefined
 }
 
 /**
@@ -138,133 +70,6 @@ export interface DynamoDBStoreConfig {
 export type LayerWithClientOptions = Omit<DynamoDBStoreConfig, "region" | "endpoint" | "credentials" | "timeouts"> & {
   readonly client: DynamoDBClient
 }
-
-interface Settings {
-  readonly table: string
-  readonly prefix: string | undefined
-  readonly consistentRead: boolean
-  readonly createTable: Table.CreateTable
-  readonly maxValueBytes: number
-  readonly conflictRetries: number
-  readonly scanSegments: number | undefined
-  readonly consumedCapacity: boolean
-  readonly stream: boolean
-  readonly retry: Retry.RetryPolicy
-  readonly timeouts: { readonly connection: Duration.Duration; readonly request: Duration.Duration }
-}
-
-/** The default timeouts of the store's own client. */
-const DEFAULT_TIMEOUTS = { connection: Duration.seconds(3), request: Duration.seconds(10) }
-
-const durationOr = (input: Duration.DurationInput | undefined, fallback: Duration.Duration): Duration.Duration =>
-  input === undefined ? fallback : Duration.decode(input)
-
-/** The settings of a store from its configuration, checked by one schema (`internal/options.ts`). */
-const settingsOf = (
-  config: Omit<DynamoDBStoreConfig, "credentials"> & { readonly credentials?: unknown }
-): Effect.Effect<Settings, DynamoDBError> =>
-  Effect.suspend(() => {
-    const checked = Either.flatMap(
-      DynamoDBOptions.checkCredentials(config.credentials),
-      () => Options.check(DynamoDBOptions.DynamoDBOptions, config, "DynamoDBStore.make")
-    )
-    if (Either.isLeft(checked)) return Effect.fail(checked.left)
-    const options = checked.right
-    return Effect.succeed({
-      table: options.table,
-      prefix: options.prefix,
-      consistentRead: options.consistentRead ?? true,
-      createTable: options.createTable ?? { billingMode: "PAY_PER_REQUEST" },
-      maxValueBytes: options.maxValueBytes ?? Store.DEFAULT_MAX_VALUE_BYTES,
-      conflictRetries: options.conflictRetries ?? Store.DEFAULT_CONFLICT_RETRIES,
-      scanSegments: options.scanSegments,
-      consumedCapacity: options.consumedCapacity ?? false,
-      stream: options.stream ?? false,
-      retry: {
-        maxAttempts: options.retry?.maxAttempts ?? Retry.DEFAULT_RETRY.maxAttempts,
-        baseDelay: durationOr(options.retry?.baseDelay, Retry.DEFAULT_RETRY.baseDelay)
-      },
-      timeouts: {
-        connection: durationOr(options.timeouts?.connection, DEFAULT_TIMEOUTS.connection),
-        request: durationOr(options.timeouts?.request, DEFAULT_TIMEOUTS.request)
-      }
-    })
-  })
-
-const clientOf = (
-  sdk: DynamoDBClient,
-  settings: Settings,
-  cancellation: Client.Cancellation,
-  borrowed: boolean,
-  anchor?: Version.Anchor
-): Effect.Effect<Client.Client> =>
-  Effect.map(
-    FiberRef.get(Client.borrowedAttemptMillis),
-    (deadline) =>
-      Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
-        anchor,
-        // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
-        attemptDeadlineMillis: borrowed ? deadline : undefined
-      })
-  )
-
-/** The store on a client: checks (or creates) the table first, so a bad configuration fails here. */
-const makeWith = (
-  sdk: DynamoDBClient,
-  settings: Settings,
-  cancellation: Client.Cancellation,
-  borrowed: boolean
-): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
-  Effect.gen(function*() {
-    // versions are minted from DynamoDB's clock, learned from the Date of every answer (the table check's first)
-    const anchor = Version.makeAnchor(yield* FiberRef.get(Version.testSkewMillis))
-    const client = yield* clientOf(sdk, settings, cancellation, borrowed, anchor)
-    yield* Table.ensure(client, settings.createTable)
-    if (settings.stream) yield* StreamTable.ensure(client)
-    const backend = Backend.make(client, Item.layout(settings.prefix), {
-      consistentRead: settings.consistentRead,
-      conflictRetries: settings.conflictRetries,
-      maxValueBytes: settings.maxValueBytes,
-      scanSegments: settings.scanSegments,
-      anchor
-    })
-    return Store.make(backend, { maxValueBytes: settings.maxValueBytes, conflictRetries: settings.conflictRetries })
-  })
-
-/**
- * A client of the store's own: the SDK's retries off (the store retries on
- * its schedule), and timeouts on connecting and on every request.
- */
-const acquireClient = (
-  config: DynamoDBStoreConfig,
-  settings: Settings
-): Effect.Effect<DynamoDBClient, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const credentials = config.credentials
-      return new DynamoDBClient({
-        maxAttempts: 1,
-        requestHandler: {
-          connectionTimeout: Duration.toMillis(settings.timeouts.connection),
-          requestTimeout: Duration.toMillis(settings.timeouts.request),
-          throwOnRequestTimeout: true
-        },
-        ...(config.region === undefined ? {} : { region: config.region }),
-        ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-        ...(credentials === undefined ? {} : {
-          credentials: () =>
-            Promise.resolve({
-              accessKeyId: credentials.accessKeyId,
-              secretAccessKey: Redacted.value(credentials.secretAccessKey),
-              ...(credentials.sessionToken === undefined
-                ? {}
-                : { sessionToken: Redacted.value(credentials.sessionToken) })
-            })
-        })
-      })
-    }),
-    (client) => Effect.sync(() => client.destroy())
-  )
 
 /**
  * A store on its own `DynamoDBClient`, destroyed when the scope closes.
@@ -292,7 +97,7 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
     const sdk = yield* acquireClient(config, settings)
-    return yield* makeWith(sdk, settings, "light", false)
+    return yield* Connect.makeWith(sdk, settings, "light", false)
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
 /**
@@ -373,7 +178,7 @@ export const layerWithClient = (
   Layer.effect(
     KonserveStoreTag,
     Effect.flatMap(settingsOf(options), (settings) =>
-      makeWith(options.client, settings, Client.cancellationOf(options.client), true)).pipe(
+      Connect.makeWith(options.client, settings, Client.cancellationOf(options.client), true)).pipe(
         Effect.withSpan("DynamoDBStore.make")
       )
   )
@@ -382,12 +187,7 @@ const withClient = <A>(
   config: DynamoDBStoreConfig | LayerWithClientOptions,
   f: (client: Client.Client, settings: Settings) => Effect.Effect<A, DynamoDBError>
 ): Effect.Effect<A, DynamoDBError> =>
-  Effect.scoped(Effect.gen(function*() {
-    const settings = yield* settingsOf(config)
-    const borrowed = "client" in config
-    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    return yield* f(yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed), settings)
-  }))
+  Effect.scoped(Effect.flatMap(Connect.scopedClient(config), ({ client, settings }) => f(client, settings)))
 
 /**
  * Deletes a store: without a prefix, its table (and waits until it is
@@ -534,10 +334,7 @@ export const sweep = (
         "DynamoDBStore.sweep"
       )
     }
-    const settings = yield* settingsOf(config)
-    const borrowed = "client" in config
-    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
+    const { client, settings } = yield* Connect.scopedClient(config)
     const table = yield* Table.describe(client)
     if (table === undefined) return yield* new StoreNotFound({ table: settings.table })
     if (Duration.lessThan(grace.value, SAFE_GRACE)) {
@@ -570,41 +367,6 @@ export interface ChangesOptions {
   readonly checkpoint?: string | undefined
   /** The pause between polls when no shard has a new record; default 250 ms. */
   readonly pollInterval?: Duration.DurationInput | undefined
-}
-
-/** The streams client's settings: the store's region, endpoint, credentials and timeouts, or the borrowed client's. */
-const streamsSettings = (
-  config: DynamoDBStoreConfig | LayerWithClientOptions,
-  settings: Settings
-): StreamsClient.Settings => {
-  if ("client" in config) {
-    const resolved = config.client.config
-    return {
-      region: resolved.region,
-      credentials: resolved.credentials,
-      ...(resolved.endpoint === undefined ? {} : { endpoint: resolved.endpoint })
-    } as StreamsClient.Settings
-  }
-  const credentials = config.credentials
-  return {
-    requestHandler: {
-      connectionTimeout: Duration.toMillis(settings.timeouts.connection),
-      requestTimeout: Duration.toMillis(settings.timeouts.request),
-      throwOnRequestTimeout: true
-    },
-    ...(config.region === undefined ? {} : { region: config.region }),
-    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-    ...(credentials === undefined ? {} : {
-      credentials: () =>
-        Promise.resolve({
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: Redacted.value(credentials.secretAccessKey),
-          ...(credentials.sessionToken === undefined
-            ? {}
-            : { sessionToken: Redacted.value(credentials.sessionToken) })
-        })
-    })
-  }
 }
 
 /**
@@ -640,36 +402,10 @@ export const changes = (
   options?: ChangesOptions
 ): Stream.Stream<KonserveStore.Change, KonserveError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const pollInterval = options?.pollInterval === undefined
-      ? Option.some(Feed.DEFAULT_POLL_INTERVAL)
-      : Options.nonNegativeDuration(options.pollInterval)
-    if (Option.isNone(pollInterval) || Duration.isZero(pollInterval.value) || !Duration.isFinite(pollInterval.value)) {
-      return yield* Options.invalidConfiguration(
-        `invalid pollInterval: ${String(options?.pollInterval)} is not a finite, positive duration`,
-        "DynamoDBStore.changes"
-      )
-    }
-    const from = options?.from
-    if (from !== undefined && from !== "latest" && from !== "oldest") {
-      return yield* Options.invalidConfiguration(
-        `invalid from: ${JSON.stringify(from)}; "latest" or "oldest"`,
-        "DynamoDBStore.changes"
-      )
-    }
-    const checkpoint = options?.checkpoint
-    if (checkpoint !== undefined && (typeof checkpoint !== "string" || checkpoint.length === 0)) {
-      return yield* Options.invalidConfiguration("invalid checkpoint: a non-empty name", "DynamoDBStore.changes")
-    }
-    const settings = yield* settingsOf(config)
-    const borrowed = "client" in config
-    const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
+    const checked = yield* FeedOptions.check(options)
+    const { client, settings } = yield* Connect.scopedClient(config)
     const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
-    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, {
-      from,
-      checkpoint,
-      pollInterval: pollInterval.value
-    })
+    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, checked)
   })).pipe(Stream.withSpan("DynamoDBStore.changes"))
 
 /**

@@ -24,6 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as DynamoDBStore from "./DynamoDBStore.js"
+import type * as ConfigShape from "./internal/dynamodb/configShape.js"
 import * as Run from "./internal/promise/run.js"
 import * as Transact from "./internal/promise/transact.js"
 import * as Update from "./internal/promise/update.js"
@@ -36,36 +37,13 @@ import * as MemoryStore from "./MemoryStore.js"
 /**
  * A DynamoDB store's configuration without Effect types: the fields of
  * `DynamoDBStore.DynamoDBStoreConfig`, durations in milliseconds and the
- * secret as a plain string (it is wrapped in `Redacted` at once).
+ * secret as a plain string (it is wrapped in `Redacted` at once): `retry.baseDelay`
+ * and `timeouts` in milliseconds.
  *
  * @since 0.1.0
  * @category models
  */
-export interface DynamoDBConfig {
-  readonly table: string
-  readonly region?: string | undefined
-  readonly endpoint?: string | undefined
-  readonly credentials?: {
-    readonly accessKeyId: string
-    readonly secretAccessKey: string
-    readonly sessionToken?: string | undefined
-  } | undefined
-  readonly consistentRead?: boolean | undefined
-  readonly createTable?:
-    | false
-    | { readonly billingMode: "PAY_PER_REQUEST" }
-    | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
-    | undefined
-  readonly prefix?: string | undefined
-  readonly maxValueBytes?: number | undefined
-  /** `baseDelay` in milliseconds. */
-  readonly retry?: { readonly maxAttempts?: number | undefined; readonly baseDelay?: number | undefined } | undefined
-  readonly conflictRetries?: number | undefined
-  readonly consumedCapacity?: boolean | undefined
-  readonly scanSegments?: number | undefined
-  /** Milliseconds. */
-  readonly timeouts?: { readonly connection?: number | undefined; readonly request?: number | undefined } | undefined
-}
+export interface DynamoDBConfig extends ConfigShape.ConfigShape<string, number> {}
 
 /**
  * A MemoryStore: the same semantics and limits, in this process's memory.
@@ -318,11 +296,11 @@ const makeStore = (
     assocIn: (path, value, options) => run("assocIn", () => service.assocIn(path, value, options)),
     update: async (key, f, options) => {
       guard("update")
-      return Update.update(runtime, service, retries, [key], f, options)
+      return Update.update({ runtime, service, retries, path: [key], f, options })
     },
     updateIn: async (path, f, options) => {
       guard("updateIn")
-      return Update.update(runtime, service, retries, path, f, options)
+      return Update.update({ runtime, service, retries, path, f, options })
     },
     dissoc: (key, options) => run("dissoc", () => service.dissoc(key, options)),
     keys: () => {

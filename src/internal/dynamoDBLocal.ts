@@ -33,10 +33,11 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Http from "node:http"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
 import * as Path from "node:path"
+import { listTablesOnce } from "./dynamoDBLocalProbe.js"
+import { startWatchdog } from "./dynamoDBLocalWatchdog.js"
 import * as Retry from "./retry.js"
 
 /** @internal */
@@ -309,44 +310,6 @@ const earlyExitError = (
   })
 }
 
-/**
- * One `ListTables` over raw HTTP (DynamoDB Local checks that a SigV4 header is
- * present, not the signature). Succeeds on 200.
- *
- * @internal
- */
-export const listTablesOnce = (port: number): Effect.Effect<void, Error> =>
-  Effect.async<void, Error>((resume, signal) => {
-    const body = "{}"
-    const request = Http.request({
-      host: "127.0.0.1",
-      port,
-      method: "POST",
-      path: "/",
-      agent: false,
-      signal,
-      headers: {
-        "content-type": "application/x-amz-json-1.0",
-        "content-length": Buffer.byteLength(body),
-        "x-amz-target": "DynamoDB_20120810.ListTables",
-        "authorization":
-          "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-        "connection": "close"
-      }
-    }, (response) => {
-      response.resume()
-      response.once("end", () =>
-        resume(
-          response.statusCode === 200
-            ? Effect.void
-            : Effect.fail(new Error(`ListTables answered HTTP ${response.statusCode}`))
-        ))
-      response.once("error", (cause) => resume(Effect.fail(cause)))
-    })
-    request.once("error", (cause) => resume(Effect.fail(cause)))
-    request.end(body)
-  })
-
 const waitReady = (
   spawned: Spawned,
   command: string,
@@ -372,45 +335,6 @@ const waitReady = (
         })
     })
   )
-}
-
-/**
- * A `node -e` watchdog that kills the engine when this process dies: it holds
- * the read end of a pipe from this process and acts on EOF. It exits by itself
- * when the engine is gone.
- */
-const WATCHDOG = `
-const pid = Number(process.argv[1]);
-const alive = () => { try { process.kill(pid, 0); return true } catch (e) { return e.code === "EPERM" } };
-let stopping = false;
-const stop = () => {
-  if (stopping) return; stopping = true;
-  if (!alive()) process.exit(0);
-  try { process.kill(pid, "SIGTERM") } catch {}
-  const since = Date.now();
-  setInterval(() => {
-    if (!alive()) process.exit(0);
-    if (Date.now() - since > 5000) { try { process.kill(pid, "SIGKILL") } catch {} process.exit(0) }
-  }, 100);
-};
-process.stdin.on("end", stop); process.stdin.on("close", stop); process.stdin.on("error", stop);
-process.stdin.resume();
-setInterval(() => { if (!alive()) process.exit(0) }, 2000);
-`
-
-const startWatchdog = (pid: number): ChildProcess.ChildProcess | undefined => {
-  try {
-    const watchdog = ChildProcess.spawn(process.execPath, ["-e", WATCHDOG, String(pid)], {
-      stdio: ["pipe", "ignore", "ignore"],
-      windowsHide: true
-    })
-    watchdog.on("error", () => {
-      // best effort: the `exit` handler still covers an orderly exit
-    })
-    return watchdog
-  } catch {
-    return undefined
-  }
 }
 
 /**

@@ -12,18 +12,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import {
-  ConditionFailed,
-  DecodeError,
-  ItemTooLarge,
-  type KonserveError,
-  SerializationError,
-  TransactionLimitExceeded
-} from "../KonserveError.js"
+import type { DecodeError } from "../KonserveError.js"
+import { ConditionFailed, ItemTooLarge, type KonserveError } from "../KonserveError.js"
 import type {
   Binary,
   BinaryInput as Input,
-  Change,
   DissocOptions,
   Key,
   KonserveStore,
@@ -32,19 +25,31 @@ import type {
   Updated,
   WriteOptions
 } from "../KonserveStore.js"
-import type { Backend, Condition, Entry, Head, PutRequest, WriteHeader, Written } from "./backend.js"
+import type { Backend, Condition, Entry, PutRequest, WriteHeader } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
 import * as CacheReads from "./cache/reads.js"
 import * as Changes from "./changes.js"
-import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
-import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Metrics from "./metrics.js"
-import { nonNegativeDuration } from "./options.js"
+import { meteredBassoc, meteredTransact, noStackTrace, operation } from "./operation.js"
 import * as Paths from "./path.js"
+import {
+  checkAtomicLimit,
+  checkPathDepth,
+  checkResult,
+  checkTransactionSize,
+  decodeBytes,
+  encodeValue,
+  metaOf,
+  normalizeEntries,
+  pathResult,
+  prepare,
+  type Prepared,
+  userCondition
+} from "./prepare.js"
+import * as Publish from "./publish.js"
 import * as Retry from "./retry.js"
-import * as Tracing from "./tracing.js"
 import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 
@@ -61,150 +66,6 @@ export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
 /** The default `conflictRetries`. @internal */
 export const DEFAULT_CONFLICT_RETRIES = 10
 
-/** `bassoc`'s metering (generic in its input's error and context, so not an `operation`). */
-const meteredBassoc = Metrics.operationMetered("KonserveStore.bassoc")
-
-/** `transact`'s metering (generic in `f`'s error and context, so not an `operation`). */
-const meteredTransact = Metrics.operationMetered("KonserveStore.transact")
-
-/** Span options of the public operations: a span per call, without the cost of capturing its stack trace. */
-const noStackTrace = { captureStackTrace: false } as const
-
-/**
- * A public operation: its body in one span per call, metered (latency and
- * outcome: `internal/metrics.ts`). Like `Effect.fn`, but without the `Error`
- * that `Effect.fn` creates on every call to point a failure's trace at its
- * caller: on the hot path that stack capture is a measurable share of an
- * operation's CPU (docs/benchmarks.md). The span carries the key's hash (or
- * the key, with `TraceKeys`) when an application tracer reads it.
- */
-const operation = (name: string, subject: Tracing.Subject = "key"): typeof Effect.fnUntraced =>
-  ((body: Parameters<typeof Effect.fnUntraced>[0]) => {
-    const run = Effect.fnUntraced(body) as unknown as (
-      ...args: ReadonlyArray<unknown>
-    ) => Effect.Effect<unknown, unknown, unknown>
-    const metered = Metrics.operationMetered(name)
-    return (...args: ReadonlyArray<unknown>) =>
-      metered(Effect.tracerWith((tracer) =>
-        tracer === Tracing.nativeTracer
-          ? Effect.withSpan(run(...args), name, noStackTrace)
-          : Effect.flatMap(Tracing.TraceKeys, (traceKeys) =>
-            Effect.withSpan(run(...args), name, {
-              captureStackTrace: false,
-              attributes: Tracing.operationAttributes(subject, args[0], traceKeys)
-            }))
-      ))
-  }) as unknown as typeof Effect.fnUntraced
-
-const serializationError = (key: string, what: string) =>
-  new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })
-
-const encodeValue = (key: string, value: unknown, what = "value"): Effect.Effect<Codec.Encoded, SerializationError> =>
-  Either.match(Codec.encodeSized(value), {
-    onLeft: (reason) => Effect.fail(serializationError(key, `the ${what} is not storable: ${reason}`)),
-    onRight: Effect.succeed
-  })
-
-/**
- * Decodes stored bytes, never past `maxBytes` (a decompression bomb, a
- * foreign item: `DecodeError`). An `Either`, which is also an Effect: a
- * loop over many (a page of `keys`) runs without one.
- */
-const decodeBytes = (
-  key: string,
-  bytes: Uint8Array,
-  maxBytes: number,
-  what = "value"
-): Either.Either<unknown, DecodeError> =>
-  Either.mapLeft(
-    Codec.decode(bytes, { maxBytes }),
-    (reason) =>
-      new DecodeError({ key, message: `key ${JSON.stringify(key)}: the stored ${what} does not decode: ${reason}` })
-  )
-
-/** What a write's options carry besides its condition, checked before anything is written. */
-interface Prepared {
-  /** The encoded `meta`. */
-  readonly user: Uint8Array | undefined
-  /** A finite `ttl`; undefined for none or `Duration.infinity`. */
-  readonly ttl: Duration.Duration | undefined
-}
-
-/**
- * Why a `ttl` cannot be written, or undefined when it can: it must be a
- * Duration longer than zero. Effect reads a negative or NaN duration as zero
- * (`Duration.seconds(-5)` is `Duration.zero`), so zero is refused with them:
- * it would write an item expired at once, which no read ever sees.
- */
-const ttlProblem = (input: unknown): string | undefined => {
-  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.isDuration(input)
-    ? Duration.format(input)
-    : String(input)
-  if (Option.isNone(Duration.decodeUnknown(input))) return `the ttl ${shown} is not a Duration`
-  if (Option.isNone(nonNegativeDuration(input))) return `the ttl ${shown} is negative or NaN: a ttl is longer than zero`
-  if (Duration.toMillis(Duration.decode(input as Duration.DurationInput)) <= 0) {
-    return `the ttl ${shown} is zero (or was negative: Effect makes a negative Duration zero): ` +
-      "a ttl is longer than zero (leave it out for no expiry)"
-  }
-  return undefined
-}
-
-/**
- * Checks and encodes a write's `meta` (storable, and small enough for one
- * item whatever the value: `MAX_META_BYTES`) and `ttl` (a Duration).
- */
-const prepare = (key: string, options: WriteOptions | undefined): Effect.Effect<Prepared, SerializationError> =>
-  Effect.gen(function*() {
-    let user: Uint8Array | undefined
-    if (options?.meta !== undefined) {
-      const encoded = yield* encodeValue(key, options.meta, "meta")
-      if (encoded.size > MAX_META_BYTES) {
-        return yield* serializationError(
-          key,
-          `the meta is ${encoded.size} bytes encoded, more than one item holds beside the key (${MAX_META_BYTES})`
-        )
-      }
-      user = encoded.bytes
-    }
-    let ttl: Duration.Duration | undefined
-    if (options?.ttl !== undefined) {
-      const reason = ttlProblem(options.ttl)
-      if (reason !== undefined) return yield* serializationError(key, reason)
-      const decoded = Duration.decode(options.ttl)
-      ttl = Duration.isFinite(decoded) ? decoded : undefined
-    }
-    return { user, ttl }
-  })
-
-/** `Meta` of a head, its user meta decoded within `MAX_META_BYTES`. @internal */
-const metaOf = (head: Head): Either.Either<Meta, DecodeError> =>
-  Either.map(
-    head.user === undefined ? Either.right(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
-    (user) => ({
-      key: head.key,
-      type: head.kind,
-      lastWrite: new Date(head.lastWrite),
-      version: head.version,
-      size: head.size,
-      expiresAt: head.expiresAt === undefined ? undefined : new Date(head.expiresAt),
-      user: user as Meta["user"]
-    })
-  )
-
-const userCondition = (options: WriteOptions | undefined): Condition =>
-  options?.ifVersion !== undefined
-    ? { _tag: "Version", version: options.ifVersion }
-    : options?.ifAbsent === true
-    ? { _tag: "Absent" }
-    : { _tag: "None" }
-
-const normalizeEntries = (
-  entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>
-): Array<readonly [unknown, unknown]> =>
-  Symbol.iterator in entries
-    ? Array.from(entries as Iterable<readonly [Key, unknown]>)
-    : Object.entries(entries as Readonly<Record<Key, unknown>>)
-
 /**
  * Builds the service on a backend.
  *
@@ -215,45 +76,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
   const backend = Metrics.meteredBackend(unmetered)
   const now = Clock.currentTimeMillis
   const hub = Changes.make()
-
-  /**
-   * Publishes what writes committed (`changes`), in the fiber that made them,
-   * before they return. `bytes`: the stored bytes of a value, decoded into
-   * `Change.value` when the backend held them inline. Nothing is built when
-   * nobody subscribes.
-   */
-  const published = (
-    written: ReadonlyArray<Written>,
-    bytes: (i: number) => Uint8Array | undefined,
-    batch: Option.Option<string>
-  ): void => {
-    if (!hub.active()) return
-    hub.publish(written.map((w, i): Change => {
-      const stored = w.inline && w.head.kind === "value" ? bytes(i) : undefined
-      return {
-        key: w.head.key,
-        op: "write",
-        version: w.head.version,
-        meta: Either.getRight(metaOf(w.head)),
-        value: stored === undefined ? Option.none() : Either.getRight(decodeBytes(w.head.key, stored, maxValueBytes)),
-        batch
-      }
-    }))
-  }
-
-  const publishedRemovals = (removed: Iterable<readonly [string, Option.Option<string>]>, atomic: boolean): void => {
-    if (!hub.active()) return
-    const changes: Array<Change> = []
-    for (const [key, version] of removed) {
-      if (Option.isNone(version)) continue
-      const batch = atomic ? version : Option.none()
-      changes.push({ key, op: "remove", version: version.value, meta: Option.none(), value: Option.none(), batch })
-    }
-    hub.publish(changes)
-  }
-
-  const noBatch = Option.none<string>()
-  const wrote = (bytes?: Uint8Array) => (written: Written): void => published([written], () => bytes, noBatch)
+  const { noBatch, published, publishedRemovals, wrote } = Publish.make(hub, maxValueBytes)
 
   const checkSize = (key: string, size: number): Effect.Effect<void, ItemTooLarge> =>
     size > maxValueBytes ? Effect.fail(new ItemTooLarge({ key, size, limit: maxValueBytes })) : Effect.void
@@ -411,12 +234,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
         })
       }))
 
-  /** What `f` returned is the new value, not an Option, an Either or an Effect around one. */
-  const checkResult = (key: string, operation: string, result: unknown): Effect.Effect<void, SerializationError> => {
-    const misuse = Codec.misusedResult(operation, result)
-    return misuse === undefined ? Effect.void : Effect.fail(serializationError(key, misuse))
-  }
-
   const updateIn = operation("KonserveStore.updateIn", "path")(function*(
     path: Path,
     f: (current: Option.Option<unknown>) => unknown,
@@ -435,21 +252,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
         return { whole, result: { before, after } satisfies Updated }
       }))
   })
-
-  /** A path deeper than a value may be fails before anything is read or written. */
-  const checkPathDepth = (key: string, steps: ReadonlyArray<Paths.Step>): Effect.Effect<void, SerializationError> =>
-    steps.length > Codec.MAX_DEPTH
-      ? Effect.fail(
-        serializationError(key, `a path of ${steps.length} steps, deeper than a value may be (${Codec.MAX_DEPTH})`)
-      )
-      : Effect.void
-
-  const pathResult = (key: string, current: Option.Option<unknown>, steps: ReadonlyArray<Paths.Step>, leaf: unknown) =>
-    Either.match(Paths.assocIn(current, steps, leaf), {
-      onLeft: (reason) =>
-        Effect.fail(new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${reason}` })),
-      onRight: Effect.succeed
-    })
 
   const assocIn = operation("KonserveStore.assocIn", "path")(
     function*(path: Path, value: unknown, writeOptions?: WriteOptions) {
@@ -508,19 +310,6 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     }
     return found as ReadonlyMap<Key, unknown>
   })
-
-  /** An atomic write that could not fit one transaction even with every value in chunks fails before anything is written. */
-  const checkTransactionSize = (operation: string, requests: ReadonlyArray<PutRequest>) => {
-    const bytes = minimalTransactionBytes(requests)
-    return bytes > TRANSACTION_BYTES
-      ? Effect.fail(new TransactionLimitExceeded({ operation, items: requests.length, limit: MAX_ATOMIC_KEYS, bytes }))
-      : Effect.void
-  }
-
-  const checkAtomicLimit = (operation: string, items: number, atomic: boolean | undefined) =>
-    atomic !== false && items > MAX_ATOMIC_KEYS
-      ? Effect.fail(new TransactionLimitExceeded({ operation, items, limit: MAX_ATOMIC_KEYS }))
-      : Effect.void
 
   const multiAssoc = operation("KonserveStore.multiAssoc", "keys")(function*(
     entries: Iterable<readonly [Key, unknown]> | Readonly<Record<Key, unknown>>,

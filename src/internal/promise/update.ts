@@ -37,20 +37,24 @@ export interface Updated {
   readonly after: unknown
 }
 
+/** One `update`/`updateIn` call: the runtime, the store, its conflict retries, the path, `f` and the write's options. @internal */
+export interface Run {
+  readonly runtime: Runtime.Runtime<never>
+  readonly service: KonserveStore
+  readonly retries: number
+  readonly path: Path
+  readonly f: (current: unknown) => unknown
+  readonly options: WriteOptions | undefined
+}
+
 /**
  * `update` (path of the key alone) or `updateIn`, `f` returning a value or a
  * Promise of one.
  *
  * @internal
  */
-export const update = async (
-  runtime: Runtime.Runtime<never>,
-  service: KonserveStore,
-  retries: number,
-  path: Path,
-  f: (current: unknown) => unknown,
-  options: WriteOptions | undefined
-): Promise<Updated> => {
+export const update = async (call: Run): Promise<Updated> => {
+  const { f, options, path, runtime, service } = call
   const wrapped = (current: Option.Option<unknown>): unknown => {
     const after = f(Option.getOrUndefined(current))
     if (isThenable(after)) throw new AsyncResult(after)
@@ -64,17 +68,10 @@ export const update = async (
   const error = causeError(exit.cause)
   if (!(error instanceof AsyncResult)) throw error
   Promise.resolve(error.promise).catch(() => undefined)
-  return optimistic(runtime, service, retries, path, f, options)
+  return optimistic(call)
 }
 
-const optimistic = async (
-  runtime: Runtime.Runtime<never>,
-  service: KonserveStore,
-  retries: number,
-  path: Path,
-  f: (current: unknown) => unknown,
-  options: WriteOptions | undefined
-): Promise<Updated> => {
+const optimistic = async ({ f, options, path, retries, runtime, service }: Run): Promise<Updated> => {
   const key: Key = path[0]
   const operation = path.length === 1 ? "update" : "updateIn"
   for (let attempt = 0; attempt <= retries; attempt++) {
