@@ -312,9 +312,11 @@ describe("a read holds what its manifest says (item 5)", () => {
           Effect.ensuring(Effect.sync(() => clearInterval(sampler)))
         )
         peak = Math.max(peak, usage())
-        // the 3 MiB buffer of the manifest's size and a few items in flight: measured 8.5 MiB (11.5 MiB before, when
-        // the answers of all 48 items, 18.7 MB, were in flight at once: the sampling misses some of it)
-        expect(peak - before).toBeLessThan(16 * MiB)
+        // the 3 MiB buffer of the manifest's size and a few items in flight: measured 8.5 MiB, once 16.4 MiB in a
+        // clean-clone CI run (11.5 MiB before the fix, when the answers of all 48 items, 18.7 MB, were in flight at
+        // once: the sampling misses some of it). arrayBuffers also counts the in-process proxy's and the SDK's
+        // buffers, so this is a loose bound against unbounded growth (6 × maxValueBytes and more before) ...
+        expect(peak - before).toBeLessThan(24 * MiB)
         // what decides it: the read asked for a few chunks, not all 48, before it failed
         expect(requested).toBeLessThanOrEqual(8)
         expect(error._tag).toBe("DecodeError")
