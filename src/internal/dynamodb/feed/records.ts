@@ -18,10 +18,8 @@ import type { _Record } from "@aws-sdk/client-dynamodb-streams"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { DecodeError } from "../../../KonserveError.js"
-import type { Change, Meta } from "../../../KonserveStore.js"
-import type { Head } from "../../backend.js"
-import * as Codec from "../../codec.js"
-import { MAX_META_BYTES } from "../../limits.js"
+import type { Change } from "../../../KonserveStore.js"
+import * as Prepare from "../../prepare.js"
 import * as Version from "../../version.js"
 import type { Item, Layout } from "../item.js"
 import { A, decodeHead, Malformed, SK_HEAD, TOMBSTONE } from "../item.js"
@@ -49,27 +47,6 @@ const isTombstone = (item: Item | undefined): boolean => item?.[A.kind]?.S === T
 const decodeError = (key: string, reason: string) =>
   new DecodeError({ key, message: `key ${JSON.stringify(key)}: a change from the stream: ${reason}` })
 
-const decodeBytes = (key: string, bytes: Uint8Array, maxBytes: number, what: string) =>
-  Either.mapLeft(
-    Codec.decode(bytes, { maxBytes }),
-    (reason) => decodeError(key, `the ${what} does not decode: ${reason}`)
-  )
-
-/** The public `Meta` of a head, its user meta decoded. @internal */
-export const metaOf = (head: Head): Either.Either<Meta, DecodeError> =>
-  Either.map(
-    head.user === undefined ? Either.right(undefined) : decodeBytes(head.key, head.user, MAX_META_BYTES, "meta"),
-    (user) => ({
-      key: head.key,
-      type: head.kind,
-      lastWrite: new Date(head.lastWrite),
-      version: head.version,
-      size: head.size,
-      expiresAt: head.expiresAt === undefined ? undefined : new Date(head.expiresAt),
-      user: user as Meta["user"]
-    })
-  )
-
 const versionOf = (item: Item | undefined): Uint8Array | undefined => {
   const version = item?.[A.version]?.B
   return version !== undefined && version.length === Version.BYTES ? version : undefined
@@ -87,11 +64,11 @@ const written = (settings: Settings, item: Item): Either.Either<Mapped, DecodeEr
   if (stored instanceof Malformed) return Either.left(decodeError(stored.key, stored.reason))
   if (stored === undefined) return Either.left(decodeError(keyOf(settings.layout, item), "not a head"))
   const { head } = stored
-  return Either.flatMap(metaOf(head), (meta) => {
+  return Either.flatMap(Prepare.metaOf(head), (meta) => {
     const inline = head.kind === "value" && stored.manifest === undefined ? stored.inline : undefined
     const value = inline === undefined
       ? Either.right(Option.none())
-      : Either.map(decodeBytes(head.key, inline, settings.maxValueBytes, "value"), Option.some)
+      : Either.map(Prepare.decodeBytes(head.key, inline, settings.maxValueBytes, "value"), Option.some)
     return Either.map(value, (value) => ({
       change: {
         key: head.key,
