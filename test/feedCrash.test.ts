@@ -9,29 +9,17 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Esbuild from "esbuild"
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import { bundleEntry } from "./utils/cli.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import * as Proxy from "./utils/proxy.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const bundle = Path.join(root, "node_modules", ".cache", "konserve-dynamodb-cli-test", `consumer-${process.pid}.mjs`)
 
-beforeAll(async () => {
-  await Esbuild.build({
-    entryPoints: [Path.join(root, "test", "utils", "feedConsumer.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    outfile: bundle,
-    logLevel: "warning"
-  })
-  return () => Fs.rmSync(bundle, { force: true })
-})
+beforeAll(() => bundleEntry(Path.join("test", "utils", "feedConsumer.ts"), bundle))
 
 interface Consumer {
   readonly lines: () => ReadonlyArray<string>

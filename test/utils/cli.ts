@@ -25,19 +25,25 @@ const bundle = Path.join(
 /** Where `buildCli` bundles the CLI. */
 export const bundlePath = (): string => bundle
 
-/** Bundles the CLI; resolves to a function that removes the bundle (a `beforeAll` teardown). */
-export const buildCli = async (): Promise<() => void> => {
+/**
+ * Bundles `entry` (a path from the repository's root) to `outfile` for a child process; resolves to a function
+ * that removes the bundle (a `beforeAll` teardown).
+ */
+export const bundleEntry = async (entry: string, outfile: string): Promise<() => void> => {
   await Esbuild.build({
-    entryPoints: [Path.join(root, "src", "cli.ts")],
+    entryPoints: [Path.join(root, entry)],
     bundle: true,
     platform: "node",
     format: "esm",
     packages: "external",
-    outfile: bundle,
+    outfile,
     logLevel: "warning"
   })
-  return () => Fs.rmSync(bundle, { force: true })
+  return () => Fs.rmSync(outfile, { force: true })
 }
+
+/** Bundles the CLI; resolves to a function that removes the bundle (a `beforeAll` teardown). */
+export const buildCli = (): Promise<() => void> => bundleEntry(Path.join("src", "cli.ts"), bundle)
 
 /** What a run of the CLI printed and how it ended. */
 export interface Run {
