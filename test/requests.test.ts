@@ -95,29 +95,44 @@ describe("request builders", () => {
     }
   })
 
-  it("the head writes' placeholders too", () => {
-    const write: Requests.HeadWrite = {
-      key: "k",
-      pk: layout.headPk("k"),
-      operation: "assoc",
-      fields: {
-        kind: "value",
-        version,
-        lastWrite: 1,
-        size: 1,
-        expiresAt: 5,
-        sweepAt: 6,
-        user: new Uint8Array([1]),
-        content: { _tag: "Inline", bytes: new Uint8Array([1]) }
-      },
-      condition: { _tag: "Version", version },
-      guard: { _tag: "NoContent" },
-      now: 1000
+  it("the head writes' placeholders too, whatever the condition, guard and content", () => {
+    const contents: ReadonlyArray<Requests.HeadContent> = [
+      { _tag: "Inline", bytes: new Uint8Array([1]) },
+      { _tag: "Chunked", manifest: { cid: "abc", chunks: 1, chunkSize: 1024, bytes: 3, crc: 1 } },
+      { _tag: "Log", generation: "g", chunkedElements: 2 },
+      { _tag: "None" }
+    ]
+    const conditions: ReadonlyArray<Requests.WriteCondition> = [
+      { _tag: "None" },
+      { _tag: "Absent" },
+      { _tag: "Version", version },
+      { _tag: "Live" }
+    ]
+    const guards: ReadonlyArray<Requests.Guard> = [
+      { _tag: "NoContent" },
+      { _tag: "Pinned", version: { B: version }, head: undefined },
+      { _tag: "Pinned", version: undefined, head: undefined }
+    ]
+    for (const content of contents) {
+      for (const condition of conditions) {
+        for (const guard of guards) {
+          const fields = { kind: "value", version, lastWrite: 1, size: 1, expiresAt: 5, sweepAt: 6, user: undefined }
+          const write: Requests.HeadWrite = {
+            key: "k",
+            pk: layout.headPk("k"),
+            operation: "assoc",
+            fields: { ...fields, kind: "value", content, ...(condition._tag === "None" ? { batch: true } : {}) },
+            condition,
+            guard,
+            now: 1000
+          }
+          expectConsistent(Requests.updateHead(TABLE, write))
+          expectConsistent(Requests.transactUpdate(TABLE, write).Update!)
+          expectConsistent(Requests.transactAppend(TABLE, write, content._tag === "Log").Update!)
+        }
+      }
     }
-    expectConsistent(Requests.updateHead(TABLE, write))
-    expectConsistent(Requests.transactUpdate(TABLE, write).Update!)
-    expectConsistent(Requests.transactAppend(TABLE, write, true).Update!)
-    expectConsistent(Requests.transactAbsent(TABLE, write.pk, 1000).ConditionCheck!)
+    expectConsistent(Requests.transactAbsent(TABLE, layout.headPk("k"), 1000).ConditionCheck!)
   })
 
   it("the reads send what they always sent", () => {

@@ -192,7 +192,7 @@ export interface Listed {
  * a tombstone; `Malformed` when those attributes are not what this library
  * writes, every count within bounds (sizes within `MAX_STORED_BYTES`, not
  * this store's `maxValueBytes`: limits belong to the reader). What `keys`
- * reads (`LISTING_PROJECTION`).
+ * reads (`Requests.listScan`).
  *
  * @internal
  */
@@ -237,8 +237,9 @@ export const decodeHead = (
 ): Either.Either<StoredHead | undefined, Malformed> => {
   if (item === undefined) return Either.right(undefined)
   const decoded = decodeListed(layout, item)
-  if (Either.isLeft(decoded) || decoded.right === undefined) return decoded as Either.Either<undefined, Malformed>
+  if (Either.isLeft(decoded)) return Either.left(decoded.left)
   const listed = decoded.right
+  if (listed === undefined) return Either.right(undefined)
   const { head } = listed
   const malformed = (reason: string) => malformedOf(head.key)(`the stored head is malformed: ${reason}`)
   const decodedManifest = decodeManifest(head.key, item)

@@ -1,6 +1,6 @@
 /**
  * `keys`: every live head of a store, read with `Scan`. It reads only what
- * a `Meta` says (`LISTING_PROJECTION`), filters out chunk and log items,
+ * a `Meta` says (`requests/listing.ts`), filters out chunk and log items,
  * tombstones and other stores' keys on DynamoDB's side, decodes each page in
  * one synchronous pass, and reads a large table in parallel `Segment`s.
  *

@@ -99,9 +99,6 @@ const damagedOrGone = <A>(
     )
   })
 
-/** @internal */
-export type { HeadRead } from "./requests/index.js"
-
 /**
  * The item of a key's head as stored (tombstones included), or undefined.
  * `consistent` (default: the store's setting) is forced on for reads that a

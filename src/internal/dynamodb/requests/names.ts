@@ -32,24 +32,6 @@ export const projection = (...attributes: ReadonlyArray<Attribute>): Projection 
   ExpressionAttributeNames: namesFor(...attributes)
 })
 
-/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
-export const HEAD_ATTRIBUTES: ReadonlyArray<Attribute> = [
-  A.pk,
-  A.kind,
-  A.version,
-  A.lastWrite,
-  A.size,
-  A.expiresAt,
-  A.user,
-  A.cid,
-  A.chunks,
-  A.chunkSize,
-  A.length,
-  A.crc,
-  A.generation,
-  A.chunkedElements
-]
-
 /** What `keys` reads of a head: what its `Meta` says. @internal */
 export const LISTING_ATTRIBUTES: ReadonlyArray<Attribute> = [
   A.pk,
@@ -60,6 +42,12 @@ export const LISTING_ATTRIBUTES: ReadonlyArray<Attribute> = [
   A.expiresAt,
   A.user
 ]
+
+/** Where a head's content is: a chunk manifest, a log's generation and chunked elements. */
+const CONTENT_ATTRIBUTES = [A.cid, A.chunks, A.chunkSize, A.length, A.crc, A.generation, A.chunkedElements]
+
+/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
+export const HEAD_ATTRIBUTES: ReadonlyArray<Attribute> = [...LISTING_ATTRIBUTES, ...CONTENT_ATTRIBUTES]
 
 /** What reads of a head with its value need: every attribute but the write history. @internal */
 export const HEAD_WITH_VALUE_ATTRIBUTES: ReadonlyArray<Attribute> = [...HEAD_ATTRIBUTES, A.value]
