@@ -119,10 +119,10 @@ const num = (item: Item | undefined, name: string): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
-/** @internal */
+/** How the sweep reads a chunk's pk (the key layout's parser). @internal */
 export const parseChunkPk = KeyLayout.parseChunkPk
 
-/** @internal */
+/** How the sweep reads a log element's generation from its sort key (the key layout's parser). @internal */
 export const generationOf = KeyLayout.generationOf
 
 /** The time of a head's last write (its version's), epoch ms; undefined when its version is not one of ours. */
@@ -189,7 +189,7 @@ export const classify = (
         const version = item[A.version]?.B
         if (kind === undefined || !kinds.has(kind) || version === undefined) continue
         if (isDead(item, now) && old(writtenAtOf(item))) {
-          candidates.heads.push({ pk: pk, version, bytes: itemSize(item) + HISTORY_BYTES + (num(item, A.size) ?? 0) })
+          candidates.heads.push({ pk, version, bytes: itemSize(item) + HISTORY_BYTES + (num(item, A.size) ?? 0) })
         }
         break
       }
