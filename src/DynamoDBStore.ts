@@ -31,7 +31,7 @@ import * as Feed from "./internal/dynamodb/feed/feed.js"
 import * as FeedOptions from "./internal/dynamodb/feed/options.js"
 import * as StreamsClient from "./internal/dynamodb/feed/streamsClient.js"
 import * as StreamTable from "./internal/dynamodb/feed/streamTable.js"
-import * as Item from "./internal/dynamodb/item.js"
+import * as KeyLayout from "./internal/dynamodb/keyLayout.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
 import { acquireClient, type Settings, settingsOf, streamsSettings } from "./internal/dynamodb/settings.js"
 import * as Sweep from "./internal/dynamodb/sweep.js"
@@ -343,7 +343,7 @@ export const sweep = (
           `${Duration.format(SAFE_GRACE)}: it may remove the chunks of writes still in progress`
       )
     }
-    return Sweep.run(client, Item.layout(settings.prefix), {
+    return Sweep.run(client, KeyLayout.layout(settings.prefix), {
       graceMillis: Duration.toMillis(grace.value),
       dryRun: options?.dryRun ?? false,
       segments: Sweep.segmentsFor(settings.scanSegments, table.TableSizeBytes)
@@ -405,7 +405,7 @@ export const changes = (
     const checked = yield* FeedOptions.check(options)
     const { client, settings } = yield* Connect.scopedClient(config)
     const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
-    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, checked)
+    return Feed.run(client, streams, KeyLayout.layout(settings.prefix), settings.maxValueBytes, checked)
   })).pipe(Stream.withSpan("DynamoDBStore.changes"))
 
 /**

@@ -18,7 +18,7 @@ import * as Version from "../version.js"
 import * as Backend from "./backend.js"
 import * as Client from "./client.js"
 import * as StreamTable from "./feed/streamTable.js"
-import * as Item from "./item.js"
+import * as KeyLayout from "./keyLayout.js"
 import { acquireClient, type Connection, type Settings, settingsOf } from "./settings.js"
 import * as Table from "./table.js"
 
@@ -53,7 +53,7 @@ export const makeWith = (
     const client = yield* clientOf(sdk, settings, cancellation, borrowed, anchor)
     yield* Table.ensure(client, settings.createTable)
     if (settings.stream) yield* StreamTable.ensure(client)
-    const backend = Backend.make(client, Item.layout(settings.prefix), {
+    const backend = Backend.make(client, KeyLayout.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
       conflictRetries: settings.conflictRetries,
       maxValueBytes: settings.maxValueBytes,
