@@ -57,13 +57,19 @@ const signalKey: unique symbol = Symbol.for("konserve-dynamodb/signal")
 export const withPassenger = <I extends object>(input: I, passenger: Passenger): I =>
   ({ ...input, [passengerKey]: passenger }) as I
 
+/** The last `Date` header parsed: it changes once a second, answers come by the thousand. */
+let lastDate: { readonly header: string; readonly millis: number | undefined } = { header: "", millis: undefined }
+
 /** The `Date` header of a raw HTTP answer, epoch milliseconds. */
 const dateOf = (response: unknown): number | undefined => {
   const headers = (response as { readonly headers?: Record<string, string | undefined> } | undefined)?.headers
-  const value = headers?.date ?? headers?.Date
-  if (value === undefined) return undefined
-  const millis = Date.parse(value)
-  return Number.isNaN(millis) ? undefined : millis
+  const header = headers?.date ?? headers?.Date
+  if (header === undefined) return undefined
+  if (header !== lastDate.header) {
+    const millis = Date.parse(header)
+    lastDate = { header, millis: Number.isNaN(millis) ? undefined : millis }
+  }
+  return lastDate.millis
 }
 
 type Next = (args: MiddlewareArgs) => Promise<{ readonly response: unknown }>
