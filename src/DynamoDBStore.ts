@@ -23,7 +23,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Client from "./internal/dynamodb/client.js"
+import type * as Client from "./internal/dynamodb/client.js"
 import type * as ConfigShape from "./internal/dynamodb/configShape.js"
 import * as Connect from "./internal/dynamodb/connect.js"
 import * as Content from "./internal/dynamodb/content.js"
@@ -36,6 +36,7 @@ import * as Prefix from "./internal/dynamodb/prefix.js"
 import { acquireClient, type Settings, settingsOf, streamsSettings } from "./internal/dynamodb/settings.js"
 import * as Sweep from "./internal/dynamodb/sweep.js"
 import * as Table from "./internal/dynamodb/table.js"
+import * as Transport from "./internal/dynamodb/transport.js"
 import * as Options from "./internal/options.js"
 import type { DynamoDBError, KonserveError } from "./KonserveError.js"
 import { StoreNotFound } from "./KonserveError.js"
@@ -97,7 +98,7 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
     const sdk = yield* acquireClient(config, settings)
-    return yield* Connect.makeWith(sdk, settings, "light", false)
+    return yield* Connect.makeWith(sdk, settings, "own")
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
 /**
@@ -178,7 +179,7 @@ export const layerWithClient = (
   Layer.effect(
     KonserveStoreTag,
     Effect.flatMap(settingsOf(options), (settings) =>
-      Connect.makeWith(options.client, settings, Client.cancellationOf(options.client), true)).pipe(
+      Connect.makeWith(options.client, settings, Transport.borrowedTransport(options.client))).pipe(
         Effect.withSpan("DynamoDBStore.make")
       )
   )
