@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { DynamoDBError, ItemTooLarge } from "../KonserveError.js"
-import type { BinaryInput } from "../KonserveStore.js"
+import type { BinaryInput } from "./model.js"
 
 /** Bytes given whole (a `Uint8Array` or a string), or undefined for streamed input. @internal */
 export const wholeBytes = <E, R>(data: BinaryInput<E, R>): Uint8Array | undefined =>

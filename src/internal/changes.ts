@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { DynamoDBError } from "../KonserveError.js"
-import type { Change } from "../KonserveStore.js"
+import type { Change } from "./model.js"
 
 /** How many changes a subscriber may fall behind before its stream ends with "ChangesOverflow". @internal */
 export const SUBSCRIBER_CAPACITY = 1024

@@ -15,8 +15,9 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { DynamoDBError, type KonserveError } from "../KonserveError.js"
-import type { GcOptions, Key, KonserveStore } from "../KonserveStore.js"
 import * as Keys from "./key.js"
+import type { GcOptions, Key } from "./model.js"
+import type { KonserveStore } from "./service.js"
 
 /** Removals in flight at once. @internal */
 export const GC_CONCURRENCY = 16

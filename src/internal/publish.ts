@@ -7,9 +7,9 @@
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type { Change } from "../KonserveStore.js"
 import type { Written } from "./backend.js"
 import type * as Changes from "./changes.js"
+import type { Change } from "./model.js"
 import { decodeBytes, metaOf } from "./prepare.js"
 
 /** The publishing functions of a store on `hub`. @internal */

@@ -22,11 +22,11 @@ import {
   type KonserveError,
   TransactionLimitExceeded
 } from "../KonserveError.js"
-import type { Key, TransactPlan } from "../KonserveStore.js"
 import type { Backend, PutRequest, TransactCommitted } from "./backend.js"
 import type * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
+import type { Key, TransactPlan } from "./model.js"
 import * as Retry from "./retry.js"
 
 /** What `transact` needs of the store it is part of. @internal */
