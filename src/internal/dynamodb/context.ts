@@ -7,7 +7,7 @@ import type { VersionClock } from "../version.js"
 import type { Client } from "./client.js"
 import type { HeadState, Item, Layout } from "./item.js"
 import { stateOf } from "./item.js"
-import type { ScanPlan } from "./listing.js"
+import type { ScanPlan } from "./scanPlan.js"
 
 /** @internal */
 export interface Context {

@@ -24,35 +24,6 @@ import type { Context } from "./context.js"
 import type { Item } from "./item.js"
 import { decodeListed, LISTING_PROJECTION, Malformed, namesOf, SK_HEAD, TOMBSTONE } from "./item.js"
 
-/** Pages of the last complete listing per learned segment. @internal */
-export const PAGES_PER_SEGMENT = 4
-
-/** The most segments the store chooses by itself (`scanSegments` may ask for more). @internal */
-export const MAX_LEARNED_SEGMENTS = 8
-
-/**
- * The segment count of a store's listings: fixed, or learned from the last
- * complete one.
- *
- * @internal
- */
-export interface ScanPlan {
-  readonly segments: () => number
-  /** A listing read `pages` pages to the end. */
-  readonly completed: (pages: number) => void
-}
-
-/** @internal */
-export const scanPlan = (fixed: number | undefined): ScanPlan => {
-  let learned = 1
-  return {
-    segments: () => fixed ?? learned,
-    completed: (pages) => {
-      learned = Math.min(MAX_LEARNED_SEGMENTS, Math.max(1, Math.ceil(pages / PAGES_PER_SEGMENT)))
-    }
-  }
-}
-
 const FILTER = "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
 const NAMES = namesOf(`${FILTER} ${LISTING_PROJECTION}`)
 
