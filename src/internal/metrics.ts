@@ -21,6 +21,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Backend, Entry } from "./backend.js"
+import * as FailureCodes from "./failureCodes.js"
 
 /** Public operations by `operation` and `outcome` ("success", or the failure's tag; `UnknownOutcome` for that code). */
 export const operations = Metric.counter("konserve_operations_total", {
@@ -84,14 +85,12 @@ export const capacityUnits = Metric.counter("konserve_dynamodb_capacity_units_to
 const label = MetricLabel.make
 
 /** A failure's outcome label: its tag, `UnknownOutcome` for that code of `DynamoDBError`. */
-const outcomeOf = (error: unknown): string => {
-  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
-    return error._tag === "DynamoDBError" && Predicate.hasProperty(error, "code") && error.code === "UnknownOutcome"
-      ? "UnknownOutcome"
-      : error._tag
-  }
-  return "unknown"
-}
+const outcomeOf = (error: unknown): string =>
+  FailureCodes.isUnknownOutcome(error)
+    ? "UnknownOutcome"
+    : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+    ? error._tag
+    : "unknown"
 
 /**
  * Meters one public operation: its latency, and its outcome when it ends

@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { DynamoDBError, type KonserveError, StoreNotFound } from "../../KonserveError.js"
+import * as FailureCodes from "../failureCodes.js"
 import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
 import type { RequestFailure } from "./failure.js"
@@ -56,12 +57,10 @@ export const describe = (client: Client): Effect.Effect<Description | undefined,
   )
 
 const timeoutError = (client: Client, what: string, timeout: Duration.Duration) =>
-  new DynamoDBError({
-    operation: "DescribeTable",
-    code: "TimeoutError",
-    message: `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`,
-    retryable: true
-  })
+  FailureCodes.timeoutError(
+    "DescribeTable",
+    `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`
+  )
 
 /** Describes the table every `POLL_INTERVAL` until `done` says so, or fails after `timeout`. */
 const pollUntil = (
@@ -91,13 +90,11 @@ const checkSchema = (client: Client, table: Description): Effect.Effect<void, Dy
   const ok = table.KeySchema?.length === 2 && keyType(A.pk) === "HASH" && keyType(A.sk) === "RANGE" &&
     attrType(A.pk) === "S" && attrType(A.sk) === "S"
   return ok ? Effect.void : Effect.fail(
-    new DynamoDBError({
-      operation: "DescribeTable",
-      code: "InvalidTableSchema",
-      message: `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
-        `${A.pk} (S, HASH) + ${A.sk} (S, RANGE): it is not a konserve-dynamodb table`,
-      retryable: false
-    })
+    FailureCodes.invalidTableSchema(
+      "DescribeTable",
+      `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
+        `${A.pk} (S, HASH) + ${A.sk} (S, RANGE): it is not a konserve-dynamodb table`
+    )
   )
 }
 
