@@ -33,34 +33,19 @@ import type {
   Path,
   TransactOptions,
   TransactPlan,
+  TypedStore,
   Updated,
   WriteOptions
-} from "./internal/model.js"
+} from "./internal/service.js"
 import type * as Service from "./internal/service.js"
-import type { TypedStore } from "./internal/service.js"
 import * as Tracing from "./internal/tracing.js"
 import type * as KonserveError from "./KonserveError.js"
 import type { DynamoDBError } from "./KonserveError.js"
 
-// The models, documented where they are declared: ./internal/model.ts and ./internal/service.ts.
-export type {
-  Binary,
-  BinaryInput,
-  CacheOptions,
-  Change,
-  DissocOptions,
-  GcOptions,
-  Key,
-  Meta,
-  MultiAssocOptions,
-  MultiDissocOptions,
-  Path,
-  TransactOptions,
-  TransactPlan,
-  Updated,
-  WriteOptions
-} from "./internal/model.js"
-export type { TypedStore, TypedTransactPlan } from "./internal/service.js"
+// Every model (Key, Path, Meta, Binary, BinaryInput, WriteOptions, MultiAssocOptions, DissocOptions, GcOptions,
+// MultiDissocOptions, Updated, Change, TransactPlan, TransactOptions, CacheOptions, TypedStore, TypedTransactPlan),
+// documented where it is declared: ./internal/service.ts. The service interface is declared below.
+export type * from "./internal/service.js"
 
 /**
  * The konserve protocol.

@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import type { DynamoDBError } from "../KonserveError.js"
 import { ItemTooLarge } from "../KonserveError.js"
 import * as FailureCodes from "./failureCodes.js"
-import type { BinaryInput } from "./model.js"
+import type { BinaryInput } from "./service.js"
 
 /** Bytes given whole (a `Uint8Array` or a string), or undefined for streamed input. @internal */
 export const wholeBytes = <E, R>(data: BinaryInput<E, R>): Uint8Array | undefined =>

@@ -19,7 +19,7 @@ import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { DynamoDBError } from "../KonserveError.js"
 import * as FailureCodes from "./failureCodes.js"
-import type { Change } from "./model.js"
+import type { Change } from "./service.js"
 
 /** How many changes a subscriber may fall behind before its stream ends with "ChangesOverflow". @internal */
 export const SUBSCRIBER_CAPACITY = 1024

@@ -18,8 +18,7 @@ import type { DynamoDBError } from "../KonserveError.js"
 import { type KonserveError } from "../KonserveError.js"
 import * as FailureCodes from "./failureCodes.js"
 import * as Keys from "./key.js"
-import type { GcOptions, Key } from "./model.js"
-import type { KonserveStore } from "./service.js"
+import type { GcOptions, Key, KonserveStore } from "./service.js"
 
 /** Removals in flight at once. @internal */
 export const GC_CONCURRENCY = 16

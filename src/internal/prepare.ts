@@ -14,9 +14,9 @@ import { DecodeError, SerializationError, TransactionLimitExceeded } from "../Ko
 import type { Condition, Head, PutRequest } from "./backend.js"
 import * as Codec from "./codec.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
-import type { Key, Meta, WriteOptions } from "./model.js"
 import { nonNegativeDuration } from "./options.js"
 import * as Paths from "./path.js"
+import type { Key, Meta, WriteOptions } from "./service.js"
 
 export const serializationError = (key: string, what: string) =>
   new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })

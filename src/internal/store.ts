@@ -21,7 +21,6 @@ import * as CacheReads from "./cache/reads.js"
 import * as Changes from "./changes.js"
 import * as Keys from "./key.js"
 import * as Metrics from "./metrics.js"
-import type { Binary, BinaryInput as Input, DissocOptions, Key, Meta, Path, Updated, WriteOptions } from "./model.js"
 import { meteredBassoc, meteredTransact, noStackTrace, operation } from "./operation.js"
 import * as Paths from "./path.js"
 import {
@@ -40,7 +39,17 @@ import {
 } from "./prepare.js"
 import * as Publish from "./publish.js"
 import * as Retry from "./retry.js"
-import type { KonserveStore } from "./service.js"
+import type {
+  Binary,
+  BinaryInput as Input,
+  DissocOptions,
+  Key,
+  KonserveStore,
+  Meta,
+  Path,
+  Updated,
+  WriteOptions
+} from "./service.js"
 import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 

@@ -22,8 +22,8 @@ import type * as Codec from "./codec.js"
 import * as FailureCodes from "./failureCodes.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
-import type { Key, TransactPlan } from "./model.js"
 import * as Retry from "./retry.js"
+import type { Key, TransactPlan } from "./service.js"
 
 /** What `transact` needs of the store it is part of. @internal */
 export interface TransactEnv {

@@ -19,9 +19,18 @@ import { DecodeError, type KonserveError, SerializationError } from "../Konserve
 import * as Codec from "./codec.js"
 import * as Keys from "./key.js"
 import * as Metrics from "./metrics.js"
-import type { Key, MultiAssocOptions, Path, TransactOptions, Updated, WriteOptions } from "./model.js"
 import * as Paths from "./path.js"
-import type { KonserveStore, TypedStore, TypedTransactPlan } from "./service.js"
+import type {
+  Key,
+  KonserveStore,
+  MultiAssocOptions,
+  Path,
+  TransactOptions,
+  TypedStore,
+  TypedTransactPlan,
+  Updated,
+  WriteOptions
+} from "./service.js"
 
 /**
  * The store's conflict loop (read, apply, write on the version read, re-run
