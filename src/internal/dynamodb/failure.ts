@@ -1,8 +1,9 @@
 /**
  * Failure names in one place: how the store reads a failed SDK request (by
  * the exception's name, or a Node.js system error's code), what one failed
- * attempt means for the next, and the constructors of the store's own codes
- * (`UnknownOutcome`, `ConcurrentModification`, `InvalidConfiguration`, ...).
+ * attempt means for the next, and the messages of the store's own codes that
+ * DynamoDB requests give (`UnknownOutcome`, `ConcurrentModification`,
+ * `ClockSkew`; the codes and their constructors: internal/failureCodes.ts).
  *
  * @internal
  */
