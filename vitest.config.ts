@@ -1,11 +1,12 @@
 import { configDefaults, defineConfig } from "vitest/config"
 
 /**
- * The files whose time goes to child processes (npm, tsc, the bundled CLI): a lane of their own, beside the
- * in-process files. Each lane is a project with its own pool, and vitest runs the pools side by side, one file
- * at a time each (2 cores give one worker per pool); the lanes share one DynamoDB Local (test/utils/globalSetup.ts).
+ * The files that run child processes (npm and tsc, the bundled CLI, a killed writer, a crashing feed consumer):
+ * a lane of their own, beside the in-process files. Each lane is a project with its own pool, and vitest runs the
+ * pools side by side, one file at a time each (2 cores give one worker per pool); the lanes share one DynamoDB
+ * Local (test/utils/globalSetup.ts). The two lanes take about equal halves of the run.
  */
-const processes = ["test/package.test.ts", "test/cli*.test.ts"]
+const processes = ["test/package.test.ts", "test/cli*.test.ts", "test/sweep.test.ts", "test/feedCrash.test.ts"]
 
 export default defineConfig({
   test: {
