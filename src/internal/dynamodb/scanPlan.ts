@@ -6,8 +6,14 @@
  *
  * @internal
  */
-/** Pages of the last complete listing per learned segment. @internal */
-export const PAGES_PER_SEGMENT = 4
+/**
+ * Pages of the last complete listing per learned segment: one, so that a
+ * listing reads every page side by side (10,000 heads of 200-byte values,
+ * 3 pages: 287 ms in one segment, 141 ms in three, same requests).
+ *
+ * @internal
+ */
+export const PAGES_PER_SEGMENT = 1
 
 /** The most segments the store chooses by itself (`scanSegments` may ask for more). @internal */
 export const MAX_LEARNED_SEGMENTS = 8
