@@ -21,7 +21,6 @@ import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
 import type { RequestFailure } from "./failure.js"
 import { cancellationReasons, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
-import type { StoredHead } from "./item.js"
 import { chunkKeys } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
@@ -134,61 +133,45 @@ const settleTransaction = (
   return read(0)
 }
 
-type ManyRun =
-  | {
-    readonly _tag: "Pending"
-    readonly writes: ReadonlyArray<HeadWrite>
-    readonly ambiguous: boolean
-    readonly round: number
-  }
-  | { readonly _tag: "Done"; readonly writes: ReadonlyArray<HeadWrite>; readonly replaced: ReadonlyArray<StoredHead> }
-
 /** Head writes of several keys in one transaction, at most once; re-planned as single writes are. The writes as applied. */
 const transactHeads = (
   ctx: Context,
   writes: ReadonlyArray<HeadWrite>
 ): Effect.Effect<ReadonlyArray<HeadWrite>, KonserveError | Refused> => {
   const operation = writes[0].operation
-  const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError | Refused> =>
+  type Attempted = Retry.Attempted<ReadonlyArray<HeadWrite>, ReadonlyArray<HeadWrite>>
+  const attempt = (run: Retry.Pending<ReadonlyArray<HeadWrite>>): Effect.Effect<Attempted, KonserveError | Refused> =>
     Effect.flatMap(
       transact(ctx, {
         operation,
-        key: run.writes[0].key,
-        items: run.writes.map((write) => Requests.transactUpdate(ctx.client.table, write)),
-        writes: run.writes,
+        key: run.state[0].key,
+        items: run.state.map((write) => Requests.transactUpdate(ctx.client.table, write)),
+        writes: run.state,
         token: randomUUID(),
         ambiguous: run.ambiguous
       }),
-      (sent): Effect.Effect<ManyRun, KonserveError | Refused> => {
-        if (sent._tag === "Applied") {
-          return Effect.succeed({
-            _tag: "Done",
-            writes: run.writes,
-            replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? [])
-          })
-        }
+      (sent): Effect.Effect<Attempted, Refused> => {
+        if (sent._tag === "Applied") return Effect.succeed(Retry.done(run.state))
         const step = Resolve.replanTransaction(
           readState(ctx),
           sent.reasons,
-          run.writes,
+          run.state,
           sent.ambiguous,
           ctx.versions.next
         )
-        if (step._tag === "Refused") {
-          return Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
-        }
-        if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.writes[0], step.ambiguous))
-        const next: ManyRun = { _tag: "Pending", writes: step.writes, ambiguous: step.ambiguous, round: run.round + 1 }
-        return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
+        return step._tag === "Refused"
+          ? Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
+          : Effect.succeed(Retry.again(step.writes, step))
       }
     )
-  return Effect.iterate({ _tag: "Pending", writes, ambiguous: false, round: 0 } as ManyRun, {
-    while: (run): run is Extract<ManyRun, { _tag: "Pending" }> => run._tag === "Pending",
-    body: attempt
-  }).pipe(Effect.flatMap((run) => {
-    const done = run as Extract<ManyRun, { _tag: "Done" }>
-    return Effect.as(Content.drop(ctx, done.replaced), done.writes)
-  }))
+  return Retry.replan({
+    initial: writes,
+    maxRounds: maxRounds(ctx),
+    attempt,
+    exhausted: (last) => exhausted(last.state[0], last.ambiguous)
+  }).pipe(
+    Effect.flatMap((applied) => Effect.as(Content.drop(ctx, applied.flatMap((w) => pinnedOf(w.guard) ?? [])), applied))
+  )
 }
 
 /**
@@ -284,7 +267,7 @@ export const removeMany = (
     const heads = yield* Reads.getHeads(ctx, keys, "head", true)
     const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
     // Nothing to remove: the consistent read of the heads is the answer.
-    if (live.size === 0) return new Map(keys.map((key) => [key, Option.none<string>()] as const))
+    if (live.size === 0) return Retry.done(new Map(keys.map((key) => [key, Option.none<string>()] as const)))
     const latest = Array.from(live.values(), (stored) => stored.version).reduce((a, b) =>
       Version.compare(a, b) >= 0 ? a : b
     )
@@ -307,14 +290,15 @@ export const removeMany = (
       token: randomUUID(),
       ambiguous: false
     })
-    // Not applied: another writer changed one of the keys since they were read.
-    if (sent._tag === "NotApplied") return yield* Retry.conflict
+    // Not applied: another writer changed one of the keys since they were read: read them again.
+    if (sent._tag === "NotApplied") return Retry.again(undefined, { ambiguous: false, contended: true })
     yield* Content.drop(ctx, live.values())
-    return result
+    return Retry.done(result)
   })
-  return Retry.whileConflict(
-    attempt,
-    ctx.conflictRetries,
-    () => new ConditionFailed({ key: keys[0], operation: "multiDissoc" })
-  )
+  return Retry.replan({
+    initial: undefined,
+    maxRounds: ctx.conflictRetries,
+    attempt: () => attempt,
+    exhausted: () => new ConditionFailed({ key: keys[0], operation: "multiDissoc" })
+  })
 }

@@ -109,17 +109,13 @@ export const writeCondition = (condition: Condition): WriteCondition | undefined
 // -------------------------------------------------------------------------------------------------
 // one head
 
-type HeadRun =
-  | { readonly _tag: "Pending"; readonly write: HeadWrite; readonly ambiguous: boolean; readonly round: number }
-  | { readonly _tag: "Done"; readonly write: HeadWrite; readonly replaced: StoredHead | undefined }
-
 /** A write that ran out of re-plans: unknown when an attempt may have been applied, else refused. @internal */
 export const exhausted = (write: HeadWrite, ambiguous: boolean): KonserveError =>
   ambiguous
     ? unknownOutcome(write.operation, write.key, "an attempt may have been applied, and the key kept changing")
     : new ConditionFailed({ key: write.key, operation: write.operation })
 
-const applied = (write: HeadWrite): HeadRun => ({ _tag: "Done", write, replaced: pinnedOf(write.guard) })
+type Attempted = Retry.Attempted<HeadWrite, HeadWrite>
 
 /**
  * A write whose request failed for good after an attempt that may have been
@@ -133,12 +129,12 @@ const settle = (
   ctx: Context,
   write: HeadWrite,
   failure: RequestFailure
-): Effect.Effect<HeadRun, KonserveError> =>
+): Effect.Effect<Attempted, KonserveError> =>
   Reads.headItem(ctx, write.key, "whole", true).pipe(
     Effect.option,
-    Effect.flatMap((item): Effect.Effect<HeadRun, KonserveError> => {
+    Effect.flatMap((item): Effect.Effect<Attempted, KonserveError> => {
       const verdict = Option.isSome(item) ? Resolve.settled(item.value, write.fields.version) : "Unknown"
-      return verdict === "Applied" ? Effect.succeed(applied(write)) : Effect.fail(
+      return verdict === "Applied" ? Effect.succeed(Retry.done(write)) : Effect.fail(
         verdict === "NotApplied"
           ? toKonserveError(failure, ctx.client.table)
           : writeFailure(failure, ctx.client.table, { ...write, ambiguous: true })
@@ -148,36 +144,34 @@ const settle = (
 
 const attemptHead = (
   ctx: Context,
-  run: Extract<HeadRun, { _tag: "Pending" }>
-): Effect.Effect<HeadRun, KonserveError | Refused> =>
-  ctx.client.send("UpdateItem", Requests.updateHead(ctx.client.table, run.write)).pipe(
-    Effect.as(applied(run.write)),
-    Effect.catchAll((failure): Effect.Effect<HeadRun, KonserveError | Refused> => {
+  run: Retry.Pending<HeadWrite>
+): Effect.Effect<Attempted, KonserveError | Refused> =>
+  ctx.client.send("UpdateItem", Requests.updateHead(ctx.client.table, run.state)).pipe(
+    Effect.as(Retry.done(run.state)),
+    Effect.catchAll((failure): Effect.Effect<Attempted, KonserveError | Refused> => {
+      const write = run.state
       const ambiguous = run.ambiguous || failure.ambiguous
       if (failure.verdict !== "condition") {
         return ambiguous
-          ? settle(ctx, run.write, failure)
+          ? settle(ctx, write, failure)
           : Effect.fail(toKonserveError(failure, ctx.client.table))
       }
       const step = Resolve.headWrite(
         readState(ctx),
         conditionItem(failure.cause),
-        run.write,
+        write,
         ambiguous,
         ctx.versions.next
       )
       switch (step._tag) {
         case "Applied":
-          return Effect.succeed(applied(run.write))
+          return Effect.succeed(Retry.done(write))
         case "Refused":
-          return Effect.fail(new Refused({ key: run.write.key, operation: run.write.operation, settled: !ambiguous }))
+          return Effect.fail(new Refused({ key: write.key, operation: write.operation, settled: !ambiguous }))
         case "Unknown":
-          return Effect.fail(unknownOutcome(run.write.operation, run.write.key, step.why))
-        case "Replan": {
-          if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.write, step.ambiguous))
-          const next: HeadRun = { _tag: "Pending", write: step.write, ambiguous: step.ambiguous, round: run.round + 1 }
-          return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
-        }
+          return Effect.fail(unknownOutcome(write.operation, write.key, step.why))
+        case "Replan":
+          return Effect.succeed(Retry.again(step.write, step))
       }
     })
   )
@@ -190,15 +184,15 @@ const attemptHead = (
  * @internal
  */
 export const writeHead = (ctx: Context, write: HeadWrite): Effect.Effect<HeadWrite, KonserveError | Refused> =>
-  Effect.iterate({ _tag: "Pending", write, ambiguous: false, round: 0 } as HeadRun, {
-    while: (run): run is Extract<HeadRun, { _tag: "Pending" }> => run._tag === "Pending",
-    body: (run) => attemptHead(ctx, run)
+  Retry.replan({
+    initial: write,
+    maxRounds: maxRounds(ctx),
+    attempt: (run) => attemptHead(ctx, run),
+    exhausted: (last) => exhausted(last.state, last.ambiguous)
   }).pipe(
-    Effect.flatMap((run) => {
-      const done = run as Extract<HeadRun, { _tag: "Done" }>
-      return done.replaced === undefined
-        ? Effect.succeed(done.write)
-        : Effect.as(Content.drop(ctx, [done.replaced]), done.write)
+    Effect.flatMap((applied) => {
+      const replaced = pinnedOf(applied.guard)
+      return replaced === undefined ? Effect.succeed(applied) : Effect.as(Content.drop(ctx, [replaced]), applied)
     })
   )
 
