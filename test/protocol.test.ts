@@ -6,7 +6,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import type { Context } from "../src/internal/dynamodb/context.js"
+import * as HeadWrites from "../src/internal/dynamodb/headWrites.js"
 import * as History from "../src/internal/dynamodb/history.js"
 import type { Item, StoredHead } from "../src/internal/dynamodb/item.js"
 import { layout as makeLayout, stateOf } from "../src/internal/dynamodb/item.js"
@@ -14,7 +14,6 @@ import * as Plan from "../src/internal/dynamodb/plan.js"
 import type { HeadWrite } from "../src/internal/dynamodb/requests.js"
 import * as Requests from "../src/internal/dynamodb/requests.js"
 import * as Resolve from "../src/internal/dynamodb/resolve.js"
-import * as Writes from "../src/internal/dynamodb/writes.js"
 import { TRANSACTION_BYTES } from "../src/internal/limits.js"
 import * as Version from "../src/internal/version.js"
 
@@ -170,9 +169,12 @@ describe("what a failed condition means", () => {
 
   it("a removal on a version (dissoc ifVersion): applied when the tombstone remembers it, else refused", () => {
     const [base, mine, other] = versions(3)
-    const removal = Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
-      _tag: "Version",
-      version: base
+    const removal = HeadWrites.removal({
+      key: "k",
+      pk: layout.headPk("k"),
+      version: mine,
+      now: 1000,
+      condition: { _tag: "Version", version: base }
     })
     // its answer lost, then resent: the tombstone it left (or a write on top of it) remembers it
     expect(Resolve.headWrite(read, headItem([mine, base], { kind: { S: "tomb" } }), removal, true, next)._tag)
@@ -261,9 +263,12 @@ describe("request builders", () => {
     const [base, mine] = versions(2)
     const input = Requests.updateHead(
       "t",
-      Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
-        _tag: "Version",
-        version: base
+      HeadWrites.removal({
+        key: "k",
+        pk: layout.headPk("k"),
+        version: mine,
+        now: 1000,
+        condition: { _tag: "Version", version: base }
       })
     )
     expect(input.ExpressionAttributeValues![":kind"]).toEqual({ S: "tomb" })

@@ -18,15 +18,15 @@ import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
 import { Refused } from "./failure.js"
+import * as HeadWrites from "./headWrites.js"
 import type { StoredHead } from "./item.js"
 import { chunkKeys, elementItem, hasContent, isLive, itemSize, logSk } from "./item.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
-import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests.js"
+import type { HeadWrite } from "./requests.js"
 import { pinned } from "./requests.js"
 import * as Requests from "./requests.js"
 import { transact } from "./transactions.js"
-import { surfaceRefused, writtenOf } from "./writes.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
 
@@ -52,36 +52,22 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
           return yield* new Refused({ key, operation: "append", settled: !run.ambiguous })
         }
         const version = ctx.versions.next(state.version)
-        const logWrite = (
-          size: number,
-          content: Extract<HeadContent, { _tag: "Log" }>,
-          condition: WriteCondition,
-          guard: Guard
-        ): HeadWrite => ({
-          key,
-          pk,
-          operation: "append",
-          fields: {
-            kind: "log",
-            version,
-            lastWrite: now,
-            size,
-            expiresAt: undefined,
-            sweepAt: undefined,
-            user: undefined,
-            content
-          },
-          condition,
-          guard,
-          now
-        })
         let write: HeadWrite
         let items: Array<TransactWriteItem>
         let replaced: StoredHead | undefined
         if (log !== undefined && log.generation !== undefined) {
           // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
           const content = { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements } as const
-          write = logWrite(log.head.size + 1, content, { _tag: "None" }, pinned(log))
+          write = HeadWrites.logWrite({
+            key,
+            pk,
+            version,
+            now,
+            size: log.head.size + 1,
+            content,
+            condition: { _tag: "None" },
+            guard: pinned(log)
+          })
           items = [
             Requests.transactAppend(table, write, chunked),
             Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
@@ -90,12 +76,16 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
           // A new log; an expired value or log it replaces is dropped after.
           const generation = newGeneration()
           replaced = state.stored !== undefined && hasContent(state.stored) ? state.stored : undefined
-          write = logWrite(
-            1,
-            { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
-            { _tag: "Absent" },
-            replaced === undefined ? { _tag: "NoContent" } : pinned(replaced)
-          )
+          write = HeadWrites.logWrite({
+            key,
+            pk,
+            version,
+            now,
+            size: 1,
+            content: { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
+            condition: { _tag: "Absent" },
+            guard: replaced === undefined ? HeadWrites.noContent : pinned(replaced)
+          })
           items = [
             Requests.transactUpdate(table, write),
             Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
@@ -114,7 +104,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
           return Retry.again(undefined, { ambiguous: run.ambiguous || sent.ambiguous, contended: true })
         }
         if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
-        return Retry.done(writtenOf(write).head)
+        return Retry.done(HeadWrites.writtenOf(write).head)
       })
 
     const commit = Retry.replan({
@@ -123,7 +113,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
       attempt,
       exhausted: (last) => new Refused({ key, operation: "append", settled: !last.ambiguous })
     })
-    if (plan.element._tag === "Inline") return surfaceRefused(commit)
+    if (plan.element._tag === "Inline") return Content.surfaceRefused(commit)
     const { manifest } = plan.element
     return Content.withNewChunks(
       ctx,
@@ -134,5 +124,5 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
       ),
       () => chunkKeys(ctx.layout, key, manifest.cid, plan.pieces.length),
       commit
-    ).pipe(surfaceRefused)
+    ).pipe(Content.surfaceRefused)
   })

@@ -15,11 +15,13 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { KonserveError } from "../../KonserveError.js"
+import type { ConditionFailed, KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
+import * as Chunks from "./chunks.js"
 import * as Client from "./client.js"
 import type { Context } from "./context.js"
-import { isUnknownOutcome, type Refused } from "./failure.js"
+import { isUnknownOutcome, Refused } from "./failure.js"
+import * as HeadWrites from "./headWrites.js"
 import type { Item, StoredHead } from "./item.js"
 import { A, chunkKeys, decodeElement, hasContent, itemKey, LOG_PREFIX, namesOf } from "./item.js"
 import * as Paging from "./paging.js"
@@ -99,6 +101,51 @@ export const withNewChunks = <A, E, R>(
       )
     )
   })
+
+/** A refusal as the public failure, once whoever owns the write's new content has seen it. @internal */
+export const surfaceRefused = <A, E, R>(
+  self: Effect.Effect<A, E | Refused, R>
+): Effect.Effect<A, E | ConditionFailed, R> =>
+  Effect.catchIf(
+    self,
+    (error): error is Refused => error instanceof Refused,
+    (error) => Effect.fail(HeadWrites.refused(error))
+  )
+
+/** The values of an atomic write planned to chunks: each one's content id and pieces. */
+const chunkedOf = (planned: ReadonlyArray<HeadWrites.PlannedPut>) =>
+  planned.flatMap(({ plan, request }) =>
+    plan.content._tag === "Chunked" ? [{ request, cid: plan.content.manifest.cid, pieces: plan.pieces }] : []
+  )
+
+/** The keys of the chunks an atomic write's values were planned to. @internal */
+export const plannedChunks = (ctx: Context, planned: ReadonlyArray<HeadWrites.PlannedPut>): Array<Item> =>
+  chunkedOf(planned).flatMap(({ cid, pieces, request }) => chunkKeys(ctx.layout, request.key, cid, pieces.length))
+
+/**
+ * An atomic write's commit after the chunks its values were planned to
+ * (`withNewChunks`); the commit alone when every value is inline.
+ *
+ * @internal
+ */
+export const withPlannedChunks = <A>(
+  ctx: Context,
+  planned: ReadonlyArray<HeadWrites.PlannedPut>,
+  commit: Effect.Effect<A, KonserveError | Refused>
+): Effect.Effect<A, KonserveError | Refused> => {
+  const chunked = chunkedOf(planned)
+  if (chunked.length === 0) return commit
+  return withNewChunks(
+    ctx,
+    Effect.forEach(
+      chunked,
+      ({ cid, pieces, request }) => Chunks.write(HeadWrites.chunkTarget(ctx, request, cid), 0, pieces),
+      { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+    ),
+    () => plannedChunks(ctx, planned),
+    commit
+  )
+}
 
 /**
  * The keys of what a head's content occupies: a chunked value's chunks, from

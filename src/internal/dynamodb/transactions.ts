@@ -16,35 +16,19 @@ import type { PutRequest, Written } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
-import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
 import type { RequestFailure } from "./failure.js"
 import { cancellationReasons, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
-import { chunkKeys } from "./item.js"
-import * as Plan from "./plan.js"
+import * as HeadWrites from "./headWrites.js"
 import * as Reads from "./reads.js"
 import type { HeadWrite } from "./requests.js"
 import * as Requests from "./requests.js"
 import * as Resolve from "./resolve.js"
-import {
-  batched,
-  chunkTarget,
-  exhausted,
-  fieldsOf,
-  inBatch,
-  KEY_CONCURRENCY,
-  maxRounds,
-  noContent,
-  pinnedOf,
-  put,
-  refused,
-  removal,
-  remove,
-  surfaceRefused,
-  writeCondition,
-  writtenOf
-} from "./writes.js"
+import { put, remove } from "./writes.js"
+
+/** Concurrent single-key writes of a non-atomic multi-key operation. @internal */
+export const KEY_CONCURRENCY = 16
 
 /** What a transaction's answer proved. */
 type Sent =
@@ -166,11 +150,13 @@ const transactHeads = (
     )
   return Retry.replan({
     initial: writes,
-    maxRounds: maxRounds(ctx),
+    maxRounds: HeadWrites.maxRounds(ctx),
     attempt,
-    exhausted: (last) => exhausted(last.state[0], last.ambiguous)
+    exhausted: (last) => HeadWrites.exhausted(last.state[0], last.ambiguous)
   }).pipe(
-    Effect.flatMap((applied) => Effect.as(Content.drop(ctx, applied.flatMap((w) => pinnedOf(w.guard) ?? [])), applied))
+    Effect.flatMap((applied) =>
+      Effect.as(Content.drop(ctx, applied.flatMap((write) => HeadWrites.pinnedOf(write.guard) ?? [])), applied)
+    )
   )
 }
 
@@ -192,50 +178,23 @@ export const putMany = (
     : !atomic
     ? Effect.forEach(requests, (request) => put(ctx, request), { concurrency: KEY_CONCURRENCY })
     : Effect.suspend(() => {
-      const conditions = requests.map((request) => writeCondition(request.condition))
+      const conditions = requests.map((request) => HeadWrites.writeCondition(request.condition))
       const unmatched = conditions.findIndex((condition) => condition === undefined)
-      if (unmatched >= 0) return Effect.fail(refused(requests[unmatched]))
-      const version = ctx.versions.next()
-      const pks = requests.map((request) => ctx.layout.headPk(request.key))
-      const bases = requests.map((request) => batched(fieldsOf(request, version, request.size, { _tag: "None" })))
-      const toChunk = Plan.transaction(
-        requests.map((request, i) =>
-          Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
-        ),
-        requests.map((request, i) =>
-          Requests.headSize(pks[i], {
-            ...bases[i],
-            content: { _tag: "Chunked", manifest: Plan.sizingManifest(request.bytes.length) }
-          })
-        )
+      if (unmatched >= 0) return Effect.fail(HeadWrites.refused(requests[unmatched]))
+      const planned = HeadWrites.atomicPuts(ctx.layout, requests, {
+        version: ctx.versions.next(),
+        of: (request, i) => ({
+          operation: request.operation,
+          condition: conditions[i]!,
+          guard: HeadWrites.noContent,
+          now: request.now
+        })
+      })
+      const commit = Effect.map(
+        transactHeads(ctx, planned.map(({ write }) => write)),
+        (applied) => applied.map(HeadWrites.writtenOf)
       )
-      const plans = requests.map((request, i): Plan.ContentPlan =>
-        toChunk.has(i) ? Plan.chunked(request.bytes) : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
-      )
-      const writes = requests.map((request, i): HeadWrite => ({
-        key: request.key,
-        pk: pks[i],
-        operation: request.operation,
-        fields: { ...bases[i], content: plans[i].content },
-        condition: conditions[i]!,
-        guard: noContent,
-        now: request.now
-      }))
-      const chunked = plans.flatMap((plan, i) =>
-        plan.content._tag === "Chunked" ? [{ request: requests[i], cid: plan.content.manifest.cid, plan }] : []
-      )
-      const commit = Effect.map(transactHeads(ctx, writes), (applied) => applied.map(writtenOf))
-      if (chunked.length === 0) return surfaceRefused(commit)
-      return Content.withNewChunks(
-        ctx,
-        Effect.forEach(
-          chunked,
-          ({ cid, plan, request }) => Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
-          { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
-        ),
-        () => chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length)),
-        commit
-      ).pipe(surfaceRefused)
+      return Content.withPlannedChunks(ctx, planned, commit).pipe(Content.surfaceRefused)
     })
 
 /**
@@ -276,7 +235,11 @@ export const removeMany = (
     const result = new Map(keys.map((key) => [key, live.has(key) ? removed : Option.none<string>()] as const))
     const writes = keys.map((key) => {
       const stored = live.get(key)
-      return stored === undefined ? undefined : inBatch(removal(ctx, key, version, now, Requests.pinned(stored)))
+      return stored === undefined
+        ? undefined
+        : HeadWrites.inBatch(
+          HeadWrites.removal({ key, pk: ctx.layout.headPk(key), version, now, guard: Requests.pinned(stored) })
+        )
     })
     const sent = yield* transact(ctx, {
       operation: "multiDissoc",
