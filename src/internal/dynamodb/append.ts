@@ -45,7 +45,7 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
     // chunks, if any, stay).
     const attempt = (run: Retry.Pending<void>) =>
       Effect.gen(function*() {
-        const state = readState(ctx)(yield* Reads.headItem(ctx, key, "head", true))
+        const state = readState(ctx)(yield* Reads.headItem(ctx, { key, read: "head", consistent: true }))
         const live = isLive(state, now)
         const log = live ? state.stored : undefined
         if (live && (log?.head.kind !== "log" || log.generation === undefined)) {

@@ -94,18 +94,21 @@ const damagedOrGone = <A>(
   ctx: Context,
   error: ConcurrentModification
 ): Effect.Effect<Option.Option<A>, KonserveError> =>
-  Effect.flatMap(headItem(ctx, error.key, "head", true), (item): Effect.Effect<Option.Option<A>, KonserveError> => {
-    const stored = decodeHead(ctx.layout, item)
-    if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
-    if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
-    if (stored.head.version !== error.version) return Effect.fail(surface(error))
-    return Effect.fail(
-      new DecodeError({
-        key: error.key,
-        message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
-      })
-    )
-  })
+  Effect.flatMap(
+    headItem(ctx, { key: error.key, read: "head", consistent: true }),
+    (item): Effect.Effect<Option.Option<A>, KonserveError> => {
+      const stored = decodeHead(ctx.layout, item)
+      if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
+      if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
+      if (stored.head.version !== error.version) return Effect.fail(surface(error))
+      return Effect.fail(
+        new DecodeError({
+          key: error.key,
+          message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
+        })
+      )
+    }
+  )
 
 /**
  * What a head read asks for: `head`, every attribute but the inline bytes
@@ -137,16 +140,14 @@ const HEAD_READS: { readonly [R in HeadRead]: object } = {
  */
 export const headItem = (
   ctx: Context,
-  key: string,
-  read: HeadRead,
-  consistent = ctx.consistent
+  options: { readonly key: string; readonly read: HeadRead; readonly consistent?: boolean | undefined }
 ): Effect.Effect<Item | undefined, KonserveError> =>
   Effect.map(
     ctx.client.call("GetItem", {
       TableName: ctx.client.table,
-      Key: itemKey(ctx.layout.headPk(key), SK_HEAD),
-      ...HEAD_READS[read],
-      ConsistentRead: consistent
+      Key: itemKey(ctx.layout.headPk(options.key), SK_HEAD),
+      ...HEAD_READS[options.read],
+      ConsistentRead: options.consistent ?? ctx.consistent
     }),
     (out) => out.Item
   )
@@ -161,7 +162,7 @@ const malformedError = (malformed: Malformed) =>
   new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
 
 const getHead = (ctx: Context, key: string, read: HeadRead) =>
-  Effect.flatMap(headItem(ctx, key, read), (item) => decoded(ctx, item))
+  Effect.flatMap(headItem(ctx, { key, read }), (item) => decoded(ctx, item))
 
 /** The heads among keys (tombstones left out), by key; `consistent` as in `headItem`. @internal */
 export const getHeads = (

@@ -70,7 +70,7 @@ export const transact = (
           : Effect.fail(writeFailure(failure, ctx.client.table, { ...request, ambiguous }))
       }
       const reasons = cancellationReasons(failure.cause)
-      const { verdict, why } = Resolve.transactionVerdict(reasons, request.writes, ambiguous)
+      const { verdict, why } = Resolve.transactionVerdict({ reasons, writes: request.writes, ambiguous })
       switch (verdict) {
         case "Applied":
           return Effect.succeed({ _tag: "Applied" })
@@ -100,20 +100,22 @@ const settleTransaction = (
   const writes = request.writes.filter((write): write is HeadWrite => write !== undefined)
   const unknown = writeFailure(failure, ctx.client.table, { ...request, ambiguous: true })
   const read = (i: number): Effect.Effect<Sent, KonserveError> =>
-    i >= writes.length ? Effect.fail(unknown) : Reads.headItem(ctx, writes[i].key, "whole", true).pipe(
-      Effect.option,
-      Effect.flatMap((item): Effect.Effect<Sent, KonserveError> => {
-        if (Option.isNone(item)) return Effect.fail(unknown)
-        switch (Resolve.settled(item.value, writes[i].fields.version)) {
-          case "Applied":
-            return Effect.succeed({ _tag: "Applied" })
-          case "NotApplied":
-            return Effect.fail(toKonserveError(failure, ctx.client.table))
-          case "Unknown":
-            return read(i + 1)
-        }
-      })
-    )
+    i >= writes.length ?
+      Effect.fail(unknown) :
+      Reads.headItem(ctx, { key: writes[i].key, read: "whole", consistent: true }).pipe(
+        Effect.option,
+        Effect.flatMap((item): Effect.Effect<Sent, KonserveError> => {
+          if (Option.isNone(item)) return Effect.fail(unknown)
+          switch (Resolve.settled(item.value, writes[i].fields.version)) {
+            case "Applied":
+              return Effect.succeed({ _tag: "Applied" })
+            case "NotApplied":
+              return Effect.fail(toKonserveError(failure, ctx.client.table))
+            case "Unknown":
+              return read(i + 1)
+          }
+        })
+      )
   return read(0)
 }
 
@@ -136,13 +138,13 @@ const transactHeads = (
       }),
       (sent): Effect.Effect<Attempted, Refused> => {
         if (sent._tag === "Applied") return Effect.succeed(Retry.done(run.state))
-        const step = Resolve.replanTransaction(
-          readState(ctx),
-          sent.reasons,
-          run.state,
-          sent.ambiguous,
-          ctx.versions.next
-        )
+        const step = Resolve.replanTransaction({
+          read: readState(ctx),
+          next: ctx.versions.next,
+          reasons: sent.reasons,
+          writes: run.state,
+          ambiguous: sent.ambiguous
+        })
         return step._tag === "Refused"
           ? Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
           : Effect.succeed(Retry.again(step.writes, step))

@@ -54,7 +54,7 @@ const settle = (
   write: HeadWrite,
   failure: RequestFailure
 ): Effect.Effect<Attempted, KonserveError> =>
-  Reads.headItem(ctx, write.key, "whole", true).pipe(
+  Reads.headItem(ctx, { key: write.key, read: "whole", consistent: true }).pipe(
     Effect.option,
     Effect.flatMap((item): Effect.Effect<Attempted, KonserveError> => {
       const verdict = Option.isSome(item) ? Resolve.settled(item.value, write.fields.version) : "Unknown"
@@ -80,13 +80,13 @@ const attemptHead = (
           ? settle(ctx, write, failure)
           : Effect.fail(toKonserveError(failure, ctx.client.table))
       }
-      const step = Resolve.headWrite(
-        readState(ctx),
-        conditionItem(failure.cause),
+      const step = Resolve.headWrite({
+        read: readState(ctx),
+        next: ctx.versions.next,
+        item: conditionItem(failure.cause),
         write,
-        ambiguous,
-        ctx.versions.next
-      )
+        ambiguous
+      })
       switch (step._tag) {
         case "Applied":
           return Effect.succeed(Retry.done(write))
