@@ -123,6 +123,6 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
         plan.pieces
       ),
       () => chunkKeys(ctx.layout, key, manifest.cid, plan.pieces.length),
-      commit
+      () => commit
     ).pipe(Content.surfaceRefused)
   })

@@ -66,9 +66,10 @@ export const chunkedWriteLimit: FiberRef.FiberRef<Duration.Duration> = FiberRef.
 export const SIGNATURE_WINDOW: Duration.Duration = Duration.minutes(5)
 
 /**
- * Writes new chunks, then commits the head that points at them. The chunks
- * are deleted again when writing them fails or is interrupted, or when the
- * commit certainly did not apply; `chunks()` names those written so far.
+ * Writes new chunks, then commits the head that points at them (`commit` of
+ * what `write` returned). The chunks are deleted again when writing them
+ * fails or is interrupted, or when the commit certainly did not apply;
+ * `chunks()` names those written so far.
  *
  * The commit's head requests carry a deadline (`Client.headDeadline`): the
  * write's start plus `chunkedWriteLimit`, taken before any chunk item is
@@ -77,25 +78,26 @@ export const SIGNATURE_WINDOW: Duration.Duration = Duration.minutes(5)
  *
  * @internal
  */
-export const withNewChunks = <A, E, R>(
+export const withNewChunks = <W, A, E, R>(
   ctx: Context,
-  write: Effect.Effect<void, E, R>,
+  write: Effect.Effect<W, E, R>,
   chunks: () => ReadonlyArray<Item>,
-  commit: Effect.Effect<A, KonserveError | Refused>
+  commit: (written: W) => Effect.Effect<A, KonserveError | Refused>
 ): Effect.Effect<A, KonserveError | Refused | E, R> =>
   Effect.flatMap(FiberRef.get(chunkedWriteLimit), (limit) => {
     const startedAt = Date.now()
     const limitMillis = Duration.toMillis(limit)
-    const deadlined = Effect.suspend(() =>
-      chunks().length === 0
-        ? commit
-        : Effect.locally(commit, Client.headDeadline, { notAfter: startedAt + limitMillis, limitMillis })
-    )
+    const deadlined = (written: W) =>
+      Effect.suspend(() =>
+        chunks().length === 0
+          ? commit(written)
+          : Effect.locally(commit(written), Client.headDeadline, { notAfter: startedAt + limitMillis, limitMillis })
+      )
     return write.pipe(
       Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
-      Effect.zipRight(
+      Effect.flatMap((written) =>
         Effect.onExit(
-          deadlined,
+          deadlined(written),
           (exit) => notApplied(exit) ? Batch.deleteUnreferenced(ctx.client, chunks()) : Effect.void
         )
       )
@@ -143,7 +145,7 @@ export const withPlannedChunks = <A>(
       { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
     ),
     () => plannedChunks(ctx, planned),
-    commit
+    () => commit
   )
 }
 

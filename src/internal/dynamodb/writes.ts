@@ -137,9 +137,19 @@ export const put = (ctx: Context, request: PutRequest): Effect.Effect<Written, K
       ctx,
       Chunks.write(HeadWrites.chunkTarget(ctx, request, cid), 0, plan.pieces),
       () => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length),
-      commit
+      () => commit
     ).pipe(Content.surfaceRefused)
   })
+
+/** What a stream of bytes brought so far: its pieces, their bytes and CRC-32, and the piece that goes inline. */
+interface Streamed {
+  readonly pieces: number
+  readonly size: number
+  readonly crc: number
+  readonly inline: Uint8Array | undefined
+}
+
+const NOTHING_STREAMED: Streamed = { pieces: 0, size: 0, crc: 0, inline: undefined }
 
 /**
  * Writes one binary from a stream of any length: its chunks as they come (a
@@ -166,40 +176,44 @@ export const putStream = <E, R>(
       { _tag: "None" }
     )
     const overhead = Requests.headSize(pk, base)
-    let pieces = 0
+    // How many pieces went to chunk writes (some may be written): what to delete if the write fails. Set as
+    // each group is sent, read only after the stream ends or fails.
     let dispatched = 0
-    let size = 0
-    let crc = 0
-    let inline: Uint8Array | undefined
     const writeAll = bytes.pipe(
       Chunks.rechunk(Plan.CHUNK_BYTES),
-      Stream.map((piece) => {
-        const index = pieces++
-        size += piece.length
-        crc = Plan.checksum([piece], crc)
-        return [index, piece] as const
+      Stream.mapAccum(NOTHING_STREAMED, (before, piece) => {
+        const streamed: Streamed = {
+          pieces: before.pieces + 1,
+          size: before.size + piece.length,
+          crc: Plan.checksum([piece], before.crc),
+          inline: undefined
+        }
+        return [streamed, { index: before.pieces, piece, streamed }] as const
       }),
       Stream.grouped(Chunks.STREAM_CHUNKS_PER_REQUEST),
-      Stream.mapEffect((group) => {
+      Stream.mapEffect((group): Effect.Effect<Streamed, KonserveError> => {
         const batch = Chunk.toReadonlyArray(group)
-        const [first, piece] = batch[0]
+        const { index: first, piece } = batch[0]
+        const { streamed } = batch[batch.length - 1]
         // A lone first piece shorter than a chunk: the stream ended, and the value may fit inline.
         if (
           batch.length === 1 && first === 0 && piece.length < Plan.CHUNK_BYTES &&
           overhead + piece.length <= Plan.INLINE_ITEM_BYTES
         ) {
-          inline = piece
-          return Effect.void
+          return Effect.succeed({ ...streamed, inline: piece })
         }
         dispatched = Math.max(dispatched, first + batch.length)
-        return Chunks.write(target, first, batch.map(([, p]) => p), {
-          perRequest: Chunks.STREAM_CHUNKS_PER_REQUEST,
-          concurrency: 1
-        })
+        return Effect.as(
+          Chunks.write(target, first, batch.map((p) => p.piece), {
+            perRequest: Chunks.STREAM_CHUNKS_PER_REQUEST,
+            concurrency: 1
+          }),
+          streamed
+        )
       }, { concurrency: Chunks.STREAM_REQUESTS_IN_FLIGHT }),
-      Stream.runDrain
+      Stream.runFold(NOTHING_STREAMED, (last, streamed) => streamed.pieces >= last.pieces ? streamed : last)
     )
-    const commit = Effect.suspend(() => {
+    const commit = ({ crc, inline, pieces, size }: Streamed) => {
       const content: HeadContent = pieces === 0 || inline !== undefined
         ? { _tag: "Inline", bytes: inline ?? new Uint8Array(0) }
         : { _tag: "Chunked", manifest: { cid, chunks: pieces, chunkSize: Plan.CHUNK_BYTES, bytes: size, crc } }
@@ -207,7 +221,7 @@ export const putStream = <E, R>(
         writeHead(ctx, HeadWrites.make(header, { pk, fields: { ...base, size, content }, condition })),
         HeadWrites.writtenOf
       )
-    })
+    }
     return Content.withNewChunks(ctx, writeAll, () => chunkKeys(ctx.layout, header.key, cid, dispatched), commit).pipe(
       Content.surfaceRefused
     )
