@@ -30,6 +30,13 @@ import { transact } from "./transactions.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
 
+/** One attempt of an append: its log head write, its transaction, and the head it replaces (a new log's). */
+interface Attempt {
+  readonly write: HeadWrite
+  readonly items: ReadonlyArray<TransactWriteItem>
+  readonly replaced: StoredHead | undefined
+}
+
 /** @internal */
 export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head, KonserveError> =>
   Effect.suspend(() => {
@@ -52,31 +59,29 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
           return yield* new Refused({ key, operation: "append", settled: !run.ambiguous })
         }
         const version = ctx.versions.next(state.version)
-        let write: HeadWrite
-        let items: Array<TransactWriteItem>
-        let replaced: StoredHead | undefined
-        if (log !== undefined && log.generation !== undefined) {
-          // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
-          const content = { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements } as const
-          write = HeadWrites.logWrite({
+        // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
+        const nextElement = (log: StoredHead, generation: string): Attempt => {
+          const write = HeadWrites.logWrite({
             key,
             pk,
             version,
             now,
             size: log.head.size + 1,
-            content,
+            content: { _tag: "Log", generation, chunkedElements: log.chunkedElements },
             condition: { _tag: "None" },
             guard: pinned(log)
           })
-          items = [
+          const items = [
             Requests.transactAppend(table, write, chunked),
-            Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
+            Requests.transactPut(table, elementItem(pk, logSk(generation, log.head.size), plan.element))
           ]
-        } else {
-          // A new log; an expired value or log it replaces is dropped after.
+          return { write, items, replaced: undefined }
+        }
+        // A new log; an expired value or log it replaces is dropped after.
+        const newLog = (stored: StoredHead | undefined): Attempt => {
           const generation = newGeneration()
-          replaced = state.stored !== undefined && hasContent(state.stored) ? state.stored : undefined
-          write = HeadWrites.logWrite({
+          const replaced = stored !== undefined && hasContent(stored) ? stored : undefined
+          const write = HeadWrites.logWrite({
             key,
             pk,
             version,
@@ -86,11 +91,15 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
             condition: { _tag: "Absent" },
             guard: replaced === undefined ? HeadWrites.noContent : pinned(replaced)
           })
-          items = [
+          const items = [
             Requests.transactUpdate(table, write),
             Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
           ]
+          return { write, items, replaced }
         }
+        const { items, replaced, write } = log !== undefined && log.generation !== undefined
+          ? nextElement(log, log.generation)
+          : newLog(state.stored)
         const sent = yield* transact(ctx, {
           operation: "append",
           key,
