@@ -16,8 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import { Session } from "node:inspector/promises"
 import { performance } from "node:perf_hooks"
-import { HEAD_WITH_VALUE_PROJECTION, namesOf } from "../src/internal/dynamodb/item.js"
-import * as Requests from "../src/internal/dynamodb/requests.js"
+import * as Requests from "../src/internal/dynamodb/requests/index.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
 import * as Version from "../src/internal/version.js"
 import { KiB, localClient, median, randomBytes } from "./harness.js"
@@ -66,13 +65,7 @@ const main = async () => {
       "raw-get-as-store": (n) =>
         pool(n, (i) =>
           client.send(
-            new GetItemCommand({
-              TableName: table,
-              Key: { pk: { S: `:${keys[i % KEYS]}` }, sk: { S: "h" } },
-              ProjectionExpression: HEAD_WITH_VALUE_PROJECTION,
-              ExpressionAttributeNames: namesOf(HEAD_WITH_VALUE_PROJECTION),
-              ConsistentRead: true
-            })
+            new GetItemCommand(Requests.getHead(table, `:${keys[i % KEYS]}`, "value", true))
           )),
       "store-assoc": (n) =>
         Effect.runPromise(Store.repeat(n, CONCURRENCY, (i) => Store.assoc(store, keys[i % KEYS], value))),

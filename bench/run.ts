@@ -141,12 +141,13 @@ const main = async () => {
   const engine = await Engine.start()
   log(`bench: DynamoDB Local at ${engine.endpoint} (pid ${engine.pid})`)
 
-  // one client each, of identical settings (one attempt per send: `localClientConfig`)
-  const storeClient = localClient(engine.endpoint)
+  // one client each: the store's made as `DynamoDBStore.layer` makes its own, the raw SDK's of default settings
+  // (one attempt per send: `localClientConfig`); `npm run bench:cpu` also shows the raw SDK with cacheMiddleware
+  const storeClient = Store.ownClient(engine.endpoint)
   const rawClient = localClient(engine.endpoint)
   const storeCounter = countRequests(storeClient)
   const rawCounter = countRequests(rawClient)
-  const storeScope = Store.stores(storeClient)
+  const storeScope = Store.stores(storeClient, "own")
 
   try {
     // --- tables and data -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
- * The store contender: the same work through `KonserveStore`, built with
- * `DynamoDBStore.layerWithClient` on a client that counts its requests.
+ * The store contender: the same work through `KonserveStore`, on a client
+ * that counts its requests: the store's own kind of client (`ownClient`,
+ * what `DynamoDBStore.layer` builds) or a borrowed one (`layerWithClient`).
  * Every workload is an Effect; `bench/run.ts` runs each measured batch with
  * one `Effect.runPromise`.
  */
@@ -13,7 +14,11 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as Connect from "../src/internal/dynamodb/connect.js"
+import * as Settings from "../src/internal/dynamodb/settings.js"
+import * as Transport from "../src/internal/dynamodb/transport.js"
 import * as KonserveStore from "../src/KonserveStore.js"
+import { localClientConfig } from "./harness.js"
 
 type Store = KonserveStore.KonserveStore
 
@@ -32,17 +37,29 @@ export interface Stores {
   readonly close: () => Promise<void>
 }
 
-export const stores = (client: DynamoDBClient): Stores => {
+export const stores = (client: DynamoDBClient, transport: "own" | "borrowed" = "borrowed"): Stores => {
   const scope = Effect.runSync(Scope.make())
+  // an own client is made by `ownClient`: the store sends on it as on the client `DynamoDBStore.layer` builds
+  const layer = (table: string) =>
+    transport === "borrowed"
+      ? DynamoDBStore.layerWithClient({ client, table })
+      : Layer.effect(
+        KonserveStore.KonserveStore,
+        Effect.flatMap(Settings.settingsOf({ table }), (settings) => Connect.makeWith(client, settings, "own"))
+      )
   return {
     open: (table) =>
       Effect.runPromise(
-        Layer.buildWithScope(DynamoDBStore.layerWithClient({ client, table }), scope).pipe(
-          Effect.map(Context.get(KonserveStore.KonserveStore))
-        )
+        Layer.buildWithScope(layer(table), scope).pipe(Effect.map(Context.get(KonserveStore.KonserveStore)))
       ),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
+}
+
+/** A client of DynamoDB Local at `endpoint` made as the store makes its own (`DynamoDBStore.layer`). */
+export const ownClient = (endpoint: string): DynamoDBClient => {
+  const { requestHandler: _, ...config } = localClientConfig(endpoint)
+  return Transport.ownClient({ ...config, requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 } })
 }
 
 /** `n` operations, at most `concurrency` in flight. */

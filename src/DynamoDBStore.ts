@@ -23,7 +23,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Client from "./internal/dynamodb/client.js"
+import type * as Client from "./internal/dynamodb/client.js"
 import type * as ConfigShape from "./internal/dynamodb/configShape.js"
 import * as Connect from "./internal/dynamodb/connect.js"
 import * as Content from "./internal/dynamodb/content.js"
@@ -31,11 +31,12 @@ import * as Feed from "./internal/dynamodb/feed/feed.js"
 import * as FeedOptions from "./internal/dynamodb/feed/options.js"
 import * as StreamsClient from "./internal/dynamodb/feed/streamsClient.js"
 import * as StreamTable from "./internal/dynamodb/feed/streamTable.js"
-import * as Item from "./internal/dynamodb/item.js"
+import * as KeyLayout from "./internal/dynamodb/keyLayout.js"
 import * as Prefix from "./internal/dynamodb/prefix.js"
 import { acquireClient, type Settings, settingsOf, streamsSettings } from "./internal/dynamodb/settings.js"
 import * as Sweep from "./internal/dynamodb/sweep.js"
 import * as Table from "./internal/dynamodb/table.js"
+import * as Transport from "./internal/dynamodb/transport.js"
 import * as Options from "./internal/options.js"
 import type { DynamoDBError, KonserveError } from "./KonserveError.js"
 import { StoreNotFound } from "./KonserveError.js"
@@ -97,7 +98,7 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* settingsOf(config)
     const sdk = yield* acquireClient(config, settings)
-    return yield* Connect.makeWith(sdk, settings, "light", false)
+    return yield* Connect.makeWith(sdk, settings, "own")
   }).pipe(Effect.withSpan("DynamoDBStore.make"))
 
 /**
@@ -178,7 +179,7 @@ export const layerWithClient = (
   Layer.effect(
     KonserveStoreTag,
     Effect.flatMap(settingsOf(options), (settings) =>
-      Connect.makeWith(options.client, settings, Client.cancellationOf(options.client), true)).pipe(
+      Connect.makeWith(options.client, settings, Transport.borrowedTransport(options.client))).pipe(
         Effect.withSpan("DynamoDBStore.make")
       )
   )
@@ -343,7 +344,7 @@ export const sweep = (
           `${Duration.format(SAFE_GRACE)}: it may remove the chunks of writes still in progress`
       )
     }
-    return Sweep.run(client, Item.layout(settings.prefix), {
+    return Sweep.run(client, KeyLayout.layout(settings.prefix), {
       graceMillis: Duration.toMillis(grace.value),
       dryRun: options?.dryRun ?? false,
       segments: Sweep.segmentsFor(settings.scanSegments, table.TableSizeBytes)
@@ -405,7 +406,7 @@ export const changes = (
     const checked = yield* FeedOptions.check(options)
     const { client, settings } = yield* Connect.scopedClient(config)
     const streams = yield* StreamsClient.acquire(streamsSettings(config, settings), settings.retry)
-    return Feed.run(client, streams, Item.layout(settings.prefix), settings.maxValueBytes, checked)
+    return Feed.run(client, streams, KeyLayout.layout(settings.prefix), settings.maxValueBytes, checked)
   })).pipe(Stream.withSpan("DynamoDBStore.changes"))
 
 /**

@@ -10,6 +10,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
+  GetItemCommand,
   ScanCommand
 } from "@aws-sdk/client-dynamodb"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
@@ -29,10 +30,10 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { randomBytes } from "node:crypto"
-import { afterAll } from "vitest"
+import { afterAll, vi } from "vitest"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import { CHUNKS_PER_REQUEST, STREAM_CHUNKS_PER_REQUEST } from "../src/internal/dynamodb/chunks.js"
-import { encodePrefix } from "../src/internal/dynamodb/item.js"
+import { encodePrefix } from "../src/internal/dynamodb/keyLayout.js"
 import { CHUNK_BYTES } from "../src/internal/dynamodb/plan.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import * as KonserveStore from "../src/KonserveStore.js"
@@ -548,6 +549,17 @@ describe("DynamoDBStore: items in the table", () => {
 // ---------------------------------------------------------------------------
 
 describe("DynamoDBStore: requests per operation", () => {
+  it.scopedLive("the store's own client resolves its middleware once per command, not on every request", () =>
+    Effect.gen(function*() {
+      // a send with options (an abort signal, say) makes the SDK rebuild the whole stack: 100+ µs of CPU a request
+      const store = yield* Effect.provide(KonserveStore.KonserveStore, DynamoDBStore.layer(config()))
+      yield* store.assoc("k", 1)
+      const resolved = vi.spyOn(GetItemCommand.prototype, "resolveMiddleware")
+      yield* Effect.addFinalizer(() => Effect.sync(() => resolved.mockRestore()))
+      for (let i = 0; i < 20; i++) expect(yield* store.get("k")).toEqual(Option.some(1))
+      expect(resolved.mock.calls.length).toBeLessThanOrEqual(1)
+    }))
+
   it.scopedLive("inline values, logs, multi-key operations", () =>
     Effect.gen(function*() {
       const { recorder, store } = yield* recordedStore()

@@ -11,7 +11,7 @@ import * as Checkpoint from "../src/internal/dynamodb/feed/checkpoint.js"
 import * as Feed from "../src/internal/dynamodb/feed/feed.js"
 import * as Records from "../src/internal/dynamodb/feed/records.js"
 import type { Item } from "../src/internal/dynamodb/item.js"
-import { layout } from "../src/internal/dynamodb/item.js"
+import { layout } from "../src/internal/dynamodb/keyLayout.js"
 import * as Version from "../src/internal/version.js"
 
 const settings: Records.Settings = { layout: layout("p"), maxValueBytes: 1024 * 1024 }

@@ -17,6 +17,7 @@ import { type KonserveError, Throttled } from "../../KonserveError.js"
 import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
 import type { Item } from "./item.js"
+import * as Requests from "./requests/index.js"
 
 /** DynamoDB's limits per batch request. @internal */
 export const BATCH_GET_KEYS = 100
@@ -84,7 +85,7 @@ export const batchWrite = (
     (slice) =>
       untilProcessed(client, "BatchWriteItem", slice, (pending) =>
         Effect.map(
-          client.call("BatchWriteItem", { RequestItems: { [client.table]: pending as Array<WriteRequest> } }),
+          client.call("BatchWriteItem", Requests.batchWrite(client.table, pending as Array<WriteRequest>)),
           (out) => {
             const left = out.UnprocessedItems?.[client.table] ?? []
             return left.length === 0 ? undefined : left
@@ -98,11 +99,11 @@ export const putItems = (
   client: Client,
   items: ReadonlyArray<Item>,
   options?: SliceOptions
-): Effect.Effect<void, KonserveError> => batchWrite(client, items.map((Item) => ({ PutRequest: { Item } })), options)
+): Effect.Effect<void, KonserveError> => batchWrite(client, items.map(Requests.putRequest), options)
 
 /** Deletes items by primary key in parallel slices. @internal */
 export const deleteItems = (client: Client, keys: ReadonlyArray<Item>): Effect.Effect<void, KonserveError> =>
-  batchWrite(client, keys.map((Key) => ({ DeleteRequest: { Key } })))
+  batchWrite(client, keys.map(Requests.deleteRequest))
 
 /**
  * Deletes items no head references any more, best effort: what a failure
@@ -132,9 +133,7 @@ export const batchGet = (
         (slice) =>
           untilProcessed(client, "BatchGetItem", slice, (pending) =>
             Effect.map(
-              client.call("BatchGetItem", {
-                RequestItems: { [client.table]: { ...request, Keys: pending as Array<Item> } }
-              }),
+              client.call("BatchGetItem", Requests.batchGet(client.table, request, pending as Array<Item>)),
               (out) => {
                 found.push(...(out.Responses?.[client.table] ?? []))
                 const left = out.UnprocessedKeys?.[client.table]?.Keys ?? []

@@ -13,8 +13,11 @@ import { DecodeError, type KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
 import type { Client } from "./client.js"
 import { ConcurrentModification, surface } from "./failure.js"
-import type { Layout, Manifest } from "./item.js"
-import { A, chunkItem, itemKey, SK_CHUNK } from "./item.js"
+import type { Manifest } from "./item.js"
+import { A, chunkItem } from "./item.js"
+import type { Layout } from "./keyLayout.js"
+import { itemKey, SK_CHUNK } from "./keyLayout.js"
+import * as Requests from "./requests/index.js"
 
 /** Chunks per request and requests in flight when reading or writing bytes held in memory. @internal */
 export const CHUNKS_PER_REQUEST = 8
@@ -60,7 +63,15 @@ export const write = (
     return Batch.putItems(
       target.client,
       pieces.map((bytes, i) =>
-        chunkItem(target.layout, target.key, target.cid, first + i, bytes, target.sweepAt, writtenAt)
+        chunkItem({
+          layout: target.layout,
+          key: target.key,
+          cid: target.cid,
+          index: first + i,
+          bytes,
+          sweepAt: target.sweepAt,
+          writtenAt
+        })
       ),
       options
     )
@@ -125,11 +136,7 @@ const fetchChunks = (
     Batch.batchGet(
       source.client,
       indices.map((index) => itemKey(source.layout.chunkPk(source.key, source.manifest.cid, index), SK_CHUNK)),
-      {
-        ConsistentRead: consistent,
-        ProjectionExpression: "#idx, #val",
-        ExpressionAttributeNames: { "#idx": A.index, "#val": A.value }
-      },
+      Requests.chunksRead(consistent),
       options
     ),
     (items) => {

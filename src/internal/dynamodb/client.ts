@@ -59,6 +59,7 @@ import * as Retry from "../retry.js"
 import * as Tracing from "../tracing.js"
 import type * as Version from "../version.js"
 import * as Failure from "./failure.js"
+import * as Transport from "./transport.js"
 
 /**
  * The commands the store sends, with their input and output types.
@@ -145,31 +146,6 @@ const traced = (command: CommandName, table: string) => <A, E>(request: Effect.E
   )
 
 /**
- * How a request is cancelled when its fiber is interrupted. `light`: a plain
- * `{ aborted, onabort }` object, which the SDK's Node.js HTTP handler accepts
- * and which costs nothing like an `AbortController` (an `EventTarget`) per
- * request; only for the store's own clients, whose handler is known. `full`:
- * a real `AbortController`, for a borrowed client whose handler may need one
- * (fetch).
- *
- * @internal
- */
-export type Cancellation = "light" | "full"
-
-interface LightSignal {
-  aborted: boolean
-  onabort: (() => void) | null
-}
-
-/** The cancellation a client's request handler takes: light for the SDK's Node.js HTTP handler (the default). @internal */
-export const cancellationOf = (sdk: DynamoDBClient): Cancellation => {
-  const handler: unknown = (sdk.config as { readonly requestHandler?: unknown }).requestHandler
-  return typeof handler === "object" && handler !== null && handler.constructor?.name === "NodeHttpHandler"
-    ? "light"
-    : "full"
-}
-
-/**
  * The deadline of the head requests of a write that wrote chunks: no
  * `UpdateItem` or `TransactWriteItems` attempt is sent after `notAfter`
  * (epoch milliseconds, the machine's clock); such an attempt fails at once,
@@ -221,61 +197,59 @@ export const BORROWED_ATTEMPT_MILLIS = 60_000
 /** `BORROWED_ATTEMPT_MILLIS`, shorter in tests; read when a store is built. @internal */
 export const borrowedAttemptMillis: FiberRef.FiberRef<number> = FiberRef.unsafeMake(BORROWED_ATTEMPT_MILLIS)
 
-/** The `Date` header of a raw HTTP answer, epoch milliseconds. */
-const dateOf = (response: unknown): number | undefined => {
-  const headers = (response as { readonly headers?: Record<string, string | undefined> } | undefined)?.headers
-  const value = headers?.date ?? headers?.Date
-  if (value === undefined) return undefined
-  const millis = Date.parse(value)
-  return Number.isNaN(millis) ? undefined : millis
+/**
+ * What a `Client` is built from. `transport`: whose SDK client it is
+ * (`transport.ts`); `anchor`: the store's version clock, told DynamoDB's
+ * time by every answer; `attemptDeadlineMillis`: abort each attempt after it
+ * (a borrowed client's); `consumedCapacity`: ask every request for its
+ * consumed capacity (metered).
+ *
+ * @internal
+ */
+export interface ClientOptions {
+  readonly table: string
+  readonly retry: Retry.RetryPolicy
+  readonly transport: Transport.Transport
+  readonly consumedCapacity?: boolean | undefined
+  readonly anchor?: Version.Anchor | undefined
+  readonly attemptDeadlineMillis?: number | undefined
 }
 
-interface StackOf {
-  readonly middlewareStack: {
-    readonly add: (
-      middleware: (next: (args: unknown) => Promise<{ readonly response: unknown }>) => (args: unknown) => Promise<{
-        readonly response: unknown
-      }>,
-      options: { readonly step: "deserialize"; readonly priority: "low"; readonly name: string }
-    ) => void
+/** An attempt's abort signal: a real `AbortController`'s (`full`), else a plain object the Node.js handler reads. */
+const abortSignalOf = (transport: Transport.Transport) => {
+  if (transport === "full") {
+    const controller = new AbortController()
+    return { signal: controller.signal as Transport.AbortSignalLike, abort: () => controller.abort() }
+  }
+  const signal: Transport.AbortSignalLike = { aborted: false, onabort: null }
+  return {
+    signal,
+    abort: () => {
+      signal.aborted = true
+      ;(signal.onabort as (() => void) | null)?.()
+    }
   }
 }
 
 /**
- * Lets `anchor` see the `Date` of every answer to this command: on the
- * command's own middleware stack (never the client's, which may be the
- * caller's), innermost, so once per HTTP attempt, the SDK's resends included.
- */
-const observeDates = (command: unknown, anchor: Version.Anchor): void =>
-  (command as StackOf).middlewareStack.add((next) => async (args) => {
-    const sent = anchor.local()
-    const out = await next(args)
-    const date = dateOf(out.response)
-    if (date !== undefined) anchor.observe(date, sent, anchor.local())
-    return out
-  }, { step: "deserialize", priority: "low", name: "konserveClockAnchor" })
-
-/**
- * Builds the `Client` of a table. `anchor`: the store's version clock, told
- * DynamoDB's time by every answer; `attemptDeadlineMillis`: abort each
- * attempt after it (a borrowed client's).
+ * Builds the `Client` of a table on an SDK client.
  *
  * @internal
  */
-export const make = (
-  sdk: DynamoDBClient,
-  table: string,
-  retry: Retry.RetryPolicy,
-  cancellation: Cancellation = "full",
-  consumedCapacity = false,
-  extra: {
-    readonly anchor?: Version.Anchor | undefined
-    readonly attemptDeadlineMillis?: number | undefined
-  } = {}
-): Client => {
-  const { anchor, attemptDeadlineMillis } = extra
+export const make = (sdk: DynamoDBClient, options: ClientOptions): Client => {
+  const { anchor, attemptDeadlineMillis, retry, table, transport } = options
+  const consumedCapacity = options.consumedCapacity ?? false
   const retryAfterFirst = Retry.schedule({ ...retry, maxAttempts: retry.maxAttempts - 1 })
-  const sendSdk = sdk.send.bind(sdk) as (command: unknown, options: { abortSignal: unknown }) => Promise<unknown>
+  const sendSdk = sdk.send.bind(sdk) as (command: unknown, options?: { abortSignal: unknown }) => Promise<unknown>
+  // the store's own client resolves its middleware once per command: a send with options would resolve it again
+  const dispatch = (Constructor: new(input: never) => unknown, input: object, signal: Transport.AbortSignalLike) => {
+    if (transport === "own") {
+      return sendSdk(new Constructor(Transport.withPassenger(input, { signal, anchor }) as never))
+    }
+    const request = new Constructor(input as never)
+    if (anchor !== undefined) Transport.observeDates(request, anchor)
+    return sendSdk(request, { abortSignal: signal })
+  }
   const labels = new Map<string, Metrics.RequestLabels>()
   const labelsOf = (command: CommandName): Metrics.RequestLabels => {
     let found = labels.get(command)
@@ -306,22 +280,13 @@ export const make = (
         }
         attempts++
         if (attempts > 1) Metrics.retries.unsafeUpdate(1, metered.command)
-        const controller = cancellation === "full" ? new AbortController() : undefined
-        const signal: LightSignal | AbortSignal = controller?.signal ?? { aborted: false, onabort: null }
-        const abort = () => {
-          if (controller !== undefined) return controller.abort()
-          const light = signal as LightSignal
-          light.aborted = true
-          light.onabort?.()
-        }
+        const { abort, signal } = abortSignalOf(transport)
         let timedOut = false
         const timer = attemptDeadlineMillis === undefined ? undefined : setTimeout(() => {
           timedOut = true
           abort()
         }, attemptDeadlineMillis)
-        const request = new Constructor(sent)
-        if (anchor !== undefined) observeDates(request, anchor)
-        sendSdk(request, { abortSignal: signal }).then(
+        dispatch(Constructor, sent, signal).then(
           (output) => {
             if (timer !== undefined) clearTimeout(timer)
             Metrics.requests.unsafeUpdate(1, metered.ok)

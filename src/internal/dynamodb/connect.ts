@@ -18,25 +18,29 @@ import * as Version from "../version.js"
 import * as Backend from "./backend.js"
 import * as Client from "./client.js"
 import * as StreamTable from "./feed/streamTable.js"
-import * as Item from "./item.js"
+import * as KeyLayout from "./keyLayout.js"
 import { acquireClient, type Connection, type Settings, settingsOf } from "./settings.js"
 import * as Table from "./table.js"
+import * as Transport from "./transport.js"
 
 /** @internal */
 export const clientOf = (
   sdk: DynamoDBClient,
   settings: Settings,
-  cancellation: Client.Cancellation,
-  borrowed: boolean,
+  transport: Transport.Transport,
   anchor?: Version.Anchor
 ): Effect.Effect<Client.Client> =>
   Effect.map(
     FiberRef.get(Client.borrowedAttemptMillis),
     (deadline) =>
-      Client.make(sdk, settings.table, settings.retry, cancellation, settings.consumedCapacity, {
+      Client.make(sdk, {
+        table: settings.table,
+        retry: settings.retry,
+        transport,
+        consumedCapacity: settings.consumedCapacity,
         anchor,
         // a borrowed client may resend on its own with no request timeout: bound each of the store's attempts
-        attemptDeadlineMillis: borrowed ? deadline : undefined
+        attemptDeadlineMillis: transport === "own" ? undefined : deadline
       })
   )
 
@@ -44,16 +48,15 @@ export const clientOf = (
 export const makeWith = (
   sdk: DynamoDBClient,
   settings: Settings,
-  cancellation: Client.Cancellation,
-  borrowed: boolean
+  transport: Transport.Transport
 ): Effect.Effect<KonserveStore.KonserveStore, StoreNotFound | DynamoDBError> =>
   Effect.gen(function*() {
     // versions are minted from DynamoDB's clock, learned from the Date of every answer (the table check's first)
     const anchor = Version.makeAnchor(yield* FiberRef.get(Version.testSkewMillis))
-    const client = yield* clientOf(sdk, settings, cancellation, borrowed, anchor)
+    const client = yield* clientOf(sdk, settings, transport, anchor)
     yield* Table.ensure(client, settings.createTable)
     if (settings.stream) yield* StreamTable.ensure(client)
-    const backend = Backend.make(client, Item.layout(settings.prefix), {
+    const backend = Backend.make(client, KeyLayout.layout(settings.prefix), {
       consistentRead: settings.consistentRead,
       conflictRetries: settings.conflictRetries,
       maxValueBytes: settings.maxValueBytes,
@@ -76,6 +79,6 @@ export const scopedClient = (
     const settings = yield* settingsOf(config)
     const borrowed = "client" in config
     const sdk = borrowed ? config.client : yield* acquireClient(config, settings)
-    const client = yield* clientOf(sdk, settings, borrowed ? Client.cancellationOf(sdk) : "light", borrowed)
+    const client = yield* clientOf(sdk, settings, borrowed ? Transport.borrowedTransport(sdk) : "own")
     return { client, settings }
   })

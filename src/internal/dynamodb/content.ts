@@ -11,6 +11,7 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -23,8 +24,10 @@ import type { Context } from "./context.js"
 import { isUnknownOutcome, Refused } from "./failure.js"
 import * as HeadWrites from "./headWrites.js"
 import type { Item, StoredHead } from "./item.js"
-import { A, chunkKeys, decodeElement, hasContent, itemKey, LOG_PREFIX, namesOf } from "./item.js"
+import { A, decodeElement, hasContent } from "./item.js"
+import { chunkKeys, itemKey } from "./keyLayout.js"
 import * as Paging from "./paging.js"
+import * as Requests from "./requests/index.js"
 
 /**
  * Whether a write's exit proves it was not applied and never will be: a
@@ -161,18 +164,11 @@ const keysOf = (ctx: Context, stored: StoredHead): Effect.Effect<Array<Item>, Ko
   }
   if (stored.head.kind !== "log" || stored.generation === undefined) return Effect.succeed([])
   const pk = ctx.layout.headPk(stored.head.key)
-  const condition = "#pk = :pk AND begins_with(#sk, :gen)"
-  return Paging.query(ctx.client, {
-    KeyConditionExpression: condition,
-    ProjectionExpression: "#sk, #cid, #chunks, #csize, #len, #crc",
-    ExpressionAttributeNames: namesOf(`${condition} #cid #chunks #csize #len #crc`),
-    ExpressionAttributeValues: { ":pk": { S: pk }, ":gen": { S: `${LOG_PREFIX}${stored.generation}#` } },
-    ConsistentRead: true
-  }).pipe(
+  return Paging.query(ctx.client, Requests.generationContent(ctx.client.table, pk, stored.generation)).pipe(
     Stream.runFold([] as Array<Item>, (all, item) => {
       all.push(itemKey(pk, item[A.sk]?.S ?? ""))
-      const element = decodeElement(item)
-      if (typeof element !== "string" && element._tag === "Chunked") {
+      const element = Either.getOrUndefined(decodeElement(stored.head.key, item))
+      if (element?._tag === "Chunked") {
         all.push(...chunkKeys(ctx.layout, stored.head.key, element.manifest.cid, element.manifest.chunks))
       }
       return all

@@ -5,8 +5,9 @@
  */
 import type { VersionClock } from "../version.js"
 import type { Client } from "./client.js"
-import type { HeadState, Item, Layout } from "./item.js"
+import type { HeadState, Item } from "./item.js"
 import { stateOf } from "./item.js"
+import type { Layout } from "./keyLayout.js"
 import type { ScanPlan } from "./listing.js"
 
 /** @internal */

@@ -15,11 +15,12 @@ import type { ChunkTarget } from "./chunks.js"
 import type { Context } from "./context.js"
 import { unknownOutcome } from "./failure.js"
 import * as History from "./history.js"
-import type { Layout, StoredHead } from "./item.js"
+import type { StoredHead } from "./item.js"
 import { TOMBSTONE, ttlSeconds } from "./item.js"
+import type { Layout } from "./keyLayout.js"
 import * as Plan from "./plan.js"
-import type { Guard, HeadContent, HeadFields, HeadWrite, WriteCondition } from "./requests.js"
-import * as Requests from "./requests.js"
+import type { Guard, HeadContent, HeadFields, HeadWrite, WriteCondition } from "./requests/index.js"
+import * as Requests from "./requests/index.js"
 
 /** A write on a head without content: nothing to pin. @internal */
 export const noContent: Guard = { _tag: "NoContent" }

@@ -3,16 +3,7 @@
  * store prefix and the key, and the encoding of heads, chunks and log
  * elements. See `docs/data-model.md`.
  *
- * | item        | pk                                                 | sk                 |
- * |-------------|----------------------------------------------------|--------------------|
- * | head        | P + key                                            | `h`                |
- * | chunk       | P + `c` + len(cid) `:` cid `:` index `:` key       | `c`                |
- * | log element | P + key                                            | `l#` gen `#` seq   |
- *
- * where P is the encoded prefix: `:` without a prefix, `<length>:<prefix>:`
- * with one. P is prefix-free (no P is a proper prefix of another P followed
- * by anything), so `begins_with(pk, P)` selects exactly one store's items,
- * also when one prefix extends another ("p" / "p2", "t" / "t/x").
+ * The key layout (pk, sk of heads, chunks, log elements) is `keyLayout.ts`'s.
  *
  * A head also remembers the versions of the key's last `HISTORY` writes
  * (`ver`, then `r1`…`r7`, newest first; see `history.ts`), and a removed key
@@ -21,16 +12,20 @@
  * @internal
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import type { Head, Kind } from "../backend.js"
 import * as Version from "../version.js"
+import type { Layout } from "./keyLayout.js"
+import { itemKey, KEY, SK_CHUNK } from "./keyLayout.js"
 
 /** @internal */
 export type Item = Record<string, AttributeValue>
 
 /** Attribute names. @internal */
 export const A = {
-  pk: "pk",
-  sk: "sk",
+  pk: KEY.pk,
+  sk: KEY.sk,
   /** "value", "binary", "log", or "tomb" for a removed key. */
   kind: "kind",
   /** The version of the key's last write (12 bytes, see `internal/version.ts`). */
@@ -79,97 +74,6 @@ export const TOMBSTONE = "tomb"
 
 /** The time-to-live attribute registered with `UpdateTimeToLive`. @internal */
 export const TTL_ATTRIBUTE = A.ttl
-
-/** Sort keys. @internal */
-export const SK_HEAD = "h"
-/** @internal */
-export const SK_CHUNK = "c"
-/** @internal */
-export const LOG_PREFIX = "l#"
-/** Past every log element sort key (`$` follows `#`). @internal */
-export const LOG_END = "l$"
-
-/** Digits of a log element's sequence number. @internal */
-export const SEQ_DIGITS = 12
-
-/** The longest prefix, in UTF-8 bytes (the partition key holds 2048; the key takes up to 1024). @internal */
-export const MAX_PREFIX_BYTES = 512
-
-/** Why a prefix is unusable, or undefined. @internal */
-export const invalidPrefix = (prefix: string): string | undefined => {
-  if (!prefix.isWellFormed()) return "contains a lone surrogate"
-  const bytes = Buffer.byteLength(prefix, "utf8")
-  return bytes > MAX_PREFIX_BYTES ? `is ${bytes} UTF-8 bytes, limit ${MAX_PREFIX_BYTES}` : undefined
-}
-
-/** The encoded prefix P. @internal */
-export const encodePrefix = (prefix: string | undefined): string =>
-  prefix === undefined ? ":" : `${prefix.length}:${prefix}:`
-
-/**
- * The expression attribute names an expression uses, for `#name` placeholders
- * (several attribute names are reserved words; DynamoDB rejects unused ones).
- *
- * @internal
- */
-export const namesOf = (expression: string): Record<string, string> => {
-  const used: Record<string, string> = {}
-  for (const match of expression.matchAll(/#([a-z][a-z0-9]*)/g)) used[`#${match[1]}`] = match[1]
-  return used
-}
-
-const HEAD_ATTRIBUTES = [
-  A.pk,
-  A.kind,
-  A.version,
-  A.lastWrite,
-  A.size,
-  A.expiresAt,
-  A.user,
-  A.cid,
-  A.chunks,
-  A.chunkSize,
-  A.length,
-  A.crc,
-  A.generation,
-  A.chunkedElements
-]
-
-/** What reads of a head need: every attribute but the inline bytes and the write history. @internal */
-export const HEAD_PROJECTION = HEAD_ATTRIBUTES.map((name) => `#${name}`).join(", ")
-
-/** What `keys` reads of a head: what its `Meta` says. @internal */
-export const LISTING_PROJECTION = [A.pk, A.kind, A.version, A.lastWrite, A.size, A.expiresAt, A.user]
-  .map((name) => `#${name}`).join(", ")
-
-/** What reads of a head with its value need: every attribute but the write history. @internal */
-export const HEAD_WITH_VALUE_PROJECTION = `${HEAD_PROJECTION}, #${A.value}`
-
-/** The key layout of one store. @internal */
-export interface Layout {
-  readonly prefix: string
-  readonly headPk: (key: string) => string
-  readonly keyOf: (pk: string) => string
-  readonly chunkPk: (key: string, cid: string, index: number) => string
-}
-
-/** @internal */
-export const layout = (prefix: string | undefined): Layout => {
-  const p = encodePrefix(prefix)
-  return {
-    prefix: p,
-    headPk: (key) => p + key,
-    keyOf: (pk) => pk.slice(p.length),
-    chunkPk: (key, cid, index) => `${p}c${cid.length}:${cid}:${index}:${key}`
-  }
-}
-
-/** The primary key of an item. @internal */
-export const itemKey = (pk: string, sk: string): Item => ({ [A.pk]: { S: pk }, [A.sk]: { S: sk } })
-
-/** A log element's sort key. @internal */
-export const logSk = (generation: string, seq: number): string =>
-  `${LOG_PREFIX}${generation}#${String(seq).padStart(SEQ_DIGITS, "0")}`
 
 /** Where a chunked content's bytes are. @internal */
 export interface Manifest {
@@ -235,32 +139,51 @@ const MAX_CHUNK_BYTES = 400 * 1024
 /** The smallest: this library writes 380 KiB chunks; a tiny chunk size would make a manifest name millions. */
 const MIN_CHUNK_BYTES = 64 * 1024
 
-/** A stored item that is not what this library writes: read, it fails with `DecodeError`. @internal */
-export class Malformed {
-  constructor(readonly key: string, readonly reason: string) {}
-}
+/**
+ * A stored item that is not what this library writes (of the key `key`):
+ * read, it fails with `DecodeError`; what the decoders return on the left.
+ *
+ * @internal
+ */
+export class Malformed extends Data.TaggedClass("Malformed")<{ readonly key: string; readonly reason: string }> {}
+
+const malformedOf = (key: string) => (reason: string) => Either.left(new Malformed({ key, reason }))
 
 const isCount = (n: number | undefined, max: number): n is number =>
   n !== undefined && Number.isInteger(n) && n >= 0 && n <= max
 
 const CID = /^[A-Za-z0-9_-]{1,64}$/
 
-/** A chunk manifest from an item's attributes; a reason when it is not one this library could have written. */
-export const decodeManifest = (item: Item): Manifest | string | undefined => {
+/**
+ * A chunk manifest from an item's attributes (of the key `key`), none when it
+ * has none; `Malformed` when it is not one this library could have written.
+ *
+ * @internal
+ */
+export const decodeManifest = (key: string, item: Item): Either.Either<Manifest | undefined, Malformed> => {
   const cid = str(item, A.cid)
   const chunks = num(item, A.chunks)
-  if (cid === undefined && chunks === undefined) return undefined
+  if (cid === undefined && chunks === undefined) return Either.right(undefined)
+  const malformed = malformedOf(key)
   const chunkSize = num(item, A.chunkSize)
   const bytes = num(item, A.length)
   const crc = num(item, A.crc)
-  if (cid === undefined || !CID.test(cid)) return "a chunk manifest without a valid content id"
-  if (!isCount(chunkSize, MAX_CHUNK_BYTES) || chunkSize < MIN_CHUNK_BYTES) return `a chunk size of ${chunkSize}`
-  if (!isCount(bytes, MAX_STORED_BYTES)) return `${bytes} stored bytes`
-  if (!isCount(chunks, Number.MAX_SAFE_INTEGER) || chunks !== Math.ceil(bytes / chunkSize)) {
-    return `${chunks} chunks for ${bytes} bytes of ${chunkSize}`
+  if (cid === undefined || !CID.test(cid)) return malformed("a chunk manifest without a valid content id")
+  if (!isCount(chunkSize, MAX_CHUNK_BYTES) || chunkSize < MIN_CHUNK_BYTES) {
+    return malformed(`a chunk size of ${chunkSize}`)
   }
-  if (!isCount(crc, 0xffffffff)) return `a CRC-32 of ${crc}`
-  return { cid, chunks, chunkSize, bytes, crc }
+  if (!isCount(bytes, MAX_STORED_BYTES)) return malformed(`${bytes} stored bytes`)
+  if (!isCount(chunks, Number.MAX_SAFE_INTEGER) || chunks !== Math.ceil(bytes / chunkSize)) {
+    return malformed(`${chunks} chunks for ${bytes} bytes of ${chunkSize}`)
+  }
+  if (!isCount(crc, 0xffffffff)) return malformed(`a CRC-32 of ${crc}`)
+  return Either.right({ cid, chunks, chunkSize, bytes, crc })
+}
+
+/** The head of a decoded `keys` listing. @internal */
+export interface Listed {
+  readonly head: Head
+  readonly version: Uint8Array
 }
 
 /**
@@ -269,20 +192,20 @@ export const decodeManifest = (item: Item): Manifest | string | undefined => {
  * a tombstone; `Malformed` when those attributes are not what this library
  * writes, every count within bounds (sizes within `MAX_STORED_BYTES`, not
  * this store's `maxValueBytes`: limits belong to the reader). What `keys`
- * reads (`LISTING_PROJECTION`).
+ * reads (`Requests.listScan`).
  *
  * @internal
  */
 export const decodeListed = (
   layout: Layout,
   item: Item | undefined
-): { readonly head: Head; readonly version: Uint8Array } | Malformed | undefined => {
-  if (item === undefined) return undefined
+): Either.Either<Listed | undefined, Malformed> => {
+  if (item === undefined) return Either.right(undefined)
   const pk = str(item, A.pk)
   const kind = str(item, A.kind)
-  if (kind === TOMBSTONE) return undefined
+  if (kind === TOMBSTONE) return Either.right(undefined)
   const key = pk === undefined ? "" : layout.keyOf(pk)
-  const malformed = (reason: string) => new Malformed(key, `the stored head is malformed: ${reason}`)
+  const malformed = (reason: string) => malformedOf(key)(`the stored head is malformed: ${reason}`)
   const version = bin(item, A.version)
   if (pk === undefined) return malformed("no partition key")
   if (kind === undefined || !kinds.has(kind)) return malformed(`kind ${JSON.stringify(kind ?? null)}`)
@@ -294,10 +217,10 @@ export const decodeListed = (
   if (lastWrite === undefined || !Number.isFinite(lastWrite)) return malformed(`a last write of ${lastWrite}`)
   if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return malformed(`an expiry of ${expiresAt}`)
   const user = bin(item, A.user)
-  return {
+  return Either.right({
     head: { key, kind: kind as Kind, version: Version.format(version), lastWrite, size, expiresAt, user },
     version
-  }
+  })
 }
 
 /**
@@ -311,14 +234,17 @@ export const decodeListed = (
 export const decodeHead = (
   layout: Layout,
   item: Item | undefined
-): StoredHead | Malformed | undefined => {
-  if (item === undefined) return undefined
-  const listed = decodeListed(layout, item)
-  if (listed === undefined || listed instanceof Malformed) return listed
+): Either.Either<StoredHead | undefined, Malformed> => {
+  if (item === undefined) return Either.right(undefined)
+  const decoded = decodeListed(layout, item)
+  if (Either.isLeft(decoded)) return Either.left(decoded.left)
+  const listed = decoded.right
+  if (listed === undefined) return Either.right(undefined)
   const { head } = listed
-  const malformed = (reason: string) => new Malformed(head.key, `the stored head is malformed: ${reason}`)
-  const manifest = decodeManifest(item)
-  if (typeof manifest === "string") return malformed(manifest)
+  const malformed = (reason: string) => malformedOf(head.key)(`the stored head is malformed: ${reason}`)
+  const decodedManifest = decodeManifest(head.key, item)
+  if (Either.isLeft(decodedManifest)) return malformed(decodedManifest.left.reason)
+  const manifest = decodedManifest.right
   // A value's stored bytes are at most its size (compression is kept only when it shrinks), a binary's are its size.
   if (manifest !== undefined && head.kind !== "log" && manifest.bytes > head.size) {
     return malformed(`${manifest.bytes} stored bytes for a size of ${head.size}`)
@@ -332,7 +258,7 @@ export const decodeHead = (
   if (inline !== undefined && (inline.length > MAX_ITEM_BYTES || (head.kind !== "log" && inline.length > head.size))) {
     return malformed(`${inline.length} inline bytes for a size of ${head.size}`)
   }
-  return { head, version: listed.version, manifest, generation, chunkedElements, inline }
+  return Either.right({ head, version: listed.version, manifest, generation, chunkedElements, inline })
 }
 
 /**
@@ -365,7 +291,7 @@ export const stateOf = (layout: Layout, item: Item | undefined): HeadState => {
     // an expiry that is not a number is no expiry
     expiresAt: expiresAt !== undefined && Number.isFinite(expiresAt) ? expiresAt : undefined,
     content: item !== undefined && (item[A.cid] !== undefined || item[A.generation] !== undefined),
-    stored: decoded instanceof Malformed ? undefined : decoded
+    stored: Either.getOrUndefined(decoded)
   }
 }
 
@@ -373,16 +299,22 @@ export const stateOf = (layout: Layout, item: Item | undefined): HeadState => {
 export const isLive = (state: HeadState, now: number): boolean =>
   state.version !== undefined && !state.tombstone && (state.expiresAt === undefined || state.expiresAt > now)
 
-/** A chunk item; `writtenAt`: epoch milliseconds, taken when the item is built (after its write started). @internal */
-export const chunkItem = (
-  layout: Layout,
-  key: string,
-  cid: string,
-  index: number,
-  bytes: Uint8Array,
-  sweepAt: number | undefined,
-  writtenAt: number
-): Item => ({
+/** What a chunk item holds. @internal */
+export interface ChunkFields {
+  readonly layout: Layout
+  readonly key: string
+  /** The content id of the content it is a chunk of. */
+  readonly cid: string
+  readonly index: number
+  readonly bytes: Uint8Array
+  /** The TTL sweeper's epoch seconds of the head it belongs to. */
+  readonly sweepAt: number | undefined
+  /** Epoch milliseconds, taken when the item is built (after its write started). */
+  readonly writtenAt: number
+}
+
+/** A chunk item. @internal */
+export const chunkItem = ({ bytes, cid, index, key, layout, sweepAt, writtenAt }: ChunkFields): Item => ({
   ...itemKey(layout.chunkPk(key, cid, index), SK_CHUNK),
   [A.owner]: { S: layout.headPk(key) },
   [A.cid]: { S: cid },
@@ -391,14 +323,6 @@ export const chunkItem = (
   [A.value]: { B: bytes },
   ...(sweepAt === undefined ? {} : { [A.ttl]: { N: String(sweepAt) } })
 })
-
-/** The primary keys of a content's chunks. @internal */
-export const chunkKeys = (layout: Layout, key: string, cid: string, chunks: number): Array<Item> =>
-  Array.from({ length: chunks }, (_, index) => itemKey(layout.chunkPk(key, cid, index), SK_CHUNK))
-
-/** The primary keys of a log's elements. @internal */
-export const logKeys = (layout: Layout, key: string, generation: string, size: number): Array<Item> =>
-  Array.from({ length: size }, (_, seq) => itemKey(layout.headPk(key), logSk(generation, seq)))
 
 /** A log element: its bytes inline, or (too large for one item) the manifest of its chunks. @internal */
 export type StoredElement =
@@ -420,17 +344,26 @@ export const elementItem = (pk: string, sk: string, element: StoredElement): Ite
     ? { ...itemKey(pk, sk), [A.element]: { B: element.bytes } }
     : { ...itemKey(pk, sk), ...manifestAttributes(element.manifest) }
 
-/** Decodes a log element item; a reason when it is not one this library could have written. @internal */
-export const decodeElement = (item: Item): StoredElement | string => {
+/**
+ * Decodes a log element item of the key `key`; `Malformed` when it is not one
+ * this library could have written.
+ *
+ * @internal
+ */
+export const decodeElement = (key: string, item: Item): Either.Either<StoredElement, Malformed> => {
   const bytes = bin(item, A.element)
   if (bytes !== undefined) {
     return bytes.length > MAX_ITEM_BYTES
-      ? `an element of ${bytes.length} bytes`
-      : { _tag: "Inline", bytes }
+      ? malformedOf(key)(`an element of ${bytes.length} bytes`)
+      : Either.right({ _tag: "Inline", bytes })
   }
-  const manifest = decodeManifest(item)
-  if (manifest === undefined) return "an element with neither bytes nor chunks"
-  return typeof manifest === "string" ? manifest : { _tag: "Chunked", manifest }
+  return Either.flatMap(
+    decodeManifest(key, item),
+    (manifest): Either.Either<StoredElement, Malformed> =>
+      manifest === undefined
+        ? malformedOf(key)("an element with neither bytes nor chunks")
+        : Either.right({ _tag: "Chunked", manifest })
+  )
 }
 
 /** The stored size of an attribute value, in bytes, as DynamoDB counts it. @internal */

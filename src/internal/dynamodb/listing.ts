@@ -1,6 +1,6 @@
 /**
  * `keys`: every live head of a store, read with `Scan`. It reads only what
- * a `Meta` says (`LISTING_PROJECTION`), filters out chunk and log items,
+ * a `Meta` says (`requests/listing.ts`), filters out chunk and log items,
  * tombstones and other stores' keys on DynamoDB's side, decodes each page in
  * one synchronous pass, and reads a large table in parallel `Segment`s.
  *
@@ -16,13 +16,15 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { DecodeError, type KonserveError } from "../../KonserveError.js"
 import type { Head } from "../backend.js"
 import type { Context } from "./context.js"
-import type { Item } from "./item.js"
-import { decodeListed, LISTING_PROJECTION, Malformed, namesOf, SK_HEAD, TOMBSTONE } from "./item.js"
+import type { Item, Malformed } from "./item.js"
+import { decodeListed } from "./item.js"
+import * as Requests from "./requests/index.js"
 
 /** Pages of the last complete listing per learned segment. @internal */
 export const PAGES_PER_SEGMENT = 4
@@ -53,9 +55,6 @@ export const scanPlan = (fixed: number | undefined): ScanPlan => {
   }
 }
 
-const FILTER = "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
-const NAMES = namesOf(`${FILTER} ${LISTING_PROJECTION}`)
-
 const malformedError = (malformed: Malformed) =>
   new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
 
@@ -64,8 +63,8 @@ const headsOf = (ctx: Context, items: ReadonlyArray<Item>): Effect.Effect<Chunk.
   const heads: Array<Head> = []
   for (const item of items) {
     const listed = decodeListed(ctx.layout, item)
-    if (listed instanceof Malformed) return Effect.fail(malformedError(listed))
-    if (listed !== undefined) heads.push(listed.head)
+    if (Either.isLeft(listed)) return Effect.fail(malformedError(listed.left))
+    if (listed.right !== undefined) heads.push(listed.right.head)
   }
   return Effect.succeed(Chunk.unsafeFromArray(heads))
 }
@@ -77,19 +76,7 @@ const segment = (
   total: number,
   onPage: () => void
 ): Stream.Stream<Chunk.Chunk<Head>, KonserveError> => {
-  const input = {
-    TableName: ctx.client.table,
-    FilterExpression: FILTER,
-    ProjectionExpression: LISTING_PROJECTION,
-    ExpressionAttributeNames: NAMES,
-    ExpressionAttributeValues: {
-      ":h": { S: SK_HEAD },
-      ":prefix": { S: ctx.layout.prefix },
-      ":tomb": { S: TOMBSTONE }
-    },
-    ConsistentRead: ctx.consistent,
-    ...(total === 1 ? {} : { Segment: index, TotalSegments: total })
-  }
+  const input = Requests.listScan(ctx.client.table, ctx.layout.prefix, ctx.consistent, index, total)
   return Stream.paginateEffect(
     undefined as Item | undefined,
     (cursor) =>

@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { DynamoDBError } from "../../KonserveError.js"
 import { invalidConfiguration, PositiveInt, StoreOptions } from "../options.js"
-import { invalidPrefix } from "./item.js"
+import { invalidPrefix } from "./keyLayout.js"
 
 const DurationInput = Schema.declare(
   (u: unknown): u is Duration.DurationInput => Option.isSome(Duration.decodeUnknown(u)),

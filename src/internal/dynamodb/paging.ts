@@ -27,18 +27,13 @@ const pages = (
       (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const
     ))
 
-const from = (cursor: Item | undefined) => cursor === undefined ? {} : { ExclusiveStartKey: cursor }
+const from = <I extends object>(input: I, cursor: Item | undefined): I =>
+  cursor === undefined ? input : { ...input, ExclusiveStartKey: cursor }
 
-/** The pages of a `Scan`, item by item. @internal */
-export const scan = (
-  client: Client,
-  input: Omit<ScanCommandInput, "TableName" | "ExclusiveStartKey">
-): Stream.Stream<Item, KonserveError> =>
-  pages((cursor) => client.call("Scan", { ...input, TableName: client.table, ...from(cursor) }))
+/** The pages of a `Scan` (built by `requests/`), item by item. @internal */
+export const scan = (client: Client, input: ScanCommandInput): Stream.Stream<Item, KonserveError> =>
+  pages((cursor) => client.call("Scan", from(input, cursor)))
 
-/** The pages of a `Query`, item by item. @internal */
-export const query = (
-  client: Client,
-  input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">
-): Stream.Stream<Item, KonserveError> =>
-  pages((cursor) => client.call("Query", { ...input, TableName: client.table, ...from(cursor) }))
+/** The pages of a `Query` (built by `requests/`), item by item. @internal */
+export const query = (client: Client, input: QueryCommandInput): Stream.Stream<Item, KonserveError> =>
+  pages((cursor) => client.call("Query", from(input, cursor)))

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import { crc32 } from "node:zlib"
 import { TRANSACTION_BYTES } from "../limits.js"
 import type { Manifest, StoredElement } from "./item.js"
-import type { HeadContent } from "./requests.js"
+import type { HeadContent } from "./requests/index.js"
 
 /**
  * The bytes of one chunk: 380 KiB, which leaves room under DynamoDB's

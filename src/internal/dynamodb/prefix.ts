@@ -13,25 +13,13 @@ import type { KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
 import type { Client } from "./client.js"
 import type { Item } from "./item.js"
-import { encodePrefix, itemKey, namesOf, SK_HEAD, TOMBSTONE } from "./item.js"
+import { encodePrefix, itemKey } from "./keyLayout.js"
 import * as Paging from "./paging.js"
+import * as Requests from "./requests/index.js"
 
 /** Every item of a prefix (`onlyHeads`: the heads of its keys, tombstones left out), page by page. */
-const items = (client: Client, prefix: string, onlyHeads: boolean): Stream.Stream<Item, KonserveError> => {
-  const filter = onlyHeads
-    ? "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
-    : "begins_with(#pk, :prefix)"
-  return Paging.scan(client, {
-    FilterExpression: filter,
-    ProjectionExpression: "#pk, #sk",
-    ExpressionAttributeNames: namesOf(`${filter} #pk #sk`),
-    ExpressionAttributeValues: {
-      ":prefix": { S: encodePrefix(prefix) },
-      ...(onlyHeads ? { ":h": { S: SK_HEAD }, ":tomb": { S: TOMBSTONE } } : {})
-    },
-    ConsistentRead: true
-  })
-}
+const items = (client: Client, prefix: string, onlyHeads: boolean): Stream.Stream<Item, KonserveError> =>
+  Paging.scan(client, Requests.prefixScan(client.table, encodePrefix(prefix), onlyHeads))
 
 /** Deletes every item of a prefix, a Scan page at a time. @internal */
 export const remove = (client: Client, prefix: string): Effect.Effect<void, KonserveError> =>

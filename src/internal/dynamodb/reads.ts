@@ -12,6 +12,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { DecodeError, ItemTooLarge, type KonserveError } from "../../KonserveError.js"
@@ -23,21 +24,11 @@ import * as Chunks from "./chunks.js"
 import type { Context } from "./context.js"
 import { ConcurrentModification, surface } from "./failure.js"
 import type { Item, Manifest, StoredElement, StoredHead } from "./item.js"
-import {
-  A,
-  decodeElement,
-  decodeHead,
-  HEAD_PROJECTION,
-  HEAD_WITH_VALUE_PROJECTION,
-  itemKey,
-  LOG_END,
-  LOG_PREFIX,
-  Malformed,
-  namesOf,
-  SEQ_DIGITS,
-  SK_HEAD
-} from "./item.js"
+import { A, decodeElement, decodeHead, Malformed } from "./item.js"
+import { elementSeq, itemKey, SK_HEAD } from "./keyLayout.js"
 import * as Paging from "./paging.js"
+import type { HeadRead } from "./requests/index.js"
+import * as Requests from "./requests/index.js"
 
 /** How many times a whole read restarts after a concurrent rewrite took its content away. @internal */
 export const READ_RESTARTS = 3
@@ -97,8 +88,9 @@ const damagedOrGone = <A>(
   Effect.flatMap(
     headItem(ctx, { key: error.key, read: "head", consistent: true }),
     (item): Effect.Effect<Option.Option<A>, KonserveError> => {
-      const stored = decodeHead(ctx.layout, item)
-      if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
+      const decoded = decodeHead(ctx.layout, item)
+      if (Either.isLeft(decoded)) return Effect.fail(malformedError(decoded.left))
+      const stored = decoded.right
       if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
       if (stored.head.version !== error.version) return Effect.fail(surface(error))
       return Effect.fail(
@@ -109,27 +101,6 @@ const damagedOrGone = <A>(
       )
     }
   )
-
-/**
- * What a head read asks for: `head`, every attribute but the inline bytes
- * and the write history; `value`, the inline bytes too; `whole`, the item
- * with its write history (what settling a write needs). A value's read
- * leaves the history out: seven attributes fewer to send and parse.
- *
- * @internal
- */
-export type HeadRead = "head" | "value" | "whole"
-
-const projected = (projection: string) => ({
-  ProjectionExpression: projection,
-  ExpressionAttributeNames: namesOf(projection)
-})
-
-const HEAD_READS: { readonly [R in HeadRead]: object } = {
-  head: projected(HEAD_PROJECTION),
-  value: projected(HEAD_WITH_VALUE_PROJECTION),
-  whole: {}
-}
 
 /**
  * The item of a key's head as stored (tombstones included), or undefined.
@@ -143,20 +114,24 @@ export const headItem = (
   options: { readonly key: string; readonly read: HeadRead; readonly consistent?: boolean | undefined }
 ): Effect.Effect<Item | undefined, KonserveError> =>
   Effect.map(
-    ctx.client.call("GetItem", {
-      TableName: ctx.client.table,
-      Key: itemKey(ctx.layout.headPk(options.key), SK_HEAD),
-      ...HEAD_READS[options.read],
-      ConsistentRead: options.consistent ?? ctx.consistent
-    }),
+    ctx.client.call(
+      "GetItem",
+      Requests.getHead(
+        ctx.client.table,
+        ctx.layout.headPk(options.key),
+        options.read,
+        options.consistent ?? ctx.consistent
+      )
+    ),
     (out) => out.Item
   )
 
 /** A head as read: undefined when absent, `DecodeError` when malformed (never trusted, never a crash). */
-const decoded = (ctx: Context, item: Item | undefined): Effect.Effect<StoredHead | undefined, DecodeError> => {
-  const stored = decodeHead(ctx.layout, item)
-  return stored instanceof Malformed ? Effect.fail(malformedError(stored)) : Effect.succeed(stored)
-}
+const decoded = (ctx: Context, item: Item | undefined): Effect.Effect<StoredHead | undefined, DecodeError> =>
+  Either.match(decodeHead(ctx.layout, item), {
+    onLeft: (malformed) => Effect.fail(malformedError(malformed)),
+    onRight: Effect.succeed
+  })
 
 const malformedError = (malformed: Malformed) =>
   new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
@@ -175,14 +150,14 @@ export const getHeads = (
     Batch.batchGet(
       ctx.client,
       keys.map((key) => itemKey(ctx.layout.headPk(key), SK_HEAD)),
-      { ...HEAD_READS[read], ConsistentRead: consistent }
+      Requests.headsRead(read, consistent)
     ),
     (items) => {
       const heads = new Map<string, StoredHead>()
       for (const item of items) {
         const stored = decodeHead(ctx.layout, item)
-        if (stored instanceof Malformed) return Effect.fail(malformedError(stored))
-        if (stored !== undefined) heads.set(stored.head.key, stored)
+        if (Either.isLeft(stored)) return Effect.fail(malformedError(stored.left))
+        if (stored.right !== undefined) heads.set(stored.right.head.key, stored.right)
       }
       return Effect.succeed(heads)
     }
@@ -215,18 +190,10 @@ const logOnce = (
   Option.Option<{ readonly head: Head; readonly elements: ReadonlyArray<Uint8Array> }>,
   KonserveError | ConcurrentModification
 > => {
-  const projection = `${HEAD_PROJECTION}, #sk, #el`
-  const items = Paging.query(ctx.client, {
-    KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-    ProjectionExpression: projection,
-    ExpressionAttributeNames: namesOf(`#pk #sk ${projection}`),
-    ExpressionAttributeValues: {
-      ":pk": { S: ctx.layout.headPk(key) },
-      ":from": { S: SK_HEAD },
-      ":to": { S: LOG_END }
-    },
-    ConsistentRead: ctx.consistent
-  })
+  const items = Paging.query(
+    ctx.client,
+    Requests.logQuery(ctx.client.table, ctx.layout.headPk(key), ctx.consistent)
+  )
   // The head comes first (`h` sorts before `l#`): when it is not a log's, stop there.
   interface Fold {
     readonly stored: StoredHead | Malformed | undefined
@@ -241,19 +208,17 @@ const logOnce = (
     Stream.runFoldWhile(items, start, (s) => !s.done, (s, item): Fold => {
       const sk = item[A.sk]?.S
       if (sk === SK_HEAD) {
-        const stored = decodeHead(ctx.layout, item)
+        const stored = Either.merge(decodeHead(ctx.layout, item))
         const log = stored !== undefined && !(stored instanceof Malformed) && stored.head.kind === "log"
         return { ...s, stored, done: !log }
       }
       if (s.stored === undefined || s.stored instanceof Malformed || sk === undefined) return { ...s, done: true }
-      const own = `${LOG_PREFIX}${s.stored.generation}#`
+      const seq = elementSeq(String(s.stored.generation), sk)
       // Elements of an older generation (being cleaned up) and past the count read (appended since) are not this log's.
-      if (
-        sk.startsWith(own) && sk.length === own.length + SEQ_DIGITS &&
-        Number(sk.slice(own.length)) < s.stored.head.size
-      ) {
-        const element = decodeElement(item)
-        if (typeof element === "string") return { ...s, done: true, bad: `element ${sk}: ${element}` }
+      if (seq !== undefined && seq < s.stored.head.size) {
+        const decoded = decodeElement(key, item)
+        if (Either.isLeft(decoded)) return { ...s, done: true, bad: `element ${sk}: ${decoded.left.reason}` }
+        const element = decoded.right
         const bytes = element._tag === "Inline" ? element.bytes.length : element.manifest.bytes
         if (bytes > ctx.maxValueBytes) return { ...s, done: true, tooLarge: bytes }
         s.elements.push(element)

@@ -23,7 +23,7 @@ import * as Version from "../version.js"
 import * as History from "./history.js"
 import type { HeadState, Item } from "./item.js"
 import { A, isLive } from "./item.js"
-import type { Guard, HeadWrite, WriteCondition } from "./requests.js"
+import type { Guard, HeadWrite, WriteCondition } from "./requests/index.js"
 
 /** How a head item is read (`item.ts`'s `stateOf`, with the store's limits). @internal */
 export type ReadState = (item: Item | undefined) => HeadState

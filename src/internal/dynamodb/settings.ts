@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -21,6 +21,7 @@ import type * as ConfigShape from "./configShape.js"
 import type * as StreamsClient from "./feed/streamsClient.js"
 import * as DynamoDBOptions from "./options.js"
 import type * as Table from "./table.js"
+import * as Transport from "./transport.js"
 
 /** @internal */
 export interface Settings {
@@ -78,6 +79,13 @@ export const settingsOf = (
     })
   })
 
+/** The HTTP handler's options: timeouts on connecting and on every request. */
+const handlerOptions = (settings: Settings) => ({
+  connectionTimeout: Duration.toMillis(settings.timeouts.connection),
+  requestTimeout: Duration.toMillis(settings.timeouts.request),
+  throwOnRequestTimeout: true
+})
+
 /**
  * The SDK client options of the store's own clients (DynamoDB and DynamoDB
  * Streams): timeouts on connecting and on every request, the region,
@@ -88,11 +96,7 @@ export const settingsOf = (
 export const clientOptions = (config: Connection, settings: Settings): StreamsClient.Settings => {
   const credentials = config.credentials
   return {
-    requestHandler: {
-      connectionTimeout: Duration.toMillis(settings.timeouts.connection),
-      requestTimeout: Duration.toMillis(settings.timeouts.request),
-      throwOnRequestTimeout: true
-    },
+    requestHandler: handlerOptions(settings),
     ...(config.region === undefined ? {} : { region: config.region }),
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(credentials === undefined ? {} : {
@@ -119,7 +123,9 @@ export const acquireClient = (
   settings: Settings
 ): Effect.Effect<DynamoDBClient, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => new DynamoDBClient({ maxAttempts: 1, ...clientOptions(config, settings) })),
+    Effect.sync(() =>
+      Transport.ownClient({ ...clientOptions(config, settings), requestHandler: handlerOptions(settings) })
+    ),
     (client) => Effect.sync(() => client.destroy())
   )
 

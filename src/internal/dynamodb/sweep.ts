@@ -36,10 +36,13 @@ import * as Version from "../version.js"
 import * as Batch from "./batch.js"
 import type { Client } from "./client.js"
 import { toKonserveError } from "./failure.js"
-import type { Item, Layout } from "./item.js"
-import { A, itemKey, itemSize, LOG_PREFIX, namesOf, SEQ_DIGITS, SK_CHUNK, SK_HEAD, TOMBSTONE } from "./item.js"
+import type { Item } from "./item.js"
+import { A, itemSize, TOMBSTONE } from "./item.js"
+import type { Layout } from "./keyLayout.js"
+import * as KeyLayout from "./keyLayout.js"
 import * as Paging from "./paging.js"
 import { CHUNK_BYTES } from "./plan.js"
+import * as Requests from "./requests/index.js"
 
 /** Where a sweep is: cumulative counts; the last one has `done`. @internal */
 export interface Progress {
@@ -79,28 +82,6 @@ const CONCURRENCY = 8
 /** The bytes of the write history a head projection leaves out (`r1`…`r7`), for the estimate. */
 const HISTORY_BYTES = 7 * (2 + Version.BYTES)
 
-const ITEM_ATTRIBUTES = [
-  A.pk,
-  A.sk,
-  A.kind,
-  A.version,
-  A.expiresAt,
-  A.ttl,
-  A.size,
-  A.cid,
-  A.owner,
-  A.writtenAt,
-  A.generation,
-  A.element
-]
-const ITEM_PROJECTION = ITEM_ATTRIBUTES.map((name) => `#${name}`).join(", ")
-const FILTER = "begins_with(#pk, :prefix)"
-const SCAN_NAMES = namesOf(`${FILTER} ${ITEM_PROJECTION}`)
-
-const HEAD_PROJECTION = [A.pk, A.kind, A.version, A.cid, A.generation, A.chunkedElements, A.expiresAt, A.ttl]
-  .map((name) => `#${name}`).join(", ")
-const HEAD_NAMES = namesOf(HEAD_PROJECTION)
-
 // -------------------------------------------------------------------------------------------------
 // classifying a page, without I/O
 
@@ -138,29 +119,11 @@ const num = (item: Item | undefined, name: string): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
-/** A chunk's pk: P + `c<len(cid)>:<cid>:<index>:<key>`; undefined when it is not one. @internal */
-export const parseChunkPk = (
-  prefix: string,
-  pk: string
-): { readonly cid: string; readonly index: number; readonly key: string } | undefined => {
-  if (!pk.startsWith(`${prefix}c`)) return undefined
-  const rest = pk.slice(prefix.length + 1)
-  const colon = rest.indexOf(":")
-  const length = Number(rest.slice(0, colon))
-  if (colon <= 0 || !Number.isInteger(length) || length <= 0) return undefined
-  const cid = rest.slice(colon + 1, colon + 1 + length)
-  if (cid.length !== length || rest[colon + 1 + length] !== ":") return undefined
-  const tail = rest.slice(colon + 2 + length)
-  const match = /^(\d+):/.exec(tail)
-  if (match === null) return undefined
-  const key = tail.slice(match[0].length)
-  return key.length === 0 ? undefined : { cid, index: Number(match[1]), key }
-}
+/** How the sweep reads a chunk's pk (the key layout's parser). @internal */
+export const parseChunkPk = KeyLayout.parseChunkPk
 
-const ELEMENT_SK = new RegExp(`^${LOG_PREFIX}([^#]+)#\\d{${SEQ_DIGITS}}$`)
-
-/** A log element's generation, from its sort key; undefined when it is not one. @internal */
-export const generationOf = (sk: string): string | undefined => ELEMENT_SK.exec(sk)?.[1]
+/** How the sweep reads a log element's generation from its sort key (the key layout's parser). @internal */
+export const generationOf = KeyLayout.generationOf
 
 /** The time of a head's last write (its version's), epoch ms; undefined when its version is not one of ours. */
 const writtenAtOf = (item: Item | undefined): number | undefined => {
@@ -217,25 +180,36 @@ export const classify = (
   for (const item of items) {
     const pk = item[A.pk]?.S
     const sk = item[A.sk]?.S
-    if (pk === undefined || sk === undefined || !pk.startsWith(layout.prefix)) continue
-    if (sk === SK_HEAD) {
-      const kind = item[A.kind]?.S
-      const version = item[A.version]?.B
-      if (kind === undefined || !kinds.has(kind) || version === undefined) continue
-      if (isDead(item, now) && old(writtenAtOf(item))) {
-        candidates.heads.push({ pk, version, bytes: itemSize(item) + HISTORY_BYTES + (num(item, A.size) ?? 0) })
+    if (pk === undefined || sk === undefined) continue
+    const parsed = KeyLayout.parse(layout, pk, sk)
+    if (parsed === undefined) continue
+    switch (parsed._tag) {
+      case "Head": {
+        const kind = item[A.kind]?.S
+        const version = item[A.version]?.B
+        if (kind === undefined || !kinds.has(kind) || version === undefined) continue
+        if (isDead(item, now) && old(writtenAtOf(item))) {
+          candidates.heads.push({ pk, version, bytes: itemSize(item) + HISTORY_BYTES + (num(item, A.size) ?? 0) })
+        }
+        break
       }
-    } else if (sk === SK_CHUNK) {
-      const parsed = parseChunkPk(layout.prefix, pk)
-      const owner = item[A.owner]?.S
-      if (parsed === undefined || owner !== layout.headPk(parsed.key) || item[A.cid]?.S !== parsed.cid) continue
-      if (old(num(item, A.writtenAt))) {
-        add(candidates.chunks, owner, parsed.cid, itemKey(pk, sk), itemSize(item) + A.value.length + CHUNK_BYTES)
+      case "Chunk": {
+        const owner = item[A.owner]?.S
+        if (owner !== layout.headPk(parsed.key) || item[A.cid]?.S !== parsed.cid) continue
+        if (old(num(item, A.writtenAt))) {
+          add(
+            candidates.chunks,
+            owner,
+            parsed.cid,
+            KeyLayout.itemKey(pk, sk),
+            itemSize(item) + A.value.length + CHUNK_BYTES
+          )
+        }
+        break
       }
-    } else {
-      const generation = generationOf(sk)
-      if (generation === undefined || pk.length === layout.prefix.length) continue
-      add(candidates.elements, pk, generation, itemKey(pk, sk), itemSize(item))
+      case "Element":
+        add(candidates.elements, pk, parsed.generation, KeyLayout.itemKey(pk, sk), itemSize(item))
+        break
     }
   }
   return candidates
@@ -319,31 +293,19 @@ const readHeads = (client: Client, candidates: Candidates): Effect.Effect<Map<st
   for (const group of candidates.elements.values()) owners.add(group.owner)
   if (owners.size === 0) return Effect.succeed(new Map())
   return Effect.map(
-    Batch.batchGet(client, Array.from(owners, (pk) => itemKey(pk, SK_HEAD)), {
-      ConsistentRead: true,
-      ProjectionExpression: HEAD_PROJECTION,
-      ExpressionAttributeNames: HEAD_NAMES
-    }, { concurrency: CONCURRENCY }),
+    Batch.batchGet(
+      client,
+      Array.from(owners, (pk) => KeyLayout.itemKey(pk, KeyLayout.SK_HEAD)),
+      Requests.ownerHeadsRead,
+      { concurrency: CONCURRENCY }
+    ),
     (items) => new Map(items.map((item) => [item[A.pk]?.S ?? "", item]))
   )
 }
 
-const ELEMENTS_CONDITION = "#pk = :pk AND begins_with(#sk, :gen)"
-const ELEMENTS_FILTER = "attribute_exists(#cid)"
-
 /** The content ids that a log's current generation's chunked elements name. */
 const elementCidsOf = (client: Client, head: Item): Effect.Effect<Set<string>, KonserveError> =>
-  Paging.query(client, {
-    KeyConditionExpression: ELEMENTS_CONDITION,
-    FilterExpression: ELEMENTS_FILTER,
-    ProjectionExpression: "#cid",
-    ExpressionAttributeNames: namesOf(`${ELEMENTS_CONDITION} ${ELEMENTS_FILTER}`),
-    ExpressionAttributeValues: {
-      ":pk": { S: head[A.pk]?.S ?? "" },
-      ":gen": { S: `${LOG_PREFIX}${head[A.generation]?.S ?? ""}#` }
-    },
-    ConsistentRead: true
-  }).pipe(
+  Paging.query(client, Requests.elementCids(client.table, head[A.pk]?.S ?? "", head[A.generation]?.S ?? "")).pipe(
     Stream.runFold(new Set<string>(), (cids, item) => {
       const cid = item[A.cid]?.S
       if (cid !== undefined) cids.add(cid)
@@ -351,17 +313,9 @@ const elementCidsOf = (client: Client, head: Item): Effect.Effect<Set<string>, K
     })
   )
 
-const DELETE_CONDITION = "#ver = :ver"
-
 /** Deletes a dead head if it still has the version read; whether it did. */
 const deleteHead = (client: Client, head: DeadHead): Effect.Effect<boolean, KonserveError> =>
-  client.send("DeleteItem", {
-    TableName: client.table,
-    Key: itemKey(head.pk, SK_HEAD),
-    ConditionExpression: DELETE_CONDITION,
-    ExpressionAttributeNames: namesOf(DELETE_CONDITION),
-    ExpressionAttributeValues: { ":ver": { B: head.version } }
-  }).pipe(
+  client.send("DeleteItem", Requests.deleteDeadHead(client.table, head.pk, head.version)).pipe(
     Effect.as(true),
     // Rewritten (or removed) since it was read: not ours to delete.
     Effect.catchAll((failure) =>
@@ -421,15 +375,7 @@ const segment = (
   index: number,
   total: number
 ): Stream.Stream<Delta, KonserveError> =>
-  Paging.scan(client, {
-    FilterExpression: FILTER,
-    ProjectionExpression: ITEM_PROJECTION,
-    ExpressionAttributeNames: SCAN_NAMES,
-    ExpressionAttributeValues: { ":prefix": { S: layout.prefix } },
-    // What the sweep decides on is re-read strongly (heads) or never changes once written (chunks, elements).
-    ConsistentRead: false,
-    ...(total === 1 ? {} : { Segment: index, TotalSegments: total })
-  }).pipe(
+  Paging.scan(client, Requests.sweepScan(client.table, layout.prefix, index, total)).pipe(
     Stream.mapChunksEffect((page) =>
       Effect.map(sweepPage(client, layout, options, Chunk.toReadonlyArray(page)), Chunk.of)
     )

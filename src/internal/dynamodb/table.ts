@@ -14,13 +14,12 @@ import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
 import type { RequestFailure } from "./failure.js"
 import { isTableInUse, isTtlAlreadyEnabled, toKonserveError } from "./failure.js"
-import { A, TTL_ATTRIBUTE } from "./item.js"
+import { KEY } from "./keyLayout.js"
+import type { CreateTable } from "./requests/index.js"
+import * as Requests from "./requests/index.js"
 
 /** @internal */
-export type CreateTable =
-  | false
-  | { readonly billingMode: "PAY_PER_REQUEST" }
-  | { readonly billingMode: "PROVISIONED"; readonly readCapacity: number; readonly writeCapacity: number }
+export type { CreateTable } from "./requests/index.js"
 
 /** How long the store waits for a table it created (or found being created) to become ACTIVE. @internal */
 export const TABLE_ACTIVE_TIMEOUT = Duration.minutes(2)
@@ -49,7 +48,7 @@ type Description = NonNullable<DescribeTableCommandOutput["Table"]>
 
 /** The table's description, or undefined when it does not exist. @internal */
 export const describe = (client: Client): Effect.Effect<Description | undefined, DynamoDBError> =>
-  client.call("DescribeTable", { TableName: client.table }).pipe(
+  client.call("DescribeTable", Requests.describeTable(client.table)).pipe(
     Effect.map((out): Description | undefined => out.Table),
     Effect.catchTag("StoreNotFound", () => Effect.succeed(undefined)),
     Effect.mapError(narrowAll)
@@ -88,14 +87,14 @@ const waitActive = (client: Client): Effect.Effect<Description, DynamoDBError> =
 const checkSchema = (client: Client, table: Description): Effect.Effect<void, DynamoDBError> => {
   const keyType = (name: string) => table.KeySchema?.find((k) => k.AttributeName === name)?.KeyType
   const attrType = (name: string) => table.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType
-  const ok = table.KeySchema?.length === 2 && keyType(A.pk) === "HASH" && keyType(A.sk) === "RANGE" &&
-    attrType(A.pk) === "S" && attrType(A.sk) === "S"
+  const ok = table.KeySchema?.length === 2 && keyType(KEY.pk) === "HASH" && keyType(KEY.sk) === "RANGE" &&
+    attrType(KEY.pk) === "S" && attrType(KEY.sk) === "S"
   return ok ? Effect.void : Effect.fail(
     new DynamoDBError({
       operation: "DescribeTable",
       code: "InvalidTableSchema",
       message: `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
-        `${A.pk} (S, HASH) + ${A.sk} (S, RANGE): it is not a konserve-dynamodb table`,
+        `${KEY.pk} (S, HASH) + ${KEY.sk} (S, RANGE): it is not a konserve-dynamodb table`,
       retryable: false
     })
   )
@@ -106,27 +105,14 @@ const tableFailure = (client: Client, tolerated: (failure: RequestFailure) => bo
   tolerated(failure) ? Effect.void : Effect.fail(narrowAll(toKonserveError(failure, client.table)))
 
 const create = (client: Client, mode: Exclude<CreateTable, false>): Effect.Effect<void, DynamoDBError> =>
-  client.send("CreateTable", {
-    TableName: client.table,
-    AttributeDefinitions: [{ AttributeName: A.pk, AttributeType: "S" }, { AttributeName: A.sk, AttributeType: "S" }],
-    KeySchema: [{ AttributeName: A.pk, KeyType: "HASH" }, { AttributeName: A.sk, KeyType: "RANGE" }],
-    ...(mode.billingMode === "PROVISIONED"
-      ? {
-        BillingMode: "PROVISIONED",
-        ProvisionedThroughput: { ReadCapacityUnits: mode.readCapacity, WriteCapacityUnits: mode.writeCapacity }
-      }
-      : { BillingMode: "PAY_PER_REQUEST" })
-  }).pipe(
+  client.send("CreateTable", Requests.createTable(client.table, mode)).pipe(
     Effect.asVoid,
     // Another process is creating it at the same time: wait for it as for ours.
     Effect.catchAll(tableFailure(client, isTableInUse))
   )
 
 const enableTtl = (client: Client): Effect.Effect<void, DynamoDBError> =>
-  client.send("UpdateTimeToLive", {
-    TableName: client.table,
-    TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true }
-  }).pipe(
+  client.send("UpdateTimeToLive", Requests.updateTimeToLive(client.table)).pipe(
     Effect.asVoid,
     // Enabled already (by a concurrent creator).
     Effect.catchAll(
@@ -156,7 +142,7 @@ export const ensure = (client: Client, createTable: CreateTable): Effect.Effect<
 
 /** Deletes the table (nothing when it is missing) and waits until it is gone. @internal */
 export const remove = (client: Client): Effect.Effect<void, DynamoDBError> =>
-  client.send("DeleteTable", { TableName: client.table }).pipe(
+  client.send("DeleteTable", Requests.deleteTable(client.table)).pipe(
     Effect.asVoid,
     Effect.catchAll(tableFailure(client, (failure) => failure.verdict === "notFound")),
     Effect.zipRight(pollUntil(client, (table) => table === undefined, TABLE_DELETE_TIMEOUT, "was not deleted")),

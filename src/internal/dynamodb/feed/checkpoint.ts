@@ -23,14 +23,15 @@ import * as Schema from "effect/Schema"
 import { DecodeError, DynamoDBError, type KonserveError } from "../../../KonserveError.js"
 import type { Client } from "../client.js"
 import { toKonserveError } from "../failure.js"
-import type { Item, Layout } from "../item.js"
-import { itemKey, namesOf } from "../item.js"
+import type { Item } from "../item.js"
+import type { Layout } from "../keyLayout.js"
+import * as KeyLayout from "../keyLayout.js"
+import * as Requests from "../requests/index.js"
 
 /** The sort key of a checkpoint item. @internal */
-export const SK_CHECKPOINT = "f"
+export const SK_CHECKPOINT = KeyLayout.SK_CHECKPOINT
 
-const POSITION = "pos"
-const REVISION = "rev"
+const { position: POSITION, revision: REVISION } = Requests.CHECKPOINT
 
 /** A saved position. @internal */
 export const Position = Schema.Struct({
@@ -89,27 +90,14 @@ const samePosition = (a: Position, b: Position): boolean => JSON.stringify(a) ==
 
 /** @internal */
 export const make = (client: Client, layout: Layout, name: string): Checkpoint => {
-  const key = itemKey(layout.headPk(name), SK_CHECKPOINT)
-  const load = client.call("GetItem", { TableName: client.table, Key: key, ConsistentRead: true }).pipe(
+  const { pk } = KeyLayout.build(layout, { _tag: "Checkpoint", name })
+  const load = client.call("GetItem", Requests.getCheckpoint(client.table, pk)).pipe(
     Effect.flatMap((out) =>
       out.Item === undefined ? Effect.succeedNone : Effect.map(decode(name, out.Item), Option.some)
     )
   )
-  const save = (position: Position, revision: number): Effect.Effect<number, KonserveError> => {
-    const expression = `SET #${POSITION} = :pos, #${REVISION} = :next`
-    const condition = revision === 0 ? "attribute_not_exists(#pk)" : `#${REVISION} = :rev`
-    return client.send("UpdateItem", {
-      TableName: client.table,
-      Key: key,
-      UpdateExpression: expression,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: namesOf(`${expression} ${condition}`),
-      ExpressionAttributeValues: {
-        ":pos": { S: JSON.stringify(position) },
-        ":next": { N: String(revision + 1) },
-        ...(revision === 0 ? {} : { ":rev": { N: String(revision) } })
-      }
-    }).pipe(
+  const save = (position: Position, revision: number): Effect.Effect<number, KonserveError> =>
+    client.send("UpdateItem", Requests.saveCheckpoint(client.table, pk, JSON.stringify(position), revision)).pipe(
       Effect.as(revision + 1),
       Effect.catchAll((failure) => {
         if (failure.verdict !== "condition") return Effect.fail(toKonserveError(failure, client.table))
@@ -121,6 +109,5 @@ export const make = (client: Client, layout: Layout, name: string): Checkpoint =
             : Effect.fail(conflict(client.table, name)))
       })
     )
-  }
   return { load, save }
 }

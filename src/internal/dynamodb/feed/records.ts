@@ -21,8 +21,10 @@ import { DecodeError } from "../../../KonserveError.js"
 import type { Change } from "../../../KonserveStore.js"
 import * as Prepare from "../../prepare.js"
 import * as Version from "../../version.js"
-import type { Item, Layout } from "../item.js"
-import { A, decodeHead, Malformed, SK_HEAD, TOMBSTONE } from "../item.js"
+import type { Item } from "../item.js"
+import { A, decodeHead, TOMBSTONE } from "../item.js"
+import type { Layout } from "../keyLayout.js"
+import * as KeyLayout from "../keyLayout.js"
 
 /** A change as the reader keeps it: the public `Change` and its version's bytes (for ordering). @internal */
 export interface Mapped {
@@ -37,10 +39,8 @@ export interface Settings {
 }
 
 /** Whether an item is a head of this store (before anything is decoded). @internal */
-export const isHeadOf = (layout: Layout, item: Item | undefined): boolean => {
-  const pk = item?.[A.pk]?.S
-  return pk !== undefined && item?.[A.sk]?.S === SK_HEAD && pk.startsWith(layout.prefix)
-}
+export const isHeadOf = (layout: Layout, item: Item | undefined): boolean =>
+  KeyLayout.isHead(layout, item?.[A.pk]?.S, item?.[A.sk]?.S)
 
 const isTombstone = (item: Item | undefined): boolean => item?.[A.kind]?.S === TOMBSTONE
 
@@ -60,8 +60,9 @@ const keyOf = (layout: Layout, item: Item): string => layout.keyOf(item[A.pk]?.S
 
 /** A write: the new image, a live head. */
 const written = (settings: Settings, item: Item): Either.Either<Mapped, DecodeError> => {
-  const stored = decodeHead(settings.layout, item)
-  if (stored instanceof Malformed) return Either.left(decodeError(stored.key, stored.reason))
+  const decoded = decodeHead(settings.layout, item)
+  if (Either.isLeft(decoded)) return Either.left(decodeError(decoded.left.key, decoded.left.reason))
+  const stored = decoded.right
   if (stored === undefined) return Either.left(decodeError(keyOf(settings.layout, item), "not a head"))
   const { head } = stored
   return Either.flatMap(Prepare.metaOf(head), (meta) => {

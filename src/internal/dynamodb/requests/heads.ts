@@ -1,5 +1,5 @@
 /**
- * Request inputs, built without I/O: the `UpdateItem` of a head write (its
+ * The head writes, built without I/O: the `UpdateItem` of a head write (its
  * attributes, the shift of the write history, its condition), the items of a
  * transaction, the condition checks. `send` is elsewhere (`client.ts`); what
  * a failed condition means is decided in `resolve.ts`.
@@ -18,11 +18,12 @@ import type {
   TransactWriteItem,
   UpdateItemCommandInput
 } from "@aws-sdk/client-dynamodb"
-import type { Kind } from "../backend.js"
-import * as Version from "../version.js"
-import { EMPTY, SLOTS } from "./history.js"
-import type { Item, Manifest, StoredHead } from "./item.js"
-import { A, itemKey, manifestAttributes, SK_HEAD, TOMBSTONE, valueSize } from "./item.js"
+import type { Kind } from "../../backend.js"
+import * as Version from "../../version.js"
+import { EMPTY, SLOTS } from "../history.js"
+import type { Item, Manifest, StoredHead } from "../item.js"
+import { A, manifestAttributes, TOMBSTONE, valueSize } from "../item.js"
+import { itemKey, SK_HEAD } from "../keyLayout.js"
 
 /** What a head holds besides its attributes. @internal */
 export type HeadContent =
