@@ -453,3 +453,26 @@ describe("settling after a failed request (issue 14, clocks)", () => {
     expect(input.ExpressionAttributeValues?.[":horizon"]).toEqual({ B: Version.horizonOf(mine) })
   })
 })
+
+describe("transaction requests", () => {
+  it("a version check: a live head of that version, every placeholder declared and used", () => {
+    const [version] = versions(1)
+    const { ConditionCheck } = Requests.transactVersion("t", layout.headPk("k"), version, 1000)
+    expect(ConditionCheck?.ExpressionAttributeValues).toEqual({
+      ":ver": { B: version },
+      ":tomb": { S: "tomb" },
+      ":now": { N: "1000" }
+    })
+    const text = ConditionCheck!.ConditionExpression!
+    for (const used of text.match(/[#:][a-z]+/g)!) {
+      expect({ ...ConditionCheck!.ExpressionAttributeNames, ...ConditionCheck!.ExpressionAttributeValues })
+        .toHaveProperty(used)
+    }
+  })
+
+  it("a transaction carries its token when it has one, and no token field else", () => {
+    const items = [Requests.transactAbsent("t", layout.headPk("k"), 1000)]
+    expect(Requests.transactWrite(items, "token")).toEqual({ TransactItems: items, ClientRequestToken: "token" })
+    expect(Requests.transactWrite(items)).not.toHaveProperty("ClientRequestToken")
+  })
+})

@@ -26,23 +26,10 @@ import type { Context } from "./context.js"
 import { ConcurrentModification, toKonserveError } from "./failure.js"
 import * as HeadWrites from "./headWrites.js"
 import type { StoredHead } from "./item.js"
-import { A, TOMBSTONE } from "./item.js"
-import { itemKey, SK_HEAD } from "./keyLayout.js"
 import * as Reads from "./reads.js"
 import type { WriteCondition } from "./requests/index.js"
 import * as Requests from "./requests/index.js"
 import { transact as sendTransaction } from "./transactions.js"
-
-/** A transaction's check that a key still holds a live head of this version. */
-const checkVersion = (table: string, pk: string, version: Uint8Array, now: number): TransactWriteItem => ({
-  ConditionCheck: {
-    TableName: table,
-    Key: itemKey(pk, SK_HEAD),
-    ConditionExpression: "#ver = :ver AND #kind <> :tomb AND (attribute_not_exists(#exp) OR #exp > :now)",
-    ExpressionAttributeNames: { "#ver": A.version, "#kind": A.kind, "#exp": A.expiresAt },
-    ExpressionAttributeValues: { ":ver": { B: version }, ":tomb": { S: TOMBSTONE }, ":now": { N: String(now) } }
-  }
-})
 
 const nothing: TransactCommitted = { written: [], removed: [], version: undefined }
 
@@ -89,7 +76,7 @@ export const transact = (
       const pk = ctx.layout.headPk(key)
       return stored === undefined
         ? Requests.transactAbsent(table, pk, now)
-        : checkVersion(table, pk, stored.version, now)
+        : Requests.transactVersion(table, pk, stored.version, now)
     }
 
     /** The reads checked alone: one snapshot, or `Conflict`. */
@@ -97,7 +84,7 @@ export const transact = (
       keys.length <= 1
         // One strongly consistent read is a snapshot by itself.
         ? Effect.succeed(nothing)
-        : ctx.client.send("TransactWriteItems", { TransactItems: keys.map(check) }).pipe(
+        : ctx.client.send("TransactWriteItems", Requests.transactWrite(keys.map(check))).pipe(
           Effect.as(nothing),
           Effect.catchAll((failure) =>
             Effect.fail(failure.verdict === "cancelled" ? Retry.conflict : toKonserveError(failure, table))

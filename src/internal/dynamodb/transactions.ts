@@ -57,10 +57,7 @@ export const transact = (
     readonly ambiguous: boolean
   }
 ): Effect.Effect<Sent, KonserveError> =>
-  ctx.client.send("TransactWriteItems", {
-    TransactItems: request.items as Array<TransactWriteItem>,
-    ClientRequestToken: request.token
-  }).pipe(
+  ctx.client.send("TransactWriteItems", Requests.transactWrite(request.items, request.token)).pipe(
     Effect.as<Sent>({ _tag: "Applied" }),
     Effect.catchAll((failure): Effect.Effect<Sent, KonserveError> => {
       const ambiguous = request.ambiguous || failure.ambiguous
