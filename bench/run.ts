@@ -4,7 +4,7 @@
  * DynamoDB Local engine started for the run, in interleaved rounds.
  *
  * - Throughput / latency: 1 KiB `get` and `assoc` at concurrency 1, 16 and
- *   64, `multiGet` of 1,000 keys, `keys` over 10,000 items, 10 MiB `bassoc`
+ *   64, `multiGet` of 1,000 keys, `keys` over 10,000 items (1 KiB and 200-byte values), 10 MiB `bassoc`
  *   and `bget` (streamed), each round running the store then the raw SDK
  *   (the order flips every round), medians of the rounds, after a warm-up
  *   (each concurrent workload until `warmupOps` operations, the others once).
@@ -77,14 +77,18 @@ const params = quick
   }
 
 const VALUE_BYTES = 1 * KiB
+/** The small values of the second `keys` table. */
+const SMALL_VALUE_BYTES = 200
 /** No single batch may take longer than this: a hung store fails its workload instead of the run. */
 const BATCH_TIMEOUT_MS = 180_000
 
 const tables = {
   store: "bench-store",
   storeScan: "bench-store-scan",
+  storeScanSmall: "bench-store-scan-small",
   raw: "bench-raw",
-  rawScan: "bench-raw-scan"
+  rawScan: "bench-raw-scan",
+  rawScanSmall: "bench-raw-scan-small"
 }
 
 const readKey = (i: number) => `g-${i}`
@@ -151,8 +155,14 @@ const main = async () => {
 
   try {
     // --- tables and data -------------------------------------------------------------------------
-    const [store, storeScan] = await Promise.all([storeScope.open(tables.store), storeScope.open(tables.storeScan)])
-    await Promise.all([Raw.createTable(rawClient, tables.raw), Raw.createTable(rawClient, tables.rawScan)])
+    const [store, storeScan, storeScanSmall] = await Promise.all([
+      storeScope.open(tables.store),
+      storeScope.open(tables.storeScan),
+      storeScope.open(tables.storeScanSmall)
+    ])
+    await Promise.all(
+      [tables.raw, tables.rawScan, tables.rawScanSmall].map((table) => Raw.createTable(rawClient, table))
+    )
 
     const value = randomBytes(VALUE_BYTES, 1)
     const binaryPool = randomBytes(MiB, 2)
@@ -160,18 +170,22 @@ const main = async () => {
     const readKeys = Array.from({ length: params.readKeys }, (_, i) => readKey(i))
     const readEntries = readKeys.map((key) => [key, value] as const)
     const scanEntries = Array.from({ length: params.scanItems }, (_, i) => [scanKey(i), value] as const)
+    const smallValue = randomBytes(SMALL_VALUE_BYTES, 3)
+    const smallEntries = scanEntries.map(([key]) => [key, smallValue] as const)
 
     log(`bench: populating ${readKeys.length} + ${scanEntries.length} items per contender ...`)
     const populate = performance.now()
     await Effect.runPromise(
       Effect.all([
         store.multiAssoc(readEntries, { atomic: false }),
-        storeScan.multiAssoc(scanEntries, { atomic: false })
+        storeScan.multiAssoc(scanEntries, { atomic: false }),
+        storeScanSmall.multiAssoc(smallEntries, { atomic: false })
       ], { concurrency: 2, discard: true })
     )
     await Promise.all([
       Raw.putMany(rawClient, tables.raw, readEntries),
-      Raw.putMany(rawClient, tables.rawScan, scanEntries)
+      Raw.putMany(rawClient, tables.rawScan, scanEntries),
+      Raw.putMany(rawClient, tables.rawScanSmall, smallEntries)
     ])
     log(`bench: populated in ${((performance.now() - populate) / 1000).toFixed(1)} s`)
 
@@ -238,19 +252,26 @@ const main = async () => {
         if (found.size !== readKeys.length) throw new Error(`raw multiGet found ${found.size} of ${readKeys.length}`)
       })
     })
-    workloads.push({
-      name: `keys over ${params.scanItems} items`,
-      kind: "latency",
-      concurrency: 1,
-      ops: 1,
-      rounds: params.rounds,
-      sampleRss: false,
-      store: storeSide(Store.keys(storeScan, params.scanItems)),
-      raw: rawSide(async () => {
-        const count = await Raw.keys(rawClient, tables.rawScan)
-        if (count !== params.scanItems) throw new Error(`raw keys listed ${count}, expected ${params.scanItems}`)
+    for (
+      const [label, storeTable, rawTable] of [
+        ["1 KiB", storeScan, tables.rawScan],
+        [`${SMALL_VALUE_BYTES} B`, storeScanSmall, tables.rawScanSmall]
+      ] as const
+    ) {
+      workloads.push({
+        name: `keys over ${params.scanItems} items, ${label} values`,
+        kind: "latency",
+        concurrency: 1,
+        ops: 1,
+        rounds: params.rounds,
+        sampleRss: false,
+        store: storeSide(Store.keys(storeTable, params.scanItems)),
+        raw: rawSide(async () => {
+          const count = await Raw.keys(rawClient, rawTable)
+          if (count !== params.scanItems) throw new Error(`raw keys listed ${count}, expected ${params.scanItems}`)
+        })
       })
-    })
+    }
     const account = (i: number) => `acct-${i % 10}`
     workloads.push({
       name: "transfer between 2 keys (transact), concurrency 1",
@@ -410,7 +431,11 @@ const main = async () => {
       store.log("c-log10"),
       Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) => store.append("c-log10", i), { discard: true })
     )
-    await count(`keys over ${params.scanItems} items`, Store.keys(storeScan, params.scanItems))
+    await count(`keys over ${params.scanItems} items, 1 KiB values`, Store.keys(storeScan, params.scanItems))
+    await count(
+      `keys over ${params.scanItems} items, ${SMALL_VALUE_BYTES} B values`,
+      Store.keys(storeScanSmall, params.scanItems)
+    )
     await count(`${mib} MiB bassoc (new key)`, Store.bassoc(store, "c-blob", pieces))
     await count(`${mib} MiB bassoc (replacing a ${mib} MiB binary)`, Store.bassoc(store, "c-blob", pieces))
     await count(`${mib} MiB bget`, Store.bget(store, "c-blob", params.binaryBytes))
@@ -439,7 +464,11 @@ const main = async () => {
       () => Raw.append(rawClient, tables.raw, "c-log", 0, element)
     )
     await countRaw(operations.transfer, () => Raw.transfer(rawClient, tables.raw, "c-acct-a", "c-acct-b", 1))
-    await countRaw(`keys over ${params.scanItems} items`, () => Raw.keys(rawClient, tables.rawScan))
+    await countRaw(`keys over ${params.scanItems} items, 1 KiB values`, () => Raw.keys(rawClient, tables.rawScan))
+    await countRaw(
+      `keys over ${params.scanItems} items, ${SMALL_VALUE_BYTES} B values`,
+      () => Raw.keys(rawClient, tables.rawScanSmall)
+    )
     let chunks = 0
     await countRaw(`${mib} MiB bassoc (new key)`, async () => {
       chunks = await Raw.writeBinary(rawClient, tables.raw, "c-blob", pieces())

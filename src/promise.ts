@@ -21,11 +21,11 @@ import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as DynamoDBStore from "./DynamoDBStore.js"
 import type * as ConfigShape from "./internal/dynamodb/configShape.js"
 import * as Run from "./internal/promise/run.js"
+import * as Runtime from "./internal/promise/runtime.js"
 import * as Transact from "./internal/promise/transact.js"
 import * as Update from "./internal/promise/update.js"
 import { DEFAULT_CONFLICT_RETRIES } from "./internal/store.js"
@@ -257,18 +257,18 @@ export const open = async (config: DynamoDBConfig | MemoryConfig): Promise<Store
     ? MemoryStore.layer({ maxValueBytes: config.maxValueBytes, conflictRetries: config.conflictRetries })
     : DynamoDBStore.layer(dynamoDBConfig(config as DynamoDBConfig))
   const managed = ManagedRuntime.make(layer)
-  const built = await Runtime.runPromiseExit(Runtime.defaultRuntime, managed.runtimeEffect)
+  const built = await Runtime.build(managed)
   if (Exit.isFailure(built)) {
     await managed.dispose()
     throw Run.causeError(built.cause)
   }
-  const service = Context.get(built.value.context, KonserveStoreTag)
-  const runtime = built.value as Runtime.Runtime<never>
+  const service = Context.get(Runtime.context(built.value), KonserveStoreTag)
+  const runtime = built.value as Runtime.Services<never>
   return makeStore(runtime, service, () => managed.dispose(), config.conflictRetries ?? DEFAULT_CONFLICT_RETRIES)
 }
 
 const makeStore = (
-  runtime: Runtime.Runtime<never>,
+  runtime: Runtime.Services<never>,
   service: KonserveStore,
   dispose: () => Promise<void>,
   retries: number

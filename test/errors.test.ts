@@ -2,6 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as FailureCodes from "../src/internal/failureCodes.js"
 import * as KonserveError from "../src/KonserveError.js"
 
 describe("KonserveError", () => {
@@ -67,4 +69,57 @@ describe("KonserveError", () => {
       )
       expect(handled).toBe("k")
     }))
+})
+
+describe("the store's own DynamoDBError codes", () => {
+  const constructors: Record<FailureCodes.StoreCode, FailureCodes.Constructor | undefined> = {
+    UnknownOutcome: FailureCodes.unknownOutcome,
+    ConcurrentModification: FailureCodes.concurrentModification,
+    InvalidConfiguration: FailureCodes.invalidConfiguration,
+    InvalidTableSchema: FailureCodes.invalidTableSchema,
+    TimeoutError: FailureCodes.timeoutError,
+    InvalidArgument: FailureCodes.invalidArgument,
+    // made as a request attempt's code (dynamodb/failure.ts writeTooSlow), not by a constructor
+    WriteTooSlow: undefined,
+    StreamNotEnabled: FailureCodes.streamNotEnabled,
+    CheckpointConflict: FailureCodes.checkpointConflict,
+    ClockSkew: FailureCodes.clockSkew,
+    InputStreamError: FailureCodes.inputStreamError,
+    ChangesOverflow: FailureCodes.changesOverflow
+  }
+
+  it("each constructor makes a DynamoDBError of its code, its retryable, and the cause only when given", () => {
+    for (const [code, make] of Object.entries(constructors)) {
+      if (make === undefined) continue
+      const error = make("op", "what happened")
+      expect(error).toBeInstanceOf(KonserveError.DynamoDBError)
+      expect({ code: error.code, operation: error.operation, message: error.message, retryable: error.retryable })
+        .toEqual({
+          code,
+          operation: "op",
+          message: "what happened",
+          retryable: FailureCodes.isRetryableCode(code as FailureCodes.StoreCode)
+        })
+      expect("cause" in error && error.cause !== undefined).toBe(false)
+      expect(make("op", "m", "the cause").cause).toBe("the cause")
+    }
+    expect(FailureCodes.concurrentModification("op", "m").retryable).toBe(true)
+    expect(FailureCodes.invalidArgument("op", "m").retryable).toBe(false)
+  })
+
+  it("isUnknownOutcome: only a DynamoDBError of that code", () => {
+    expect(FailureCodes.isUnknownOutcome(FailureCodes.unknownOutcome("assoc", "m"))).toBe(true)
+    expect(FailureCodes.isUnknownOutcome(FailureCodes.clockSkew("assoc", "m"))).toBe(false)
+    expect(FailureCodes.isUnknownOutcome({ _tag: "ConditionFailed", code: "UnknownOutcome" })).toBe(false)
+    expect(FailureCodes.isUnknownOutcome(undefined)).toBe(false)
+  })
+
+  it("docs/errors.md lists every store code, and no other, in its table of the store's own codes", () => {
+    const page = Fs.readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8")
+    const table = page.split("The store's own `DynamoDBError` codes:")[1].split("\n\n")[1]
+    const listed = [...table.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((match) => match[1]).filter((c) => c !== "code")
+    expect([...listed].sort()).toEqual([...FailureCodes.storeCodes].sort())
+    for (const code of listed) expect(FailureCodes.isStoreCode(code)).toBe(true)
+    expect(FailureCodes.isStoreCode("ValidationException")).toBe(false)
+  })
 })

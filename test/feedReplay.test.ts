@@ -50,7 +50,7 @@ const replay = (replica: KonserveStore, source: KonserveStore, change: Change) =
         Effect.flatMap(source.get(change.key), (current) =>
           Option.match(current, {
             onSome: (value) => replica.assoc(change.key, value),
-            onNone: () => replica.dissoc(change.key)
+            onNone: () => Effect.asVoid(replica.dissoc(change.key))
           }))
     })
     : replica.dissoc(change.key)

@@ -17,11 +17,24 @@ const TABLE = "t"
 const layout = KeyLayout.layout("p")
 const version = Version.makeClock().next()
 
-/** What the store's request used before the names were constants: every `#name` of its expressions, parsed back. */
-const namesOf = (expression: string): Record<string, string> => {
+/**
+ * The attribute names DynamoDB reserves among the table's: OWNER, SIZE and
+ * TTL (of its list of reserved words, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html;
+ * none of pk, sk, kind, ver, lw, exp, meta, val, cid, chunks, len, csize,
+ * crc, gen, el, lchunked, idx, wt, bt, r1 to r7 is on it). DynamoDB Local
+ * refuses `owner` and `ttl` but takes `size`: the list is the authority.
+ */
+const RESERVED = new Set(["owner", "size", "ttl"])
+
+/** An expression as the store writes it: `#name` placeholders only for reserved names. */
+const bare = (expression: string): string =>
+  expression.replace(/#([a-z][a-z0-9]*)/g, (placeholder, name: string) => RESERVED.has(name) ? placeholder : name)
+
+/** The names map of an expression written with `bare`: its reserved names, or none (no map is sent). */
+const namesOf = (expression: string): Record<string, string> | undefined => {
   const used: Record<string, string> = {}
   for (const match of expression.matchAll(/#([a-z][a-z0-9]*)/g)) used[`#${match[1]}`] = match[1]
-  return used
+  return Object.keys(used).length === 0 ? undefined : used
 }
 
 const EXPRESSIONS = [
@@ -50,13 +63,19 @@ const expectConsistent = (request: WithExpressions) => {
   const expressions = expressionsOf(request)
   const names = request.ExpressionAttributeNames ?? {}
   expect(new Set(expressions.match(/#[A-Za-z0-9_]+/g) ?? [])).toEqual(new Set(Object.keys(names)))
-  expect(names).toEqual(namesOf(expressions))
+  expect(names).toEqual(namesOf(expressions) ?? {})
+  // a bare name is never a reserved word
+  for (const word of expressions.match(/(?<![#:A-Za-z0-9_])[a-z][a-z0-9]*(?![A-Za-z0-9_(])/g) ?? []) {
+    expect(RESERVED.has(word)).toBe(false)
+  }
   expect(new Set(expressions.match(/:[A-Za-z0-9_]+/g) ?? [])).toEqual(
     new Set(Object.keys(request.ExpressionAttributeValues ?? {}))
   )
 }
 
-const HEAD_PROJECTION = "#pk, #kind, #ver, #lw, #size, #exp, #meta, #cid, #chunks, #csize, #len, #crc, #gen, #lchunked"
+const HEAD_PROJECTION = bare(
+  "#pk, #kind, #ver, #lw, #size, #exp, #meta, #cid, #chunks, #csize, #len, #crc, #gen, #lchunked"
+)
 
 /** Every request the builders make, by name (the head writes' own ones apart). */
 const requests = (): Record<string, WithExpressions> => {
@@ -143,7 +162,7 @@ describe("request builders", () => {
       ExpressionAttributeNames: namesOf(HEAD_PROJECTION),
       ConsistentRead: true
     })
-    expect(Requests.getHead(TABLE, ":k", "value", false).ProjectionExpression).toBe(`${HEAD_PROJECTION}, #val`)
+    expect(Requests.getHead(TABLE, ":k", "value", false).ProjectionExpression).toBe(bare(`${HEAD_PROJECTION}, #val`))
     expect(Requests.getHead(TABLE, ":k", "whole", true)).toEqual({
       TableName: TABLE,
       Key: { pk: { S: ":k" }, sk: { S: "h" } },
@@ -151,20 +170,19 @@ describe("request builders", () => {
     })
     expect(Requests.logQuery(TABLE, ":k", false)).toEqual({
       TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-      ProjectionExpression: `${HEAD_PROJECTION}, #sk, #el`,
-      ExpressionAttributeNames: namesOf(`#pk #sk ${HEAD_PROJECTION}, #sk, #el`),
+      KeyConditionExpression: bare("#pk = :pk AND #sk BETWEEN :from AND :to"),
+      ProjectionExpression: bare(`${HEAD_PROJECTION}, #sk, #el`),
+      ExpressionAttributeNames: namesOf(HEAD_PROJECTION),
       ExpressionAttributeValues: { ":pk": { S: ":k" }, ":from": { S: "h" }, ":to": { S: "l$" } },
       ConsistentRead: false
     })
     expect(Requests.chunksRead(true)).toEqual({
       ConsistentRead: true,
-      ProjectionExpression: "#idx, #val",
-      ExpressionAttributeNames: { "#idx": "idx", "#val": "val" }
+      ProjectionExpression: bare("#idx, #val")
     })
     expect(Requests.generationContent(TABLE, ":k", "g")).toMatchObject({
-      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :gen)",
-      ProjectionExpression: "#sk, #cid, #chunks, #csize, #len, #crc",
+      KeyConditionExpression: bare("#pk = :pk AND begins_with(#sk, :gen)"),
+      ProjectionExpression: bare("#sk, #cid, #chunks, #csize, #len, #crc"),
       ExpressionAttributeValues: { ":pk": { S: ":k" }, ":gen": { S: "l#g#" } },
       ConsistentRead: true
     })
@@ -179,8 +197,8 @@ describe("request builders", () => {
   })
 
   it("the scans send what they always sent; one segment is no segment", () => {
-    const filter = "#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb"
-    const listing = "#pk, #kind, #ver, #lw, #size, #exp, #meta"
+    const filter = bare("#sk = :h AND begins_with(#pk, :prefix) AND #kind <> :tomb")
+    const listing = bare("#pk, #kind, #ver, #lw, #size, #exp, #meta")
     expect(Requests.listScan(TABLE, "1:p:", true, 0, 1)).toEqual({
       TableName: TABLE,
       FilterExpression: filter,
@@ -192,27 +210,27 @@ describe("request builders", () => {
     expect(Requests.listScan(TABLE, "1:p:", true, 2, 4)).toMatchObject({ Segment: 2, TotalSegments: 4 })
     expect(Requests.prefixScan(TABLE, ":", false)).toEqual({
       TableName: TABLE,
-      FilterExpression: "begins_with(#pk, :prefix)",
-      ProjectionExpression: "#pk, #sk",
-      ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+      FilterExpression: bare("begins_with(#pk, :prefix)"),
+      ProjectionExpression: bare("#pk, #sk"),
       ExpressionAttributeValues: { ":prefix": { S: ":" } },
       ConsistentRead: true
     })
     expect(Requests.prefixScan(TABLE, ":", true).FilterExpression).toBe(filter)
     expect(Requests.sweepScan(TABLE, ":", 0, 1)).toEqual({
       TableName: TABLE,
-      FilterExpression: "begins_with(#pk, :prefix)",
-      ProjectionExpression: "#pk, #sk, #kind, #ver, #exp, #ttl, #size, #cid, #owner, #wt, #gen, #el",
-      ExpressionAttributeNames: namesOf("#pk, #sk, #kind, #ver, #exp, #ttl, #size, #cid, #owner, #wt, #gen, #el"),
+      FilterExpression: bare("begins_with(#pk, :prefix)"),
+      ProjectionExpression: bare("#pk, #sk, #kind, #ver, #exp, #ttl, #size, #cid, #owner, #wt, #gen, #el"),
+      ExpressionAttributeNames: namesOf("#ttl #size #owner"),
       ExpressionAttributeValues: { ":prefix": { S: ":" } },
       ConsistentRead: false
     })
-    expect(Requests.ownerHeadsRead.ProjectionExpression).toBe("#pk, #kind, #ver, #cid, #gen, #lchunked, #exp, #ttl")
+    expect(Requests.ownerHeadsRead.ProjectionExpression).toBe(
+      bare("#pk, #kind, #ver, #cid, #gen, #lchunked, #exp, #ttl")
+    )
     expect(Requests.deleteDeadHead(TABLE, ":k", version)).toEqual({
       TableName: TABLE,
       Key: { pk: { S: ":k" }, sk: { S: "h" } },
-      ConditionExpression: "#ver = :ver",
-      ExpressionAttributeNames: { "#ver": "ver" },
+      ConditionExpression: bare("#ver = :ver"),
       ExpressionAttributeValues: { ":ver": { B: version } }
     })
   })
@@ -252,9 +270,9 @@ describe("request builders", () => {
     expect(Requests.deleteTable(TABLE)).toEqual({ TableName: TABLE })
   })
 
-  it("the placeholders are the attribute names", () => {
+  it("expressions name attributes bare, but the reserved words owner, size and ttl", () => {
     for (const [field, name] of Object.entries(Item.A)) {
-      expect(Requests.Names[field as keyof typeof Item.A]).toBe(`#${name}`)
+      expect(Requests.Names[field as keyof typeof Item.A]).toBe(RESERVED.has(name) ? `#${name}` : name)
     }
   })
 })

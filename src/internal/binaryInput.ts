@@ -6,21 +6,21 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { DynamoDBError, ItemTooLarge } from "../KonserveError.js"
-import type { BinaryInput } from "../KonserveStore.js"
+import type { DynamoDBError } from "../KonserveError.js"
+import { ItemTooLarge } from "../KonserveError.js"
+import * as FailureCodes from "./failureCodes.js"
+import type { BinaryInput } from "./service.js"
 
 /** Bytes given whole (a `Uint8Array` or a string), or undefined for streamed input. @internal */
 export const wholeBytes = <E, R>(data: BinaryInput<E, R>): Uint8Array | undefined =>
   typeof data === "string" ? new TextEncoder().encode(data) : data instanceof Uint8Array ? data : undefined
 
 const readError = (key: string) => (cause: unknown) =>
-  new DynamoDBError({
-    operation: "bassoc",
-    code: "InputStreamError",
-    message: `bassoc of key ${JSON.stringify(key)}: reading the input failed: ${String(cause)}`,
-    retryable: false,
+  FailureCodes.inputStreamError(
+    "bassoc",
+    `bassoc of key ${JSON.stringify(key)}: reading the input failed: ${String(cause)}`,
     cause
-  })
+  )
 
 /**
  * The input as a stream. Failures of an Effect `Stream` keep their own type;

@@ -17,21 +17,20 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import { DynamoDBError } from "../KonserveError.js"
-import type { Change } from "../KonserveStore.js"
+import type { DynamoDBError } from "../KonserveError.js"
+import * as FailureCodes from "./failureCodes.js"
+import type { Change } from "./service.js"
 
 /** How many changes a subscriber may fall behind before its stream ends with "ChangesOverflow". @internal */
 export const SUBSCRIBER_CAPACITY = 1024
 
 /** The failure of a subscriber that fell too far behind. @internal */
 export const overflow = (capacity: number): DynamoDBError =>
-  new DynamoDBError({
-    operation: "changes",
-    code: "ChangesOverflow",
-    message: `changes: the subscriber fell more than ${capacity} changes behind the store's writes and was ended; ` +
-      "subscribe again (and re-read what you track), or consume faster",
-    retryable: true
-  })
+  FailureCodes.changesOverflow(
+    "changes",
+    `changes: the subscriber fell more than ${capacity} changes behind the store's writes and was ended; ` +
+      "subscribe again (and re-read what you track), or consume faster"
+  )
 
 /** The mark queued after a subscriber's last change when it overflowed. */
 const OVERFLOWED: unique symbol = Symbol.for("konserve-dynamodb/changes/overflowed")

@@ -14,16 +14,17 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import { DynamoDBError, type KonserveError } from "../KonserveError.js"
-import type { GcOptions, Key, KonserveStore } from "../KonserveStore.js"
+import type { DynamoDBError } from "../KonserveError.js"
+import { type KonserveError } from "../KonserveError.js"
+import * as FailureCodes from "./failureCodes.js"
 import * as Keys from "./key.js"
+import type { GcOptions, Key, KonserveStore } from "./service.js"
 
 /** Removals in flight at once. @internal */
 export const GC_CONCURRENCY = 16
 
 /** Options of `gc` that cannot work: `DynamoDBError` code "InvalidArgument", before anything is read. */
-const invalidArgument = (message: string): DynamoDBError =>
-  new DynamoDBError({ operation: "gc", code: "InvalidArgument", message: `gc: ${message}`, retryable: false })
+const invalidArgument = (message: string): DynamoDBError => FailureCodes.invalidArgument("gc", `gc: ${message}`)
 
 const describe = (u: unknown): string =>
   Predicate.isDate(u) ? "an invalid Date" : u === null ? "null" : Array.isArray(u) ? "an array" : typeof u

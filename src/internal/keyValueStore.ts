@@ -9,8 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConditionFailed, type KonserveError } from "../KonserveError.js"
-import type { KonserveStore } from "../KonserveStore.js"
 import * as Retry from "./retry.js"
+import type { KonserveStore } from "./service.js"
 
 const toPlatformError = (method: string) => (cause: KonserveError) =>
   new PlatformError.SystemError({

@@ -21,12 +21,17 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Backend, Entry } from "./backend.js"
+import * as FailureCodes from "./failureCodes.js"
+
+/** A counter that only grows (`incremental`), with its description. @internal */
+export const counter = (name: string, description: string): Metric.Metric.Counter<number> =>
+  Metric.counter(name, { description, incremental: true })
 
 /** Public operations by `operation` and `outcome` ("success", or the failure's tag; `UnknownOutcome` for that code). */
-export const operations = Metric.counter("konserve_operations_total", {
-  description: "KonserveStore operations, by operation and outcome (success or the failure's tag)",
-  incremental: true
-})
+export const operations = counter(
+  "konserve_operations_total",
+  "KonserveStore operations, by operation and outcome (success or the failure's tag)"
+)
 
 /** Latency of the public operations in milliseconds, by `operation`. */
 export const operationDuration = Metric.histogram(
@@ -36,62 +41,60 @@ export const operationDuration = Metric.histogram(
 )
 
 /** Writes whose outcome could not be established (`DynamoDBError` code `UnknownOutcome`), by `operation`. */
-export const unknownOutcomes = Metric.counter("konserve_unknown_outcomes_total", {
-  description: "Writes that failed with UnknownOutcome: applied or not, nobody can tell",
-  incremental: true
-})
+export const unknownOutcomes = counter(
+  "konserve_unknown_outcomes_total",
+  "Writes that failed with UnknownOutcome: applied or not, nobody can tell"
+)
 
 /** Bytes of values, binaries and log elements written (encoded, before compression), by `kind` (value/binary/log). */
-export const bytesWritten = Metric.counter("konserve_bytes_written_total", {
-  description: "Bytes written: encoded values and log elements, binaries' bytes",
-  incremental: true
-})
+export const bytesWritten = counter(
+  "konserve_bytes_written_total",
+  "Bytes written: encoded values and log elements, binaries' bytes"
+)
 
 /** Bytes of values, binaries and log elements read (as stored), by `kind` (value/binary/log). */
-export const bytesRead = Metric.counter("konserve_bytes_read_total", {
-  description: "Bytes read: stored values and log elements, binaries' bytes",
-  incremental: true
-})
+export const bytesRead = counter(
+  "konserve_bytes_read_total",
+  "Bytes read: stored values and log elements, binaries' bytes"
+)
 
 /** DynamoDB requests sent (each attempt), by `command` and `outcome` ("ok" or the failure's verdict). */
-export const requests = Metric.counter("konserve_dynamodb_requests_total", {
-  description: "DynamoDB requests (every attempt), by command and outcome",
-  incremental: true
-})
+export const requests = counter(
+  "konserve_dynamodb_requests_total",
+  "DynamoDB requests (every attempt), by command and outcome"
+)
 
 /** Attempts after the first of a DynamoDB request (the store's retries), by `command`. */
-export const retries = Metric.counter("konserve_dynamodb_retries_total", {
-  description: "DynamoDB requests sent again after a transient failure or a throttle, by command",
-  incremental: true
-})
+export const retries = counter(
+  "konserve_dynamodb_retries_total",
+  "DynamoDB requests sent again after a transient failure or a throttle, by command"
+)
 
 /** Attempts refused for throughput, by `command`. */
-export const throttles = Metric.counter("konserve_dynamodb_throttles_total", {
-  description: "DynamoDB attempts refused for throughput (throttled), by command",
-  incremental: true
-})
+export const throttles = counter(
+  "konserve_dynamodb_throttles_total",
+  "DynamoDB attempts refused for throughput (throttled), by command"
+)
 
 /**
  * Capacity units DynamoDB reported consumed (`consumedCapacity: true`), by
  * `command` and `unit`: `read` and `write` where DynamoDB divides them,
  * `total` where it reports one undivided figure (DynamoDB Local).
  */
-export const capacityUnits = Metric.counter("konserve_dynamodb_capacity_units_total", {
-  description: "Capacity units DynamoDB reported as consumed (with the consumedCapacity option), by command and unit",
-  incremental: true
-})
+export const capacityUnits = counter(
+  "konserve_dynamodb_capacity_units_total",
+  "Capacity units DynamoDB reported as consumed (with the consumedCapacity option), by command and unit"
+)
 
 const label = MetricLabel.make
 
 /** A failure's outcome label: its tag, `UnknownOutcome` for that code of `DynamoDBError`. */
-const outcomeOf = (error: unknown): string => {
-  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
-    return error._tag === "DynamoDBError" && Predicate.hasProperty(error, "code") && error.code === "UnknownOutcome"
-      ? "UnknownOutcome"
-      : error._tag
-  }
-  return "unknown"
-}
+const outcomeOf = (error: unknown): string =>
+  FailureCodes.isUnknownOutcome(error)
+    ? "UnknownOutcome"
+    : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+    ? error._tag
+    : "unknown"
 
 /**
  * Meters one public operation: its latency, and its outcome when it ends

@@ -11,7 +11,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { DynamoDBError } from "../KonserveError.js"
+import type { DynamoDBError } from "../KonserveError.js"
+import * as FailureCodes from "./failureCodes.js"
 
 /** @internal */
 export const PositiveInt = Schema.Number.pipe(
@@ -30,7 +31,7 @@ export const StoreOptions = Schema.Struct({
 
 /** A configuration that cannot work. @internal */
 export const invalidConfiguration = (message: string, operation: string): DynamoDBError =>
-  new DynamoDBError({ operation, code: "InvalidConfiguration", message, retryable: false })
+  FailureCodes.invalidConfiguration(operation, message)
 
 /**
  * Checks options against a schema: the options as given, or

@@ -11,12 +11,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { DecodeError, SerializationError, TransactionLimitExceeded } from "../KonserveError.js"
-import type { Key, Meta, WriteOptions } from "../KonserveStore.js"
 import type { Condition, Head, PutRequest } from "./backend.js"
 import * as Codec from "./codec.js"
 import { MAX_ATOMIC_KEYS, MAX_META_BYTES, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import { nonNegativeDuration } from "./options.js"
 import * as Paths from "./path.js"
+import type { Key, Meta, WriteOptions } from "./service.js"
 
 export const serializationError = (key: string, what: string) =>
   new SerializationError({ key, message: `key ${JSON.stringify(key)}: ${what}` })

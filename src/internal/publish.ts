@@ -7,10 +7,10 @@
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type { Change } from "../KonserveStore.js"
 import type { Written } from "./backend.js"
 import type * as Changes from "./changes.js"
 import { decodeBytes, metaOf } from "./prepare.js"
+import type { Change } from "./service.js"
 
 /** The publishing functions of a store on `hub`. @internal */
 export const make = (hub: Changes.Hub, maxValueBytes: number) => {

@@ -14,17 +14,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { DecodeError } from "../KonserveError.js"
 import { ConditionFailed, ItemTooLarge, type KonserveError } from "../KonserveError.js"
-import type {
-  Binary,
-  BinaryInput as Input,
-  DissocOptions,
-  Key,
-  KonserveStore,
-  Meta,
-  Path,
-  Updated,
-  WriteOptions
-} from "../KonserveStore.js"
 import type { Backend, Condition, Entry, PutRequest, WriteHeader } from "./backend.js"
 import { isAlive } from "./backend.js"
 import * as BinaryInput from "./binaryInput.js"
@@ -50,6 +39,17 @@ import {
 } from "./prepare.js"
 import * as Publish from "./publish.js"
 import * as Retry from "./retry.js"
+import type {
+  Binary,
+  BinaryInput as Input,
+  DissocOptions,
+  Key,
+  KonserveStore,
+  Meta,
+  Path,
+  Updated,
+  WriteOptions
+} from "./service.js"
 import * as Transact from "./transact.js"
 import { makeTypedStore, type UpdateWith } from "./typedStore.js"
 

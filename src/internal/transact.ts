@@ -15,19 +15,15 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import {
-  ConditionFailed,
-  DynamoDBError,
-  InvalidKey,
-  type KonserveError,
-  TransactionLimitExceeded
-} from "../KonserveError.js"
-import type { Key, TransactPlan } from "../KonserveStore.js"
+import type { DynamoDBError } from "../KonserveError.js"
+import { ConditionFailed, InvalidKey, type KonserveError, TransactionLimitExceeded } from "../KonserveError.js"
 import type { Backend, PutRequest, TransactCommitted } from "./backend.js"
 import type * as Codec from "./codec.js"
+import * as FailureCodes from "./failureCodes.js"
 import * as Keys from "./key.js"
 import { MAX_ATOMIC_KEYS, minimalTransactionBytes, TRANSACTION_BYTES } from "./limits.js"
 import * as Retry from "./retry.js"
+import type { Key, TransactPlan } from "./service.js"
 
 /** What `transact` needs of the store it is part of. @internal */
 export interface TransactEnv {
@@ -56,12 +52,10 @@ const checkRetries = (retries: unknown, fallback: number): Effect.Effect<number,
     : typeof retries === "number" && Number.isInteger(retries) && retries >= 0
     ? Effect.succeed(retries)
     : Effect.fail(
-      new DynamoDBError({
-        operation: "transact",
-        code: "InvalidArgument",
-        message: `transact: retries must be a non-negative integer, got ${String(retries)}`,
-        retryable: false
-      })
+      FailureCodes.invalidArgument(
+        "transact",
+        `transact: retries must be a non-negative integer, got ${String(retries)}`
+      )
     )
 
 /** The plan's writes, checked against the keys read: the entries to write and the keys to remove. */

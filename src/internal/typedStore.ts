@@ -16,6 +16,10 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { DecodeError, type KonserveError, SerializationError } from "../KonserveError.js"
+import * as Codec from "./codec.js"
+import * as Keys from "./key.js"
+import * as Metrics from "./metrics.js"
+import * as Paths from "./path.js"
 import type {
   Key,
   KonserveStore,
@@ -26,11 +30,7 @@ import type {
   TypedTransactPlan,
   Updated,
   WriteOptions
-} from "../KonserveStore.js"
-import * as Codec from "./codec.js"
-import * as Keys from "./key.js"
-import * as Metrics from "./metrics.js"
-import * as Paths from "./path.js"
+} from "./service.js"
 
 /**
  * The store's conflict loop (read, apply, write on the version read, re-run

@@ -17,12 +17,12 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type { KonserveError } from "../../KonserveError.js"
-import type { Key, KonserveStore, Meta, Path, TypedStore } from "../../KonserveStore.js"
 import * as Keys from "../key.js"
 import * as Paths from "../path.js"
+import type { Key, KonserveStore, Meta, Path, TypedStore } from "../service.js"
 import { makeTypedStore, type UpdateWith } from "../typedStore.js"
 import { copy } from "./copy.js"
-import type { Entries, Load, Loaded } from "./entries.js"
+import type { Entries, Entry, Load, Loaded } from "./entries.js"
 import * as CacheMetrics from "./metrics.js"
 import * as CacheReads from "./reads.js"
 
@@ -138,13 +138,27 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
   // reads
   // ---------------------------------------------------------------------------
 
-  const get = (key: Key): Effect.Effect<Option.Option<unknown>, KonserveError> =>
+  /**
+   * A read of one key: the store's own (a miss) while the cache is not
+   * serving, else `cached` on the key's entry at the fiber's clock
+   * (undefined when the key is not cached).
+   */
+  const readKey = <A>(
+    operation: CacheMetrics.ReadOperation,
+    key: Key,
+    fromStore: () => Effect.Effect<A, KonserveError>,
+    cached: (entry: Entry | undefined) => Effect.Effect<A, KonserveError>
+  ): Effect.Effect<A, KonserveError> =>
     Effect.clockWith((clock) => {
       if (!entries.serving()) {
-        miss("get")
-        return store.get(key)
+        miss(operation)
+        return fromStore()
       }
-      const entry = entries.lookup(key, clock.unsafeCurrentTimeMillis())
+      return cached(entries.lookup(key, clock.unsafeCurrentTimeMillis()))
+    })
+
+  const get = (key: Key): Effect.Effect<Option.Option<unknown>, KonserveError> =>
+    readKey("get", key, () => store.get(key), (entry) => {
       if (entry !== undefined) {
         if (entry.meta === undefined) {
           hit("get")
@@ -187,12 +201,7 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
     })
 
   const getMeta = (key: Key): Effect.Effect<Option.Option<Meta>, KonserveError> =>
-    Effect.clockWith((clock) => {
-      if (!entries.serving()) {
-        miss("getMeta")
-        return store.getMeta(key)
-      }
-      const entry = entries.lookup(key, clock.unsafeCurrentTimeMillis())
+    readKey("getMeta", key, () => store.getMeta(key), (entry) => {
       if (entry !== undefined) {
         hit("getMeta")
         return Effect.succeed(entry.meta === undefined ? Option.none() : Option.some(copy(entry.meta) as Meta))
@@ -203,12 +212,7 @@ export const make = (store: KonserveStore, entries: Entries): KonserveStore => {
     })
 
   const exists = (key: Key): Effect.Effect<boolean, KonserveError> =>
-    Effect.clockWith((clock) => {
-      if (!entries.serving()) {
-        miss("exists")
-        return store.exists(key)
-      }
-      const entry = entries.lookup(key, clock.unsafeCurrentTimeMillis())
+    readKey("exists", key, () => store.exists(key), (entry) => {
       if (entry !== undefined) {
         hit("exists")
         return Effect.succeed(entry.meta !== undefined)

@@ -18,7 +18,7 @@
 import type * as Deferred from "effect/Deferred"
 import * as Option from "effect/Option"
 import type { KonserveError } from "../../KonserveError.js"
-import type { Change, Meta } from "../../KonserveStore.js"
+import type { Change, Meta } from "../service.js"
 import * as Version from "../version.js"
 import { copy } from "./copy.js"
 import * as Lru from "./lru.js"

@@ -33,8 +33,9 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { DynamoDBError, type KonserveError } from "../../KonserveError.js"
-import type { Change } from "../../KonserveStore.js"
+import * as FailureCodes from "../failureCodes.js"
 import * as Retry from "../retry.js"
+import type { Change } from "../service.js"
 import type { Entries } from "./entries.js"
 import * as CacheMetrics from "./metrics.js"
 
@@ -60,23 +61,20 @@ const settle = (fiber: Fiber.RuntimeFiber<void, KonserveError>, received: () => 
 /** What a failure of the first run becomes: the layer's error. */
 const buildFailure = (exit: Exit.Exit<void, KonserveError>): DynamoDBError => {
   if (Exit.isSuccess(exit)) {
-    return new DynamoDBError({
-      operation: "KonserveStore.layerCache",
-      code: "InvalidConfiguration",
-      message: "the invalidation stream ended as soon as it started: the cache would never be told of other writes",
-      retryable: false
-    })
+    return FailureCodes.invalidConfiguration(
+      "KonserveStore.layerCache",
+      "the invalidation stream ended as soon as it started: the cache would never be told of other writes"
+    )
   }
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure) && failure.value._tag === "DynamoDBError") return failure.value
-  return new DynamoDBError({
-    operation: "KonserveStore.layerCache",
-    code: Option.isSome(failure) ? failure.value._tag : "InvalidConfiguration",
-    message: `the invalidation stream failed as it started: ${
-      Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause)
-    }`,
-    retryable: false
-  })
+  const operation = "KonserveStore.layerCache"
+  const message = `the invalidation stream failed as it started: ${
+    Option.isSome(failure) ? failure.value.message : Cause.pretty(exit.cause)
+  }`
+  return Option.isSome(failure)
+    ? new DynamoDBError({ operation, code: failure.value._tag, message, retryable: false })
+    : FailureCodes.invalidConfiguration(operation, message)
 }
 
 /**

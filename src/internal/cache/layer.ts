@@ -11,23 +11,15 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
-import type { DynamoDBError, KonserveError } from "../../KonserveError.js"
-import type { Change, KonserveStore } from "../../KonserveStore.js"
+import type { DynamoDBError } from "../../KonserveError.js"
 import * as Options from "../options.js"
+import type { CacheOptions, KonserveStore } from "../service.js"
 import * as Cached from "./cached.js"
 import * as Entries from "./entries.js"
 import * as Feed from "./feed.js"
 
 /** The default `maxBytes`: 64 MiB. @internal */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-
-/** @internal */
-export interface CacheOptions {
-  readonly maxBytes?: number | undefined
-  readonly invalidations?: Stream.Stream<Change, KonserveError> | undefined
-  readonly ttl?: Duration.DurationInput | undefined
-}
 
 const OPERATION = "KonserveStore.layerCache"
 

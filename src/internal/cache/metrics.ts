@@ -8,24 +8,22 @@
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
+import { counter } from "../metrics.js"
 
 /** Reads answered from memory, by `operation`. @internal */
-export const hits = Metric.counter("konserve_cache_hits_total", {
-  description: "Cache reads answered from memory, by operation",
-  incremental: true
-})
+export const hits = counter("konserve_cache_hits_total", "Cache reads answered from memory, by operation")
 
 /** Reads (per key) that went to the store: not cached, expired, or the cache not serving; by `operation`. @internal */
-export const misses = Metric.counter("konserve_cache_misses_total", {
-  description: "Cache reads (per key) that went to the store, by operation",
-  incremental: true
-})
+export const misses = counter(
+  "konserve_cache_misses_total",
+  "Cache reads (per key) that went to the store, by operation"
+)
 
 /** Entries evicted to stay within `maxBytes`. @internal */
-export const evictions = Metric.counter("konserve_cache_evictions_total", {
-  description: "Cache entries evicted (least recently used) to stay within maxBytes",
-  incremental: true
-})
+export const evictions = counter(
+  "konserve_cache_evictions_total",
+  "Cache entries evicted (least recently used) to stay within maxBytes"
+)
 
 /** Bytes held by every cache of the process (encoded values, keys, a fixed overhead per entry). @internal */
 export const bytesHeld = Metric.gauge("konserve_cache_bytes", {
@@ -33,10 +31,10 @@ export const bytesHeld = Metric.gauge("konserve_cache_bytes", {
 })
 
 /** Changes of the invalidation stream that dropped or replaced an entry, by `action` (drop/replace). @internal */
-export const invalidations = Metric.counter("konserve_cache_invalidations_total", {
-  description: "Changes from the invalidation stream that dropped or replaced a cache entry, by action",
-  incremental: true
-})
+export const invalidations = counter(
+  "konserve_cache_invalidations_total",
+  "Changes from the invalidation stream that dropped or replaced a cache entry, by action"
+)
 
 /** How old a change is when it reaches the cache, in milliseconds (now − its write's time). @internal */
 export const feedLag = Metric.histogram(
@@ -46,10 +44,10 @@ export const feedLag = Metric.histogram(
 )
 
 /** Times the invalidation stream failed or ended (the cache emptied and passes reads through until it is back). @internal */
-export const feedDown = Metric.counter("konserve_cache_feed_down_total", {
-  description: "Times the cache's invalidation stream failed or ended; the cache emptied and serves nothing until back",
-  incremental: true
-})
+export const feedDown = counter(
+  "konserve_cache_feed_down_total",
+  "Times the cache's invalidation stream failed or ended; the cache emptied and serves nothing until back"
+)
 
 /** Caches of this process whose invalidation stream is not running (they serve nothing from memory). @internal */
 export const feedsDown = Metric.gauge("konserve_cache_feeds_down", {

@@ -13,7 +13,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { KonserveError } from "../../KonserveError.js"
-import type { Key, KonserveStore, Meta } from "../../KonserveStore.js"
+import type { Key, KonserveStore, Meta } from "../service.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("konserve-dynamodb/CacheReads")

@@ -29,8 +29,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as KonserveError from "../../KonserveError.js"
-import { DynamoDBError } from "../../KonserveError.js"
 import * as KonserveStore from "../../KonserveStore.js"
+import * as FailureCodes from "../failureCodes.js"
 import * as Render from "./render.js"
 
 /** The `format` of the header record. @internal */
@@ -187,13 +187,10 @@ const recordsOf = (
   ): ReadRecords => {
     if (left === 0) {
       return Effect.fail(
-        new DynamoDBError({
-          operation: "export",
-          code: "ConcurrentModification",
-          message: `key ${JSON.stringify(key)} changed each of the ${READ_ATTEMPTS} times it was read: ` +
-            "run the export again",
-          retryable: true
-        })
+        FailureCodes.concurrentModification(
+          "export",
+          `key ${JSON.stringify(key)} changed each of the ${READ_ATTEMPTS} times it was read: run the export again`
+        )
       )
     }
     switch (expected.type) {

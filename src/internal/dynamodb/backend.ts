@@ -19,6 +19,7 @@ import * as Failure from "./failure.js"
 import type { Layout } from "./keyLayout.js"
 import * as Listing from "./listing.js"
 import * as Reads from "./reads.js"
+import * as ScanPlan from "./scanPlan.js"
 import * as Transact from "./transact.js"
 import * as Transactions from "./transactions.js"
 import * as Writes from "./writes.js"
@@ -48,7 +49,7 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     conflictRetries: options.conflictRetries,
     maxValueBytes: options.maxValueBytes,
     versions: Version.makeClock(options.anchor),
-    scanPlan: Listing.scanPlan(options.scanSegments)
+    scanPlan: ScanPlan.scanPlan(options.scanSegments)
   }
   // A write whose versions cannot be anchored to DynamoDB's clock fails before it sends anything.
   const anchored = <A, E, R>(operation: string, key: string, write: Effect.Effect<A, E, R>) =>

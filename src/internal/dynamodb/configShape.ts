@@ -65,7 +65,7 @@ export interface ConfigShape<Secret, Duration> extends ConnectionShape<Secret> {
   readonly consumedCapacity?: boolean | undefined
   /**
    * How many `Scan` segments `keys` reads side by side (1 to 64). Default:
-   * learned from the store's last complete listing, one segment per 4 pages
+   * learned from the store's last complete listing, one segment per page
    * of 1 MB it read (at most 8); the first listing reads one segment.
    */
   readonly scanSegments?: number | undefined

@@ -8,7 +8,7 @@ import type { Client } from "./client.js"
 import type { HeadState, Item } from "./item.js"
 import { stateOf } from "./item.js"
 import type { Layout } from "./keyLayout.js"
-import type { ScanPlan } from "./listing.js"
+import type { ScanPlan } from "./scanPlan.js"
 
 /** @internal */
 export interface Context {

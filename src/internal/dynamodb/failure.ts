@@ -1,8 +1,9 @@
 /**
  * Failure names in one place: how the store reads a failed SDK request (by
  * the exception's name, or a Node.js system error's code), what one failed
- * attempt means for the next, and the constructors of the store's own codes
- * (`UnknownOutcome`, `ConcurrentModification`, `InvalidConfiguration`, ...).
+ * attempt means for the next, and the messages of the store's own codes that
+ * DynamoDB requests give (`UnknownOutcome`, `ConcurrentModification`,
+ * `ClockSkew`; the codes and their constructors: internal/failureCodes.ts).
  *
  * @internal
  */
@@ -11,6 +12,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import { DynamoDBError, type KonserveError, StoreNotFound, Throttled } from "../../KonserveError.js"
+import * as FailureCodes from "../failureCodes.js"
 
 /**
  * What one failed request means.
@@ -188,7 +190,13 @@ export const classify = (error: unknown): Attempt => {
   const message = messageOf(error)
   const problem = configurationProblem(message)
   if (problem !== undefined) {
-    return { code: "InvalidConfiguration", message: problem, verdict: "fatal", ambiguous: false, cause: error }
+    return {
+      code: "InvalidConfiguration" satisfies FailureCodes.StoreCode,
+      message: problem,
+      verdict: "fatal",
+      ambiguous: false,
+      cause: error
+    }
   }
   const code = codeOf(error)
   const { ambiguous, verdict } = verdictOf(code, error)
@@ -202,7 +210,7 @@ export const classify = (error: unknown): Attempt => {
  * @internal
  */
 export const writeTooSlow = (command: string, limitMillis: number): Attempt => ({
-  code: "WriteTooSlow",
+  code: "WriteTooSlow" satisfies FailureCodes.StoreCode,
   message: `a write that stores chunks sends its head within ${Duration.format(Duration.millis(limitMillis))} ` +
     `of its start; this one took longer, so its ${command} was not sent and the write is abandoned ` +
     "(its chunks deleted, the key unchanged)",
@@ -219,7 +227,7 @@ export const writeTooSlow = (command: string, limitMillis: number): Attempt => (
  * @internal
  */
 export const attemptDeadline = (command: string, millis: number, cause: unknown): Attempt => ({
-  code: "TimeoutError",
+  code: "TimeoutError" satisfies FailureCodes.StoreCode,
   message: `the store aborted this ${command} attempt after ${Duration.format(Duration.millis(millis))} ` +
     "(a borrowed client's attempts, its own resends included, are bounded so)",
   verdict: "retry",
@@ -234,12 +242,7 @@ export const attemptDeadline = (command: string, millis: number, cause: unknown)
  * @internal
  */
 export const clockSkew = (operation: string, key: string, problem: string): DynamoDBError =>
-  new DynamoDBError({
-    operation,
-    code: "ClockSkew",
-    message: `${operation} of key ${JSON.stringify(key)} was not sent: ${problem}`,
-    retryable: false
-  })
+  FailureCodes.clockSkew(operation, `${operation} of key ${JSON.stringify(key)} was not sent: ${problem}`)
 
 /** Whether the store retries an attempt that failed so. @internal */
 export const isRetryable = (attempt: Attempt): boolean => attempt.verdict === "throttle" || attempt.verdict === "retry"
@@ -279,14 +282,12 @@ export const toKonserveError = (failure: RequestFailure, table: string): Konserv
  * @internal
  */
 export const unknownOutcome = (operation: string, key: string, why: string, cause?: unknown): DynamoDBError =>
-  new DynamoDBError({
+  FailureCodes.unknownOutcome(
     operation,
-    code: "UnknownOutcome",
-    message: `${operation} of key ${JSON.stringify(key)}: whether it was applied is unknown: ${why}; ` +
+    `${operation} of key ${JSON.stringify(key)}: whether it was applied is unknown: ${why}; ` +
       "re-read the key before writing again",
-    retryable: false,
-    ...(cause === undefined ? {} : { cause })
-  })
+    cause
+  )
 
 /** Why a failed request leaves a write's outcome open, for `unknownOutcome`. @internal */
 export const describeFailure = (failure: RequestFailure): string =>
@@ -295,13 +296,10 @@ export const describeFailure = (failure: RequestFailure): string =>
 
 /** A concurrent modification that a read could not get past, as the public failure. @internal */
 export const surface = (error: ConcurrentModification): DynamoDBError =>
-  new DynamoDBError({
-    operation: "read",
-    code: "ConcurrentModification",
-    message: `key ${JSON.stringify(error.key)}: ${error.what}: the key was rewritten or removed while it was read; ` +
-      "read it again",
-    retryable: true
-  })
+  FailureCodes.concurrentModification(
+    "read",
+    `key ${JSON.stringify(error.key)}: ${error.what}: the key was rewritten or removed while it was read; read it again`
+  )
 
 /**
  * A write refused by its own condition (`ifAbsent`, `ifVersion`, a removal
@@ -325,8 +323,7 @@ export const isTtlAlreadyEnabled = (failure: RequestFailure): boolean =>
   failure.code === "ValidationException" && /already/i.test(failure.message)
 
 /** Whether a failure is the store's "whether it was applied is unknown". @internal */
-export const isUnknownOutcome = (error: { readonly _tag: string }): boolean =>
-  error._tag === "DynamoDBError" && (error as DynamoDBError).code === "UnknownOutcome"
+export const isUnknownOutcome: (error: unknown) => boolean = FailureCodes.isUnknownOutcome
 
 /**
  * The failure of a write whose request failed for good: `UnknownOutcome`

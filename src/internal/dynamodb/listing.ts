@@ -26,35 +26,6 @@ import type { Item, Malformed } from "./item.js"
 import { decodeListed } from "./item.js"
 import * as Requests from "./requests/index.js"
 
-/** Pages of the last complete listing per learned segment. @internal */
-export const PAGES_PER_SEGMENT = 4
-
-/** The most segments the store chooses by itself (`scanSegments` may ask for more). @internal */
-export const MAX_LEARNED_SEGMENTS = 8
-
-/**
- * The segment count of a store's listings: fixed, or learned from the last
- * complete one.
- *
- * @internal
- */
-export interface ScanPlan {
-  readonly segments: () => number
-  /** A listing read `pages` pages to the end. */
-  readonly completed: (pages: number) => void
-}
-
-/** @internal */
-export const scanPlan = (fixed: number | undefined): ScanPlan => {
-  let learned = 1
-  return {
-    segments: () => fixed ?? learned,
-    completed: (pages) => {
-      learned = Math.min(MAX_LEARNED_SEGMENTS, Math.max(1, Math.ceil(pages / PAGES_PER_SEGMENT)))
-    }
-  }
-}
-
 const malformedError = (malformed: Malformed) =>
   new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
 

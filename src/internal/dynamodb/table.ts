@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { DynamoDBError, type KonserveError, StoreNotFound } from "../../KonserveError.js"
+import * as FailureCodes from "../failureCodes.js"
 import * as Retry from "../retry.js"
 import type { Client } from "./client.js"
 import type { RequestFailure } from "./failure.js"
@@ -55,12 +56,10 @@ export const describe = (client: Client): Effect.Effect<Description | undefined,
   )
 
 const timeoutError = (client: Client, what: string, timeout: Duration.Duration) =>
-  new DynamoDBError({
-    operation: "DescribeTable",
-    code: "TimeoutError",
-    message: `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`,
-    retryable: true
-  })
+  FailureCodes.timeoutError(
+    "DescribeTable",
+    `table ${JSON.stringify(client.table)} ${what} within ${Duration.format(timeout)}`
+  )
 
 /** Describes the table every `POLL_INTERVAL` until `done` says so, or fails after `timeout`. */
 const pollUntil = (
@@ -90,13 +89,11 @@ const checkSchema = (client: Client, table: Description): Effect.Effect<void, Dy
   const ok = table.KeySchema?.length === 2 && keyType(KEY.pk) === "HASH" && keyType(KEY.sk) === "RANGE" &&
     attrType(KEY.pk) === "S" && attrType(KEY.sk) === "S"
   return ok ? Effect.void : Effect.fail(
-    new DynamoDBError({
-      operation: "DescribeTable",
-      code: "InvalidTableSchema",
-      message: `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
-        `${KEY.pk} (S, HASH) + ${KEY.sk} (S, RANGE): it is not a konserve-dynamodb table`,
-      retryable: false
-    })
+    FailureCodes.invalidTableSchema(
+      "DescribeTable",
+      `table ${JSON.stringify(client.table)} exists but its primary key is not ` +
+        `${KEY.pk} (S, HASH) + ${KEY.sk} (S, RANGE): it is not a konserve-dynamodb table`
+    )
   )
 }
 

@@ -11,9 +11,9 @@ import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Runtime from "./runtime.js"
 
 /**
  * What a failed run rejects with: the typed failure itself (a
@@ -37,7 +37,7 @@ const original = (error: unknown): unknown =>
  *
  * @internal
  */
-export const run = async <A, E, R>(runtime: Runtime.Runtime<R>, effect: Effect.Effect<A, E, R>): Promise<A> => {
+export const run = async <A, E, R>(runtime: Runtime.Services<R>, effect: Effect.Effect<A, E, R>): Promise<A> => {
   const exit = await Runtime.runPromiseExit(runtime, effect)
   if (Exit.isSuccess(exit)) return exit.value
   throw causeError(exit.cause)
@@ -50,7 +50,7 @@ export const run = async <A, E, R>(runtime: Runtime.Runtime<R>, effect: Effect.E
  *
  * @internal
  */
-export const iterate = <A, E, R>(runtime: Runtime.Runtime<R>, stream: Stream.Stream<A, E, R>): AsyncIterable<A> => ({
+export const iterate = <A, E, R>(runtime: Runtime.Services<R>, stream: Stream.Stream<A, E, R>): AsyncIterable<A> => ({
   [Symbol.asyncIterator]: () => new Pulling(runtime, stream)
 })
 
@@ -67,7 +67,7 @@ export const iterate = <A, E, R>(runtime: Runtime.Runtime<R>, stream: Stream.Str
  * @internal
  */
 export const subscribe = <A, E, R>(
-  runtime: Runtime.Runtime<R>,
+  runtime: Runtime.Services<R>,
   stream: Stream.Stream<A, E, R>,
   onRelease?: (self: Subscription<A>) => void
 ): Subscription<A> => {
@@ -102,7 +102,7 @@ class Pulling<A, E, R> implements Subscription<A> {
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(
-    private readonly runtime: Runtime.Runtime<R>,
+    private readonly runtime: Runtime.Services<R>,
     private readonly stream: Stream.Stream<A, E, R>,
     private readonly onRelease?: ((self: Pulling<A, E, R>) => void) | undefined
   ) {}
@@ -183,7 +183,7 @@ class Pulling<A, E, R> implements Subscription<A> {
  * @internal
  */
 export const readable = <E, R>(
-  runtime: Runtime.Runtime<R>,
+  runtime: Runtime.Services<R>,
   stream: Stream.Stream<Uint8Array, E, R>
 ): ReadableStream<Uint8Array> => {
   const iterator = new Pulling(runtime, stream)

@@ -11,9 +11,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
 import type { Key, KonserveStore, TransactOptions, TransactPlan } from "../../KonserveStore.js"
 import { causeError, isThenable } from "./run.js"
+import * as Runtime from "./runtime.js"
 
 /** What `f` rejected with, on its way through the store's loop. */
 class Rejected {
@@ -27,7 +27,7 @@ class Rejected {
  * @internal
  */
 export const transact = async <A>(
-  runtime: Runtime.Runtime<never>,
+  runtime: Runtime.Services<never>,
   service: KonserveStore,
   keys: Iterable<Key>,
   f: (current: ReadonlyMap<Key, unknown>) => TransactPlan<A> | PromiseLike<TransactPlan<A>>,

@@ -22,10 +22,10 @@
  */
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import { ConditionFailed } from "../../KonserveError.js"
 import type { Key, KonserveStore, Path, WriteOptions } from "../../KonserveStore.js"
 import { causeError, isThenable, run } from "./run.js"
+import * as Runtime from "./runtime.js"
 
 class AsyncResult {
   constructor(readonly promise: PromiseLike<unknown>) {}
@@ -39,7 +39,7 @@ export interface Updated {
 
 /** One `update`/`updateIn` call: the runtime, the store, its conflict retries, the path, `f` and the write's options. @internal */
 export interface Run {
-  readonly runtime: Runtime.Runtime<never>
+  readonly runtime: Runtime.Services<never>
   readonly service: KonserveStore
   readonly retries: number
   readonly path: Path

@@ -20,7 +20,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { DecodeError, DynamoDBError, type KonserveError } from "../../../KonserveError.js"
+import { DecodeError, type KonserveError } from "../../../KonserveError.js"
+import * as FailureCodes from "../../failureCodes.js"
 import type { Client } from "../client.js"
 import { toKonserveError } from "../failure.js"
 import type { Item } from "../item.js"
@@ -78,13 +79,11 @@ export interface Checkpoint {
 }
 
 const conflict = (table: string, name: string) =>
-  new DynamoDBError({
-    operation: "changes",
-    code: "CheckpointConflict",
-    message: `checkpoint ${JSON.stringify(name)} of table ${JSON.stringify(table)} was saved by another reader: ` +
-      "one reader per checkpoint name",
-    retryable: false
-  })
+  FailureCodes.checkpointConflict(
+    "changes",
+    `checkpoint ${JSON.stringify(name)} of table ${JSON.stringify(table)} was saved by another reader: ` +
+      "one reader per checkpoint name"
+  )
 
 const samePosition = (a: Position, b: Position): boolean => JSON.stringify(a) === JSON.stringify(b)
 

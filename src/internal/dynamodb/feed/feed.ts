@@ -22,8 +22,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { DynamoDBError, type KonserveError } from "../../../KonserveError.js"
-import type { Change } from "../../../KonserveStore.js"
+import type { DynamoDBError } from "../../../KonserveError.js"
+import { type KonserveError } from "../../../KonserveError.js"
+import * as FailureCodes from "../../failureCodes.js"
+import type { Change } from "../../service.js"
 import * as Version from "../../version.js"
 import type { Client } from "../client.js"
 import type { Layout } from "../keyLayout.js"
@@ -51,14 +53,12 @@ export interface Options {
 
 /** The failure of `changes` on a table without a stream. @internal */
 export const streamNotEnabled = (table: string): DynamoDBError =>
-  new DynamoDBError({
-    operation: "changes",
-    code: "StreamNotEnabled",
-    message: `table ${JSON.stringify(table)} has no DynamoDB stream: open a store on it with \`stream: true\`, or ` +
+  FailureCodes.streamNotEnabled(
+    "changes",
+    `table ${JSON.stringify(table)} has no DynamoDB stream: open a store on it with \`stream: true\`, or ` +
       `turn it on with UpdateTable (aws dynamodb update-table --table-name ${table} --stream-specification ` +
-      "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)",
-    retryable: false
-  })
+      "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)"
+  )
 
 /** The stream of the table: its ARN, or `StreamNotEnabled`. @internal */
 export const streamArnOf = (client: Client): Effect.Effect<string, KonserveError> =>

@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { DynamoDBError } from "../../../KonserveError.js"
+import * as FailureCodes from "../../failureCodes.js"
 import * as Retry from "../../retry.js"
 import type { Client } from "../client.js"
 import * as Failure from "../failure.js"
@@ -75,13 +76,11 @@ export const ensure = (client: Client): Effect.Effect<void, DynamoDBError> =>
     const found = yield* status(client)
     if (found?.enabled === true) {
       if (found.viewType === VIEW_TYPE) return
-      return yield* new DynamoDBError({
-        operation: "UpdateTable",
-        code: "InvalidConfiguration",
-        message: `table ${JSON.stringify(client.table)} has a stream of view type ${found.viewType}; the change ` +
-          `feed needs ${VIEW_TYPE}: turn the stream off and open the store with \`stream: true\` again`,
-        retryable: false
-      })
+      return yield* FailureCodes.invalidConfiguration(
+        "UpdateTable",
+        `table ${JSON.stringify(client.table)} has a stream of view type ${found.viewType}; the change ` +
+          `feed needs ${VIEW_TYPE}: turn the stream off and open the store with \`stream: true\` again`
+      )
     }
     yield* updateTable(client).pipe(
       // a concurrent store turned it on meanwhile
@@ -100,13 +99,10 @@ export const ensure = (client: Client): Effect.Effect<void, DynamoDBError> =>
       Effect.timeoutFail({
         duration: ENABLE_TIMEOUT,
         onTimeout: () =>
-          new DynamoDBError({
-            operation: "UpdateTable",
-            code: "TimeoutError",
-            message: `the stream of table ${JSON.stringify(client.table)} was not on within ` +
-              Duration.format(ENABLE_TIMEOUT),
-            retryable: true
-          })
+          FailureCodes.timeoutError(
+            "UpdateTable",
+            `the stream of table ${JSON.stringify(client.table)} was not on within ${Duration.format(ENABLE_TIMEOUT)}`
+          )
       }),
       Retry.live
     )

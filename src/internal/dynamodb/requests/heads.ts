@@ -25,6 +25,7 @@ import { EMPTY, SLOTS } from "../history.js"
 import type { Item, Manifest, StoredHead } from "../item.js"
 import { A, manifestAttributes, TOMBSTONE, valueSize } from "../item.js"
 import { itemKey, SK_HEAD } from "../keyLayout.js"
+import { type Attribute, ref } from "./names.js"
 
 /** What a head holds besides its attributes. @internal */
 export type HeadContent =
@@ -127,8 +128,9 @@ const expression = (): Expression => {
     names,
     values,
     name: (attribute) => {
-      names[`#${attribute}`] = attribute
-      return `#${attribute}`
+      const written = ref(attribute as Attribute)
+      if (written !== attribute) names[written] = attribute
+      return written
     },
     value: (placeholder, value) => {
       values[`:${placeholder}`] = value
@@ -247,7 +249,7 @@ const updateOf = (table: string, write: HeadWrite, update: (e: Expression) => st
     Key: itemKey(write.pk, SK_HEAD),
     UpdateExpression,
     ConditionExpression,
-    ExpressionAttributeNames: e.names,
+    ...(Object.keys(e.names).length === 0 ? {} : { ExpressionAttributeNames: e.names }),
     ExpressionAttributeValues: e.values,
     ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const
   }
@@ -295,7 +297,7 @@ export const transactAbsent = (table: string, pk: string, now: number): Transact
     ConditionExpression: `attribute_not_exists(${ver}) OR ${e.name(A.kind)} = ${e.value("tomb", { S: TOMBSTONE })} OR ${
       e.name(A.expiresAt)
     } <= ${e.value("now", n(now))}`,
-    ExpressionAttributeNames: e.names,
+    ...(Object.keys(e.names).length === 0 ? {} : { ExpressionAttributeNames: e.names }),
     ExpressionAttributeValues: e.values
   }
   return { ConditionCheck: check }

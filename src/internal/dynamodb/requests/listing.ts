@@ -7,7 +7,7 @@
 import type { ScanCommandInput } from "@aws-sdk/client-dynamodb"
 import { A, TOMBSTONE } from "../item.js"
 import { SK_HEAD } from "../keyLayout.js"
-import { LISTING_ATTRIBUTES, Names, namesFor } from "./names.js"
+import { LISTING_ATTRIBUTES, Names, namesFor, ref } from "./names.js"
 
 /** A segment of a parallel `Scan`: none when `total` is 1. @internal */
 export const segmentOf = (index: number, total: number): Pick<ScanCommandInput, "Segment" | "TotalSegments"> =>
@@ -22,7 +22,7 @@ const headsValues = (prefix: string) => ({
   ":tomb": { S: TOMBSTONE }
 })
 
-const LISTING_PROJECTION = LISTING_ATTRIBUTES.map((name) => `#${name}`).join(", ")
+const LISTING_PROJECTION = LISTING_ATTRIBUTES.map(ref).join(", ")
 const LISTING_NAMES = namesFor(...LISTING_ATTRIBUTES, A.sk)
 
 /**
@@ -41,7 +41,7 @@ export const listScan = (
   TableName: table,
   FilterExpression: HEADS_FILTER,
   ProjectionExpression: LISTING_PROJECTION,
-  ExpressionAttributeNames: LISTING_NAMES,
+  ...LISTING_NAMES,
   ExpressionAttributeValues: headsValues(prefix),
   ConsistentRead: consistent,
   ...segmentOf(index, total)
@@ -62,7 +62,7 @@ export const prefixScan = (table: string, prefix: string, onlyHeads: boolean): S
   TableName: table,
   FilterExpression: onlyHeads ? HEADS_FILTER : PREFIX_FILTER,
   ProjectionExpression: KEY_PROJECTION,
-  ExpressionAttributeNames: onlyHeads ? HEADS_KEY_NAMES : KEY_NAMES,
+  ...(onlyHeads ? HEADS_KEY_NAMES : KEY_NAMES),
   ExpressionAttributeValues: onlyHeads ? headsValues(prefix) : { ":prefix": { S: prefix } },
   ConsistentRead: true
 })

@@ -17,7 +17,7 @@ import type { Item } from "../item.js"
 import { A } from "../item.js"
 import { generationSkPrefix, itemKey, LOG_END, SK_HEAD } from "../keyLayout.js"
 import type { Projection } from "./names.js"
-import { HEAD_ATTRIBUTES, HEAD_WITH_VALUE_ATTRIBUTES, Names, namesFor, projection } from "./names.js"
+import { HEAD_ATTRIBUTES, HEAD_WITH_VALUE_ATTRIBUTES, Names, namesFor, projection, ref } from "./names.js"
 
 /**
  * What a head read asks for: `head`, every attribute but the inline bytes
@@ -110,8 +110,8 @@ const ELEMENT_CONTENT_NAMES = namesFor(A.pk, A.sk, A.cid, A.chunks, A.chunkSize,
 export const generationContent = (table: string, pk: string, generation: string): QueryCommandInput => ({
   TableName: table,
   KeyConditionExpression: GENERATION_CONDITION,
-  ProjectionExpression: [A.sk, A.cid, A.chunks, A.chunkSize, A.length, A.crc].map((name) => `#${name}`).join(", "),
-  ExpressionAttributeNames: ELEMENT_CONTENT_NAMES,
+  ProjectionExpression: [A.sk, A.cid, A.chunks, A.chunkSize, A.length, A.crc].map(ref).join(", "),
+  ...ELEMENT_CONTENT_NAMES,
   ExpressionAttributeValues: { ":pk": { S: pk }, ":gen": { S: generationSkPrefix(generation) } },
   ConsistentRead: true
 })

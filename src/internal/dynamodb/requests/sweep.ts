@@ -68,7 +68,7 @@ export const elementCids = (table: string, pk: string, generation: string): Quer
   KeyConditionExpression: GENERATION_CONDITION,
   FilterExpression: CHUNKED_FILTER,
   ProjectionExpression: Names.cid,
-  ExpressionAttributeNames: CIDS_NAMES,
+  ...CIDS_NAMES,
   ExpressionAttributeValues: { ":pk": { S: pk }, ":gen": { S: generationSkPrefix(generation) } },
   ConsistentRead: true
 })
@@ -81,6 +81,6 @@ export const deleteDeadHead = (table: string, pk: string, version: Uint8Array): 
   TableName: table,
   Key: itemKey(pk, SK_HEAD),
   ConditionExpression: DELETE_CONDITION,
-  ExpressionAttributeNames: DELETE_NAMES,
+  ...DELETE_NAMES,
   ExpressionAttributeValues: { ":ver": { B: version } }
 })
