@@ -6,7 +6,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import type { Context } from "../src/internal/dynamodb/context.js"
+import * as HeadWrites from "../src/internal/dynamodb/headWrites.js"
 import * as History from "../src/internal/dynamodb/history.js"
 import type { Item, StoredHead } from "../src/internal/dynamodb/item.js"
 import { stateOf } from "../src/internal/dynamodb/item.js"
@@ -15,7 +15,6 @@ import * as Plan from "../src/internal/dynamodb/plan.js"
 import type { HeadWrite } from "../src/internal/dynamodb/requests/index.js"
 import * as Requests from "../src/internal/dynamodb/requests/index.js"
 import * as Resolve from "../src/internal/dynamodb/resolve.js"
-import * as Writes from "../src/internal/dynamodb/writes.js"
 import { TRANSACTION_BYTES } from "../src/internal/limits.js"
 import * as Version from "../src/internal/version.js"
 
@@ -121,15 +120,21 @@ describe("what a failed condition means", () => {
 
   it("the head remembers the write: applied", () => {
     const [base, mine, theirs] = versions(3)
-    const step = Resolve.headWrite(read, headItem([theirs, mine, base]), write(mine), true, next)
+    const step = Resolve.headWrite({
+      read,
+      item: headItem([theirs, mine, base]),
+      write: write(mine),
+      ambiguous: true,
+      next
+    })
     expect(step._tag).toBe("Applied")
   })
 
   it("an ambiguous write that HISTORY newer writes pushed out: unknown; the same without ambiguity: re-sent", () => {
     const [mine, ...newer] = versions(History.HISTORY + 1)
     const item = headItem([...newer].reverse())
-    expect(Resolve.headWrite(read, item, write(mine), true, next)._tag).toBe("Unknown")
-    const step = Resolve.headWrite(read, item, write(mine), false, next)
+    expect(Resolve.headWrite({ read, item, write: write(mine), ambiguous: true, next })._tag).toBe("Unknown")
+    const step = Resolve.headWrite({ read, item, write: write(mine), ambiguous: false, next })
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") {
       // a fresh version past the head's: the old one can never apply
@@ -141,57 +146,126 @@ describe("what a failed condition means", () => {
   it("the user's condition does not hold: refused", () => {
     const [current, mine, other] = versions(3)
     const item = headItem([current])
-    expect(Resolve.headWrite(read, item, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(
+      Resolve.headWrite({ read, item, write: write(mine, { condition: { _tag: "Absent" } }), ambiguous: true, next })
+        ._tag
+    )
       .toBe("Refused")
     expect(
-      Resolve.headWrite(read, item, write(mine, { condition: { _tag: "Version", version: other } }), false, next)
+      Resolve.headWrite({
+        read,
+        item,
+        write: write(mine, { condition: { _tag: "Version", version: other } }),
+        ambiguous: false,
+        next
+      })
         ._tag
     ).toBe("Refused")
     // a tombstone and an expired head are absent: not refused, and a removal of them is
     const tombstone = headItem([current], { kind: { S: "tomb" } })
-    expect(Resolve.headWrite(read, tombstone, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+    expect(
+      Resolve.headWrite({
+        read,
+        item: tombstone,
+        write: write(mine, { condition: { _tag: "Live" } }),
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Refused")
     const expired = headItem([current], { exp: { N: "999" } })
-    expect(Resolve.headWrite(read, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(
+      Resolve.headWrite({
+        read,
+        item: expired,
+        write: write(mine, { condition: { _tag: "Absent" } }),
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Replan")
   })
 
   it("a failed condition without the head it failed on: unknown after an ambiguous attempt, unless it needs one", () => {
     const [base, mine] = versions(2)
     // a blind write cannot fail on no item: the answer lacks the head
-    expect(Resolve.headWrite(read, undefined, write(mine), true, next)._tag).toBe("Unknown")
-    expect(Resolve.headWrite(read, undefined, write(mine, { condition: { _tag: "Absent" } }), true, next)._tag)
+    expect(Resolve.headWrite({ read, item: undefined, write: write(mine), ambiguous: true, next })._tag).toBe("Unknown")
+    expect(
+      Resolve.headWrite({
+        read,
+        item: undefined,
+        write: write(mine, { condition: { _tag: "Absent" } }),
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Unknown")
     // an ifVersion (or a removal) fails on no item: refused, decided
     const versioned = write(mine, { condition: { _tag: "Version", version: base } })
-    expect(Resolve.headWrite(read, undefined, versioned, true, next)._tag).toBe("Refused")
-    expect(Resolve.headWrite(read, undefined, write(mine, { condition: { _tag: "Live" } }), true, next)._tag)
+    expect(Resolve.headWrite({ read, item: undefined, write: versioned, ambiguous: true, next })._tag).toBe("Refused")
+    expect(
+      Resolve.headWrite({
+        read,
+        item: undefined,
+        write: write(mine, { condition: { _tag: "Live" } }),
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Refused")
   })
 
   it("a removal on a version (dissoc ifVersion): applied when the tombstone remembers it, else refused", () => {
     const [base, mine, other] = versions(3)
-    const removal = Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
-      _tag: "Version",
-      version: base
+    const removal = HeadWrites.removal({
+      key: "k",
+      pk: layout.headPk("k"),
+      version: mine,
+      now: 1000,
+      condition: { _tag: "Version", version: base }
     })
     // its answer lost, then resent: the tombstone it left (or a write on top of it) remembers it
-    expect(Resolve.headWrite(read, headItem([mine, base], { kind: { S: "tomb" } }), removal, true, next)._tag)
+    expect(
+      Resolve.headWrite({
+        read,
+        item: headItem([mine, base], { kind: { S: "tomb" } }),
+        write: removal,
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Applied")
-    expect(Resolve.headWrite(read, headItem([other, mine, base]), removal, true, next)._tag).toBe("Applied")
+    expect(Resolve.headWrite({ read, item: headItem([other, mine, base]), write: removal, ambiguous: true, next })._tag)
+      .toBe("Applied")
     // rewritten or removed by another writer before it: refused, decided (the head covers its version)
-    expect(Resolve.headWrite(read, headItem([other, base]), removal, true, next)._tag).toBe("Refused")
-    expect(Resolve.headWrite(read, headItem([other, base], { kind: { S: "tomb" } }), removal, true, next)._tag)
+    expect(Resolve.headWrite({ read, item: headItem([other, base]), write: removal, ambiguous: true, next })._tag).toBe(
+      "Refused"
+    )
+    expect(
+      Resolve.headWrite({
+        read,
+        item: headItem([other, base], { kind: { S: "tomb" } }),
+        write: removal,
+        ambiguous: true,
+        next
+      })._tag
+    )
       .toBe("Refused")
     // gone altogether
-    expect(Resolve.headWrite(read, undefined, removal, true, next)._tag).toBe("Refused")
+    expect(Resolve.headWrite({ read, item: undefined, write: removal, ambiguous: true, next })._tag).toBe("Refused")
   })
 
   it("re-planned on a fresh version without a newer head in the way: the old attempts' ambiguity is kept", () => {
     const [older, mine] = versions(2)
     // an expired head without content: the Absent write's condition holds as far as the store can tell
     const expired = headItem([older], { exp: { N: "999" } })
-    const step = Resolve.headWrite(read, expired, write(mine, { condition: { _tag: "Absent" } }), true, next)
+    const step = Resolve.headWrite({
+      read,
+      item: expired,
+      write: write(mine, { condition: { _tag: "Absent" } }),
+      ambiguous: true,
+      next
+    })
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") expect(step.ambiguous).toBe(true)
   })
@@ -206,7 +280,13 @@ describe("what a failed condition means", () => {
       crc: { N: "7" },
       size: { N: "800000" }
     }
-    const step = Resolve.headWrite(read, headItem([current], chunked), write(mine), true, next)
+    const step = Resolve.headWrite({
+      read,
+      item: headItem([current], chunked),
+      write: write(mine),
+      ambiguous: true,
+      next
+    })
     expect(step._tag).toBe("Replan")
     if (step._tag === "Replan") {
       expect(step.write.guard._tag).toBe("Pinned")
@@ -221,17 +301,38 @@ describe("what a failed condition means", () => {
     const writes = [write(mine), write(mine, { key: "j" })]
     const failed = (item: Item) => ({ Code: "ConditionalCheckFailed", Item: item })
     expect(
-      Resolve.transactionVerdict([failed(headItem([mine, base])), failed(headItem([other]))], writes, true).verdict
+      Resolve.transactionVerdict({
+        reasons: [failed(headItem([mine, base])), failed(headItem([other]))],
+        writes,
+        ambiguous: true
+      }).verdict
     )
       .toBe("Applied")
-    expect(Resolve.transactionVerdict([failed(headItem([other, base])), { Code: "None" }], writes, true).verdict)
+    expect(
+      Resolve.transactionVerdict({
+        reasons: [failed(headItem([other, base])), { Code: "None" }],
+        writes,
+        ambiguous: true
+      }).verdict
+    )
       .toBe("NotApplied")
     const pushedOut = headItem([...versions(History.HISTORY)].reverse())
-    expect(Resolve.transactionVerdict([failed(pushedOut), failed(pushedOut)], writes, true).verdict).toBe("Unknown")
+    expect(
+      Resolve.transactionVerdict({ reasons: [failed(pushedOut), failed(pushedOut)], writes, ambiguous: true }).verdict
+    ).toBe("Unknown")
     // a head gone under an ifVersion: never applied there
     const versioned = [write(mine, { condition: { _tag: "Version", version: base } })]
-    expect(Resolve.transactionVerdict([{ Code: "ConditionalCheckFailed" }], versioned, true).verdict).toBe("NotApplied")
-    expect(Resolve.transactionVerdict([{ Code: "ConditionalCheckFailed" }], [write(mine)], true).verdict).toBe(
+    expect(
+      Resolve.transactionVerdict({ reasons: [{ Code: "ConditionalCheckFailed" }], writes: versioned, ambiguous: true })
+        .verdict
+    ).toBe("NotApplied")
+    expect(
+      Resolve.transactionVerdict({
+        reasons: [{ Code: "ConditionalCheckFailed" }],
+        writes: [write(mine)],
+        ambiguous: true
+      }).verdict
+    ).toBe(
       "Unknown"
     )
   })
@@ -262,9 +363,12 @@ describe("request builders", () => {
     const [base, mine] = versions(2)
     const input = Requests.updateHead(
       "t",
-      Writes.removal({ layout } as unknown as Context, "k", mine, 1000, { _tag: "NoContent" }, {
-        _tag: "Version",
-        version: base
+      HeadWrites.removal({
+        key: "k",
+        pk: layout.headPk("k"),
+        version: mine,
+        now: 1000,
+        condition: { _tag: "Version", version: base }
       })
     )
     expect(input.ExpressionAttributeValues![":kind"]).toEqual({ S: "tomb" })
@@ -347,5 +451,28 @@ describe("settling after a failed request (issue 14, clocks)", () => {
     expect(Version.timeOf(Version.horizonOf(mine)) - Version.timeOf(mine)).toBe(Version.HORIZON_MICROS)
     const input = Requests.updateHead("t", write(mine))
     expect(input.ExpressionAttributeValues?.[":horizon"]).toEqual({ B: Version.horizonOf(mine) })
+  })
+})
+
+describe("transaction requests", () => {
+  it("a version check: a live head of that version, every placeholder declared and used", () => {
+    const [version] = versions(1)
+    const { ConditionCheck } = Requests.transactVersion("t", layout.headPk("k"), version, 1000)
+    expect(ConditionCheck?.ExpressionAttributeValues).toEqual({
+      ":ver": { B: version },
+      ":tomb": { S: "tomb" },
+      ":now": { N: "1000" }
+    })
+    const text = ConditionCheck!.ConditionExpression!
+    for (const used of text.match(/[#:][a-z]+/g)!) {
+      expect({ ...ConditionCheck!.ExpressionAttributeNames, ...ConditionCheck!.ExpressionAttributeValues })
+        .toHaveProperty(used)
+    }
+  })
+
+  it("a transaction carries its token when it has one, and no token field else", () => {
+    const items = [Requests.transactAbsent("t", layout.headPk("k"), 1000)]
+    expect(Requests.transactWrite(items, "token")).toEqual({ TransactItems: items, ClientRequestToken: "token" })
+    expect(Requests.transactWrite(items)).not.toHaveProperty("ClientRequestToken")
   })
 })

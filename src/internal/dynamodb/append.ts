@@ -18,18 +18,25 @@ import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
 import { Refused } from "./failure.js"
+import * as HeadWrites from "./headWrites.js"
 import type { StoredHead } from "./item.js"
 import { elementItem, hasContent, isLive, itemSize } from "./item.js"
 import { chunkKeys, logSk } from "./keyLayout.js"
 import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
-import type { Guard, HeadContent, HeadWrite, WriteCondition } from "./requests/index.js"
+import type { HeadWrite } from "./requests/index.js"
 import { pinned } from "./requests/index.js"
 import * as Requests from "./requests/index.js"
 import { transact } from "./transactions.js"
-import { surfaceRefused, writtenOf } from "./writes.js"
 
 const newGeneration = (): string => randomBytes(6).toString("hex")
+
+/** One attempt of an append: its log head write, its transaction, and the head it replaces (a new log's). */
+interface Attempt {
+  readonly write: HeadWrite
+  readonly items: ReadonlyArray<TransactWriteItem>
+  readonly replaced: StoredHead | undefined
+}
 
 /** @internal */
 export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head, KonserveError> =>
@@ -42,88 +49,81 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
     const plan = Plan.element(request.element, overhead)
     const chunked = plan.element._tag === "Chunked"
 
-    // Whether a round was not applied although an attempt of it may have been: then its chunks, if any, stay.
-    let unsettled = false
-    const attempt = Effect.gen(function*() {
-      const state = readState(ctx)(yield* Reads.headItem(ctx, key, "head", true))
-      const live = isLive(state, now)
-      const log = live ? state.stored : undefined
-      if (live && (log?.head.kind !== "log" || log.generation === undefined)) {
-        return yield* new Refused({ key, operation: "append", settled: !unsettled })
-      }
-      const version = ctx.versions.next(state.version)
-      const logWrite = (
-        size: number,
-        content: Extract<HeadContent, { _tag: "Log" }>,
-        condition: WriteCondition,
-        guard: Guard
-      ): HeadWrite => ({
-        key,
-        pk,
-        operation: "append",
-        fields: {
-          kind: "log",
-          version,
-          lastWrite: now,
-          size,
-          expiresAt: undefined,
-          sweepAt: undefined,
-          user: undefined,
-          content
-        },
-        condition,
-        guard,
-        now
-      })
-      let write: HeadWrite
-      let items: Array<TransactWriteItem>
-      let replaced: StoredHead | undefined
-      if (log !== undefined && log.generation !== undefined) {
+    // `run.ambiguous`: whether a round was not applied although an attempt of it may have been (then its
+    // chunks, if any, stay).
+    const attempt = (run: Retry.Pending<void>) =>
+      Effect.gen(function*() {
+        const state = readState(ctx)(yield* Reads.headItem(ctx, { key, read: "head", consistent: true }))
+        const live = isLive(state, now)
+        const log = live ? state.stored : undefined
+        if (live && (log?.head.kind !== "log" || log.generation === undefined)) {
+          return yield* new Refused({ key, operation: "append", settled: !run.ambiguous })
+        }
+        const version = ctx.versions.next(state.version)
         // The next element of the log read: its count and version bumped (expiry and meta kept), on that head.
-        const content = { _tag: "Log", generation: log.generation, chunkedElements: log.chunkedElements } as const
-        write = logWrite(log.head.size + 1, content, { _tag: "None" }, pinned(log))
-        items = [
-          Requests.transactAppend(table, write, chunked),
-          Requests.transactPut(table, elementItem(pk, logSk(log.generation, log.head.size), plan.element))
-        ]
-      } else {
+        const nextElement = (log: StoredHead, generation: string): Attempt => {
+          const write = HeadWrites.logWrite({
+            key,
+            pk,
+            version,
+            now,
+            size: log.head.size + 1,
+            content: { _tag: "Log", generation, chunkedElements: log.chunkedElements },
+            condition: { _tag: "None" },
+            guard: pinned(log)
+          })
+          const items = [
+            Requests.transactAppend(table, write, chunked),
+            Requests.transactPut(table, elementItem(pk, logSk(generation, log.head.size), plan.element))
+          ]
+          return { write, items, replaced: undefined }
+        }
         // A new log; an expired value or log it replaces is dropped after.
-        const generation = newGeneration()
-        replaced = state.stored !== undefined && hasContent(state.stored) ? state.stored : undefined
-        write = logWrite(
-          1,
-          { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
-          { _tag: "Absent" },
-          replaced === undefined ? { _tag: "NoContent" } : pinned(replaced)
-        )
-        items = [
-          Requests.transactUpdate(table, write),
-          Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
-        ]
-      }
-      const sent = yield* transact(ctx, {
-        operation: "append",
-        key,
-        items,
-        writes: [write, undefined],
-        token: randomUUID(),
-        ambiguous: false
+        const newLog = (stored: StoredHead | undefined): Attempt => {
+          const generation = newGeneration()
+          const replaced = stored !== undefined && hasContent(stored) ? stored : undefined
+          const write = HeadWrites.logWrite({
+            key,
+            pk,
+            version,
+            now,
+            size: 1,
+            content: { _tag: "Log", generation, chunkedElements: chunked ? 1 : 0 },
+            condition: { _tag: "Absent" },
+            guard: replaced === undefined ? HeadWrites.noContent : pinned(replaced)
+          })
+          const items = [
+            Requests.transactUpdate(table, write),
+            Requests.transactPut(table, elementItem(pk, logSk(generation, 0), plan.element))
+          ]
+          return { write, items, replaced }
+        }
+        const { items, replaced, write } = log !== undefined && log.generation !== undefined
+          ? nextElement(log, log.generation)
+          : newLog(state.stored)
+        const sent = yield* transact(ctx, {
+          operation: "append",
+          key,
+          items,
+          writes: [write, undefined],
+          token: randomUUID(),
+          ambiguous: false
+        })
+        // Not applied: another append (or write) changed the head since it was read: read it again.
+        if (sent._tag === "NotApplied") {
+          return Retry.again(undefined, { ambiguous: run.ambiguous || sent.ambiguous, contended: true })
+        }
+        if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
+        return Retry.done(HeadWrites.writtenOf(write).head)
       })
-      // Not applied: another append (or write) changed the head since it was read.
-      if (sent._tag === "NotApplied") {
-        if (sent.ambiguous) unsettled = true
-        return yield* Retry.conflict
-      }
-      if (replaced !== undefined) yield* Content.drop(ctx, [replaced])
-      return writtenOf(write).head
-    })
 
-    const commit = Retry.whileConflict(
+    const commit = Retry.replan({
+      initial: undefined,
+      maxRounds: ctx.conflictRetries,
       attempt,
-      ctx.conflictRetries,
-      () => new Refused({ key, operation: "append", settled: !unsettled })
-    )
-    if (plan.element._tag === "Inline") return surfaceRefused(commit)
+      exhausted: (last) => new Refused({ key, operation: "append", settled: !last.ambiguous })
+    })
+    if (plan.element._tag === "Inline") return Content.surfaceRefused(commit)
     const { manifest } = plan.element
     return Content.withNewChunks(
       ctx,
@@ -133,6 +133,6 @@ export const append = (ctx: Context, request: AppendRequest): Effect.Effect<Head
         plan.pieces
       ),
       () => chunkKeys(ctx.layout, key, manifest.cid, plan.pieces.length),
-      commit
-    ).pipe(surfaceRefused)
+      () => commit
+    ).pipe(Content.surfaceRefused)
   })

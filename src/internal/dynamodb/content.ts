@@ -16,11 +16,13 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { KonserveError } from "../../KonserveError.js"
+import type { ConditionFailed, KonserveError } from "../../KonserveError.js"
 import * as Batch from "./batch.js"
+import * as Chunks from "./chunks.js"
 import * as Client from "./client.js"
 import type { Context } from "./context.js"
-import { isUnknownOutcome, type Refused } from "./failure.js"
+import { isUnknownOutcome, Refused } from "./failure.js"
+import * as HeadWrites from "./headWrites.js"
 import type { Item, StoredHead } from "./item.js"
 import { A, decodeElement, hasContent } from "./item.js"
 import { chunkKeys, itemKey } from "./keyLayout.js"
@@ -67,9 +69,10 @@ export const chunkedWriteLimit: FiberRef.FiberRef<Duration.Duration> = FiberRef.
 export const SIGNATURE_WINDOW: Duration.Duration = Duration.minutes(5)
 
 /**
- * Writes new chunks, then commits the head that points at them. The chunks
- * are deleted again when writing them fails or is interrupted, or when the
- * commit certainly did not apply; `chunks()` names those written so far.
+ * Writes new chunks, then commits the head that points at them (`commit` of
+ * what `write` returned). The chunks are deleted again when writing them
+ * fails or is interrupted, or when the commit certainly did not apply;
+ * `chunks()` names those written so far.
  *
  * The commit's head requests carry a deadline (`Client.headDeadline`): the
  * write's start plus `chunkedWriteLimit`, taken before any chunk item is
@@ -78,30 +81,76 @@ export const SIGNATURE_WINDOW: Duration.Duration = Duration.minutes(5)
  *
  * @internal
  */
-export const withNewChunks = <A, E, R>(
+export const withNewChunks = <W, A, E, R>(
   ctx: Context,
-  write: Effect.Effect<void, E, R>,
+  write: Effect.Effect<W, E, R>,
   chunks: () => ReadonlyArray<Item>,
-  commit: Effect.Effect<A, KonserveError | Refused>
+  commit: (written: W) => Effect.Effect<A, KonserveError | Refused>
 ): Effect.Effect<A, KonserveError | Refused | E, R> =>
   Effect.flatMap(FiberRef.get(chunkedWriteLimit), (limit) => {
     const startedAt = Date.now()
     const limitMillis = Duration.toMillis(limit)
-    const deadlined = Effect.suspend(() =>
-      chunks().length === 0
-        ? commit
-        : Effect.locally(commit, Client.headDeadline, { notAfter: startedAt + limitMillis, limitMillis })
-    )
+    const deadlined = (written: W) =>
+      Effect.suspend(() =>
+        chunks().length === 0
+          ? commit(written)
+          : Effect.locally(commit(written), Client.headDeadline, { notAfter: startedAt + limitMillis, limitMillis })
+      )
     return write.pipe(
       Effect.onError(() => Batch.deleteUnreferenced(ctx.client, chunks())),
-      Effect.zipRight(
+      Effect.flatMap((written) =>
         Effect.onExit(
-          deadlined,
+          deadlined(written),
           (exit) => notApplied(exit) ? Batch.deleteUnreferenced(ctx.client, chunks()) : Effect.void
         )
       )
     )
   })
+
+/** A refusal as the public failure, once whoever owns the write's new content has seen it. @internal */
+export const surfaceRefused = <A, E, R>(
+  self: Effect.Effect<A, E | Refused, R>
+): Effect.Effect<A, E | ConditionFailed, R> =>
+  Effect.catchIf(
+    self,
+    (error): error is Refused => error instanceof Refused,
+    (error) => Effect.fail(HeadWrites.refused(error))
+  )
+
+/** The values of an atomic write planned to chunks: each one's content id and pieces. */
+const chunkedOf = (planned: ReadonlyArray<HeadWrites.PlannedPut>) =>
+  planned.flatMap(({ plan, request }) =>
+    plan.content._tag === "Chunked" ? [{ request, cid: plan.content.manifest.cid, pieces: plan.pieces }] : []
+  )
+
+/** The keys of the chunks an atomic write's values were planned to. @internal */
+export const plannedChunks = (ctx: Context, planned: ReadonlyArray<HeadWrites.PlannedPut>): Array<Item> =>
+  chunkedOf(planned).flatMap(({ cid, pieces, request }) => chunkKeys(ctx.layout, request.key, cid, pieces.length))
+
+/**
+ * An atomic write's commit after the chunks its values were planned to
+ * (`withNewChunks`); the commit alone when every value is inline.
+ *
+ * @internal
+ */
+export const withPlannedChunks = <A>(
+  ctx: Context,
+  planned: ReadonlyArray<HeadWrites.PlannedPut>,
+  commit: Effect.Effect<A, KonserveError | Refused>
+): Effect.Effect<A, KonserveError | Refused> => {
+  const chunked = chunkedOf(planned)
+  if (chunked.length === 0) return commit
+  return withNewChunks(
+    ctx,
+    Effect.forEach(
+      chunked,
+      ({ cid, pieces, request }) => Chunks.write(HeadWrites.chunkTarget(ctx, request, cid), 0, pieces),
+      { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
+    ),
+    () => plannedChunks(ctx, planned),
+    () => commit
+  )
+}
 
 /**
  * The keys of what a head's content occupies: a chunked value's chunks, from

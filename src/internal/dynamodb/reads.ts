@@ -85,19 +85,22 @@ const damagedOrGone = <A>(
   ctx: Context,
   error: ConcurrentModification
 ): Effect.Effect<Option.Option<A>, KonserveError> =>
-  Effect.flatMap(headItem(ctx, error.key, "head", true), (item): Effect.Effect<Option.Option<A>, KonserveError> => {
-    const decoded = decodeHead(ctx.layout, item)
-    if (Either.isLeft(decoded)) return Effect.fail(malformedError(decoded.left))
-    const stored = decoded.right
-    if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
-    if (stored.head.version !== error.version) return Effect.fail(surface(error))
-    return Effect.fail(
-      new DecodeError({
-        key: error.key,
-        message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
-      })
-    )
-  })
+  Effect.flatMap(
+    headItem(ctx, { key: error.key, read: "head", consistent: true }),
+    (item): Effect.Effect<Option.Option<A>, KonserveError> => {
+      const decoded = decodeHead(ctx.layout, item)
+      if (Either.isLeft(decoded)) return Effect.fail(malformedError(decoded.left))
+      const stored = decoded.right
+      if (stored === undefined || !isAlive(stored.head, Date.now())) return Effect.succeed(Option.none())
+      if (stored.head.version !== error.version) return Effect.fail(surface(error))
+      return Effect.fail(
+        new DecodeError({
+          key: error.key,
+          message: `key ${JSON.stringify(error.key)}: the stored content is damaged: ${error.what}`
+        })
+      )
+    }
+  )
 
 /**
  * The item of a key's head as stored (tombstones included), or undefined.
@@ -108,12 +111,18 @@ const damagedOrGone = <A>(
  */
 export const headItem = (
   ctx: Context,
-  key: string,
-  read: HeadRead,
-  consistent = ctx.consistent
+  options: { readonly key: string; readonly read: HeadRead; readonly consistent?: boolean | undefined }
 ): Effect.Effect<Item | undefined, KonserveError> =>
   Effect.map(
-    ctx.client.call("GetItem", Requests.getHead(ctx.client.table, ctx.layout.headPk(key), read, consistent)),
+    ctx.client.call(
+      "GetItem",
+      Requests.getHead(
+        ctx.client.table,
+        ctx.layout.headPk(options.key),
+        options.read,
+        options.consistent ?? ctx.consistent
+      )
+    ),
     (out) => out.Item
   )
 
@@ -128,7 +137,7 @@ const malformedError = (malformed: Malformed) =>
   new DecodeError({ key: malformed.key, message: `key ${JSON.stringify(malformed.key)}: ${malformed.reason}` })
 
 const getHead = (ctx: Context, key: string, read: HeadRead) =>
-  Effect.flatMap(headItem(ctx, key, read), (item) => decoded(ctx, item))
+  Effect.flatMap(headItem(ctx, { key, read }), (item) => decoded(ctx, item))
 
 /** The heads among keys (tombstones left out), by key; `consistent` as in `headItem`. @internal */
 export const getHeads = (

@@ -80,13 +80,18 @@ const unknownWhy = (trace: History.Trace): string =>
  *
  * @internal
  */
-export const headWrite = (
-  read: ReadState,
-  item: Item | undefined,
-  write: HeadWrite,
-  ambiguous: boolean,
-  next: (after?: Uint8Array) => Uint8Array
-): Step => {
+export const headWrite = (options: {
+  /** How the store reads a head. */
+  readonly read: ReadState
+  /** The store's next version (past `after`). */
+  readonly next: (after?: Uint8Array) => Uint8Array
+  /** The head the condition failed on (none: DynamoDB returned none). */
+  readonly item: Item | undefined
+  readonly write: HeadWrite
+  /** Whether an attempt of the write may have been applied. */
+  readonly ambiguous: boolean
+}): Step => {
+  const { ambiguous, item, next, read, write } = options
   const trace = History.traceOf(item)
   const version = write.fields.version
   // Without a head, only a condition that wants one can fail; else the answer lacks the head it failed on.
@@ -169,11 +174,13 @@ export type TransactionWrites = ReadonlyArray<HeadWrite | undefined>
  *
  * @internal
  */
-export const transactionVerdict = (
-  reasons: ReadonlyArray<CancellationReason>,
-  writes: TransactionWrites,
-  ambiguous: boolean
-): { readonly verdict: History.Verdict; readonly why: string } => {
+export const transactionVerdict = (options: {
+  readonly reasons: ReadonlyArray<CancellationReason>
+  readonly writes: TransactionWrites
+  /** Whether an attempt of the transaction may have been applied. */
+  readonly ambiguous: boolean
+}): { readonly verdict: History.Verdict; readonly why: string } => {
+  const { ambiguous, reasons, writes } = options
   let covered = !ambiguous
   let trace: History.Trace | undefined
   const onlyConditions = reasons.length === writes.length &&
@@ -210,13 +217,13 @@ export const transactionVerdict = (
  *
  * @internal
  */
-export const replanTransaction = (
-  read: ReadState,
-  reasons: ReadonlyArray<CancellationReason>,
-  writes: ReadonlyArray<HeadWrite>,
-  ambiguous: boolean,
-  next: (after?: Uint8Array) => Uint8Array
-):
+export const replanTransaction = (options: {
+  readonly read: ReadState
+  readonly next: (after?: Uint8Array) => Uint8Array
+  readonly reasons: ReadonlyArray<CancellationReason>
+  readonly writes: ReadonlyArray<HeadWrite>
+  readonly ambiguous: boolean
+}):
   | { readonly _tag: "Refused"; readonly key: string }
   | {
     readonly _tag: "Replan"
@@ -225,6 +232,7 @@ export const replanTransaction = (
     readonly contended: boolean
   } =>
 {
+  const { ambiguous, next, read, reasons, writes } = options
   const version = writes[0].fields.version
   let latest: Uint8Array | undefined
   const replanned = writes.map((write, i) => {

@@ -24,26 +24,12 @@ import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import type { Context } from "./context.js"
 import { ConcurrentModification, toKonserveError } from "./failure.js"
+import * as HeadWrites from "./headWrites.js"
 import type { StoredHead } from "./item.js"
-import { A, TOMBSTONE } from "./item.js"
-import { chunkKeys, itemKey, SK_HEAD } from "./keyLayout.js"
-import * as Plan from "./plan.js"
 import * as Reads from "./reads.js"
-import type { HeadWrite, WriteCondition } from "./requests/index.js"
+import type { WriteCondition } from "./requests/index.js"
 import * as Requests from "./requests/index.js"
 import { transact as sendTransaction } from "./transactions.js"
-import { batched, chunkTarget, fieldsOf, inBatch, noContent, removal, surfaceRefused, writtenOf } from "./writes.js"
-
-/** A transaction's check that a key still holds a live head of this version. */
-const checkVersion = (table: string, pk: string, version: Uint8Array, now: number): TransactWriteItem => ({
-  ConditionCheck: {
-    TableName: table,
-    Key: itemKey(pk, SK_HEAD),
-    ConditionExpression: "#ver = :ver AND #kind <> :tomb AND (attribute_not_exists(#exp) OR #exp > :now)",
-    ExpressionAttributeNames: { "#ver": A.version, "#kind": A.kind, "#exp": A.expiresAt },
-    ExpressionAttributeValues: { ":ver": { B: version }, ":tomb": { S: TOMBSTONE }, ":now": { N: String(now) } }
-  }
-})
 
 const nothing: TransactCommitted = { written: [], removed: [], version: undefined }
 
@@ -83,14 +69,14 @@ export const transact = (
     }
     const guard = (key: string) => {
       const stored = heads.get(key)
-      return stored === undefined ? noContent : Requests.pinned(stored)
+      return stored === undefined ? HeadWrites.noContent : Requests.pinned(stored)
     }
     const check = (key: string): TransactWriteItem => {
       const stored = live(key)
       const pk = ctx.layout.headPk(key)
       return stored === undefined
         ? Requests.transactAbsent(table, pk, now)
-        : checkVersion(table, pk, stored.version, now)
+        : Requests.transactVersion(table, pk, stored.version, now)
     }
 
     /** The reads checked alone: one snapshot, or `Conflict`. */
@@ -98,7 +84,7 @@ export const transact = (
       keys.length <= 1
         // One strongly consistent read is a snapshot by itself.
         ? Effect.succeed(nothing)
-        : ctx.client.send("TransactWriteItems", { TransactItems: keys.map(check) }).pipe(
+        : ctx.client.send("TransactWriteItems", Requests.transactWrite(keys.map(check))).pipe(
           Effect.as(nothing),
           Effect.catchAll((failure) =>
             Effect.fail(failure.verdict === "cancelled" ? Retry.conflict : toKonserveError(failure, table))
@@ -117,38 +103,26 @@ export const transact = (
           undefined
         )
         const version = ctx.versions.next(latest)
-        const pks = puts.map((request) => ctx.layout.headPk(request.key))
-        const bases = puts.map((request) => batched(fieldsOf(request, version, request.size, { _tag: "None" })))
-        const toChunk = Plan.transaction(
-          puts.map((request, i) =>
-            Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
-          ),
-          puts.map((request, i) =>
-            Requests.headSize(pks[i], {
-              ...bases[i],
-              content: { _tag: "Chunked", manifest: Plan.sizingManifest(request.bytes.length) }
-            })
-          )
-        )
-        const plans = puts.map((request, i): Plan.ContentPlan =>
-          toChunk.has(i)
-            ? Plan.chunked(request.bytes)
-            : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
-        )
-        const writes = puts.map((request, i): HeadWrite => ({
-          key: request.key,
-          pk: pks[i],
-          operation: "transact",
-          fields: { ...bases[i], content: plans[i].content },
-          condition: condition(request.key),
-          guard: guard(request.key),
-          now
-        }))
+        const planned = HeadWrites.atomicPuts(ctx.layout, puts, {
+          version,
+          of: (request) => ({
+            operation: "transact",
+            condition: condition(request.key),
+            guard: guard(request.key),
+            now
+          })
+        })
+        const writes = planned.map(({ write }) => write)
         const removals = liveRemoves.map((key) => {
           const stored = live(key)!
-          return inBatch(
-            removal(ctx, key, version, now, Requests.pinned(stored), { _tag: "Version", version: stored.version })
-          )
+          return HeadWrites.inBatch(HeadWrites.removal({
+            key,
+            pk: ctx.layout.headPk(key),
+            version,
+            now,
+            guard: Requests.pinned(stored),
+            condition: { _tag: "Version", version: stored.version }
+          }))
         })
         const touched = new Set([...puts.map((request) => request.key), ...liveRemoves])
         const checked = keys.filter((key) => !touched.has(key))
@@ -157,11 +131,6 @@ export const transact = (
           ...headWrites.map((write) => Requests.transactUpdate(table, write)),
           ...checked.map(check)
         ]
-        const chunked = plans.flatMap((plan, i) =>
-          plan.content._tag === "Chunked" ? [{ request: puts[i], cid: plan.content.manifest.cid, plan }] : []
-        )
-        const newChunks = () =>
-          chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length))
         const send = sendTransaction(ctx, {
           operation: "transact",
           key: keys[0],
@@ -170,27 +139,20 @@ export const transact = (
           token: randomUUID(),
           ambiguous: false
         })
-        const sent = chunked.length === 0 ? send : Content.withNewChunks(
-          ctx,
-          Effect.forEach(
-            chunked,
-            ({ cid, plan, request }) => Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
-            { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
-          ),
-          newChunks,
-          send
-        ).pipe(surfaceRefused)
+        const sent = Content.withPlannedChunks(ctx, planned, send).pipe(Content.surfaceRefused)
         return Effect.flatMap(sent, (answer): Effect.Effect<TransactCommitted, KonserveError | Retry.Conflict> => {
           if (answer._tag === "NotApplied") {
             // Another writer changed a key read: run again (this attempt's chunks go when it surely never applies).
-            const cleanup = answer.ambiguous ? Effect.void : Batch.deleteUnreferenced(ctx.client, newChunks())
+            const cleanup = answer.ambiguous
+              ? Effect.void
+              : Batch.deleteUnreferenced(ctx.client, Content.plannedChunks(ctx, planned))
             return Effect.zipRight(cleanup, Effect.fail(Retry.conflict))
           }
           const replaced = [...puts.map((request) => request.key), ...liveRemoves].flatMap((key) =>
             heads.get(key) ?? []
           )
           return Effect.as(Content.drop(ctx, replaced), {
-            written: writes.map(writtenOf),
+            written: writes.map(HeadWrites.writtenOf),
             removed: liveRemoves,
             version: Version.format(version)
           })

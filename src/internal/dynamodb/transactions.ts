@@ -16,36 +16,19 @@ import type { PutRequest, Written } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
-import * as Chunks from "./chunks.js"
 import * as Content from "./content.js"
 import { type Context, readState } from "./context.js"
 import type { RequestFailure } from "./failure.js"
 import { cancellationReasons, Refused, toKonserveError, unknownOutcome, writeFailure } from "./failure.js"
-import type { StoredHead } from "./item.js"
-import { chunkKeys } from "./keyLayout.js"
-import * as Plan from "./plan.js"
+import * as HeadWrites from "./headWrites.js"
 import * as Reads from "./reads.js"
 import type { HeadWrite } from "./requests/index.js"
 import * as Requests from "./requests/index.js"
 import * as Resolve from "./resolve.js"
-import {
-  batched,
-  chunkTarget,
-  exhausted,
-  fieldsOf,
-  inBatch,
-  KEY_CONCURRENCY,
-  maxRounds,
-  noContent,
-  pinnedOf,
-  put,
-  refused,
-  removal,
-  remove,
-  surfaceRefused,
-  writeCondition,
-  writtenOf
-} from "./writes.js"
+import { put, remove } from "./writes.js"
+
+/** Concurrent single-key writes of a non-atomic multi-key operation. @internal */
+export const KEY_CONCURRENCY = 16
 
 /** What a transaction's answer proved. */
 type Sent =
@@ -74,10 +57,7 @@ export const transact = (
     readonly ambiguous: boolean
   }
 ): Effect.Effect<Sent, KonserveError> =>
-  ctx.client.send("TransactWriteItems", {
-    TransactItems: request.items as Array<TransactWriteItem>,
-    ClientRequestToken: request.token
-  }).pipe(
+  ctx.client.send("TransactWriteItems", Requests.transactWrite(request.items, request.token)).pipe(
     Effect.as<Sent>({ _tag: "Applied" }),
     Effect.catchAll((failure): Effect.Effect<Sent, KonserveError> => {
       const ambiguous = request.ambiguous || failure.ambiguous
@@ -87,7 +67,7 @@ export const transact = (
           : Effect.fail(writeFailure(failure, ctx.client.table, { ...request, ambiguous }))
       }
       const reasons = cancellationReasons(failure.cause)
-      const { verdict, why } = Resolve.transactionVerdict(reasons, request.writes, ambiguous)
+      const { verdict, why } = Resolve.transactionVerdict({ reasons, writes: request.writes, ambiguous })
       switch (verdict) {
         case "Applied":
           return Effect.succeed({ _tag: "Applied" })
@@ -117,31 +97,24 @@ const settleTransaction = (
   const writes = request.writes.filter((write): write is HeadWrite => write !== undefined)
   const unknown = writeFailure(failure, ctx.client.table, { ...request, ambiguous: true })
   const read = (i: number): Effect.Effect<Sent, KonserveError> =>
-    i >= writes.length ? Effect.fail(unknown) : Reads.headItem(ctx, writes[i].key, "whole", true).pipe(
-      Effect.option,
-      Effect.flatMap((item): Effect.Effect<Sent, KonserveError> => {
-        if (Option.isNone(item)) return Effect.fail(unknown)
-        switch (Resolve.settled(item.value, writes[i].fields.version)) {
-          case "Applied":
-            return Effect.succeed({ _tag: "Applied" })
-          case "NotApplied":
-            return Effect.fail(toKonserveError(failure, ctx.client.table))
-          case "Unknown":
-            return read(i + 1)
-        }
-      })
-    )
+    i >= writes.length ?
+      Effect.fail(unknown) :
+      Reads.headItem(ctx, { key: writes[i].key, read: "whole", consistent: true }).pipe(
+        Effect.option,
+        Effect.flatMap((item): Effect.Effect<Sent, KonserveError> => {
+          if (Option.isNone(item)) return Effect.fail(unknown)
+          switch (Resolve.settled(item.value, writes[i].fields.version)) {
+            case "Applied":
+              return Effect.succeed({ _tag: "Applied" })
+            case "NotApplied":
+              return Effect.fail(toKonserveError(failure, ctx.client.table))
+            case "Unknown":
+              return read(i + 1)
+          }
+        })
+      )
   return read(0)
 }
-
-type ManyRun =
-  | {
-    readonly _tag: "Pending"
-    readonly writes: ReadonlyArray<HeadWrite>
-    readonly ambiguous: boolean
-    readonly round: number
-  }
-  | { readonly _tag: "Done"; readonly writes: ReadonlyArray<HeadWrite>; readonly replaced: ReadonlyArray<StoredHead> }
 
 /** Head writes of several keys in one transaction, at most once; re-planned as single writes are. The writes as applied. */
 const transactHeads = (
@@ -149,46 +122,41 @@ const transactHeads = (
   writes: ReadonlyArray<HeadWrite>
 ): Effect.Effect<ReadonlyArray<HeadWrite>, KonserveError | Refused> => {
   const operation = writes[0].operation
-  const attempt = (run: Extract<ManyRun, { _tag: "Pending" }>): Effect.Effect<ManyRun, KonserveError | Refused> =>
+  type Attempted = Retry.Attempted<ReadonlyArray<HeadWrite>, ReadonlyArray<HeadWrite>>
+  const attempt = (run: Retry.Pending<ReadonlyArray<HeadWrite>>): Effect.Effect<Attempted, KonserveError | Refused> =>
     Effect.flatMap(
       transact(ctx, {
         operation,
-        key: run.writes[0].key,
-        items: run.writes.map((write) => Requests.transactUpdate(ctx.client.table, write)),
-        writes: run.writes,
+        key: run.state[0].key,
+        items: run.state.map((write) => Requests.transactUpdate(ctx.client.table, write)),
+        writes: run.state,
         token: randomUUID(),
         ambiguous: run.ambiguous
       }),
-      (sent): Effect.Effect<ManyRun, KonserveError | Refused> => {
-        if (sent._tag === "Applied") {
-          return Effect.succeed({
-            _tag: "Done",
-            writes: run.writes,
-            replaced: run.writes.flatMap((w) => pinnedOf(w.guard) ?? [])
-          })
-        }
-        const step = Resolve.replanTransaction(
-          readState(ctx),
-          sent.reasons,
-          run.writes,
-          sent.ambiguous,
-          ctx.versions.next
-        )
-        if (step._tag === "Refused") {
-          return Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
-        }
-        if (run.round >= maxRounds(ctx)) return Effect.fail(exhausted(run.writes[0], step.ambiguous))
-        const next: ManyRun = { _tag: "Pending", writes: step.writes, ambiguous: step.ambiguous, round: run.round + 1 }
-        return step.contended ? Effect.as(Retry.conflictPause(run.round), next) : Effect.succeed(next)
+      (sent): Effect.Effect<Attempted, Refused> => {
+        if (sent._tag === "Applied") return Effect.succeed(Retry.done(run.state))
+        const step = Resolve.replanTransaction({
+          read: readState(ctx),
+          next: ctx.versions.next,
+          reasons: sent.reasons,
+          writes: run.state,
+          ambiguous: sent.ambiguous
+        })
+        return step._tag === "Refused"
+          ? Effect.fail(new Refused({ key: step.key, operation, settled: !sent.ambiguous }))
+          : Effect.succeed(Retry.again(step.writes, step))
       }
     )
-  return Effect.iterate({ _tag: "Pending", writes, ambiguous: false, round: 0 } as ManyRun, {
-    while: (run): run is Extract<ManyRun, { _tag: "Pending" }> => run._tag === "Pending",
-    body: attempt
-  }).pipe(Effect.flatMap((run) => {
-    const done = run as Extract<ManyRun, { _tag: "Done" }>
-    return Effect.as(Content.drop(ctx, done.replaced), done.writes)
-  }))
+  return Retry.replan({
+    initial: writes,
+    maxRounds: HeadWrites.maxRounds(ctx),
+    attempt,
+    exhausted: (last) => HeadWrites.exhausted(last.state[0], last.ambiguous)
+  }).pipe(
+    Effect.flatMap((applied) =>
+      Effect.as(Content.drop(ctx, applied.flatMap((write) => HeadWrites.pinnedOf(write.guard) ?? [])), applied)
+    )
+  )
 }
 
 /**
@@ -209,50 +177,23 @@ export const putMany = (
     : !atomic
     ? Effect.forEach(requests, (request) => put(ctx, request), { concurrency: KEY_CONCURRENCY })
     : Effect.suspend(() => {
-      const conditions = requests.map((request) => writeCondition(request.condition))
+      const conditions = requests.map((request) => HeadWrites.writeCondition(request.condition))
       const unmatched = conditions.findIndex((condition) => condition === undefined)
-      if (unmatched >= 0) return Effect.fail(refused(requests[unmatched]))
-      const version = ctx.versions.next()
-      const pks = requests.map((request) => ctx.layout.headPk(request.key))
-      const bases = requests.map((request) => batched(fieldsOf(request, version, request.size, { _tag: "None" })))
-      const toChunk = Plan.transaction(
-        requests.map((request, i) =>
-          Requests.headSize(pks[i], { ...bases[i], content: { _tag: "Inline", bytes: request.bytes } })
-        ),
-        requests.map((request, i) =>
-          Requests.headSize(pks[i], {
-            ...bases[i],
-            content: { _tag: "Chunked", manifest: Plan.sizingManifest(request.bytes.length) }
-          })
-        )
+      if (unmatched >= 0) return Effect.fail(HeadWrites.refused(requests[unmatched]))
+      const planned = HeadWrites.atomicPuts(ctx.layout, requests, {
+        version: ctx.versions.next(),
+        of: (request, i) => ({
+          operation: request.operation,
+          condition: conditions[i]!,
+          guard: HeadWrites.noContent,
+          now: request.now
+        })
+      })
+      const commit = Effect.map(
+        transactHeads(ctx, planned.map(({ write }) => write)),
+        (applied) => applied.map(HeadWrites.writtenOf)
       )
-      const plans = requests.map((request, i): Plan.ContentPlan =>
-        toChunk.has(i) ? Plan.chunked(request.bytes) : { content: { _tag: "Inline", bytes: request.bytes }, pieces: [] }
-      )
-      const writes = requests.map((request, i): HeadWrite => ({
-        key: request.key,
-        pk: pks[i],
-        operation: request.operation,
-        fields: { ...bases[i], content: plans[i].content },
-        condition: conditions[i]!,
-        guard: noContent,
-        now: request.now
-      }))
-      const chunked = plans.flatMap((plan, i) =>
-        plan.content._tag === "Chunked" ? [{ request: requests[i], cid: plan.content.manifest.cid, plan }] : []
-      )
-      const commit = Effect.map(transactHeads(ctx, writes), (applied) => applied.map(writtenOf))
-      if (chunked.length === 0) return surfaceRefused(commit)
-      return Content.withNewChunks(
-        ctx,
-        Effect.forEach(
-          chunked,
-          ({ cid, plan, request }) => Chunks.write(chunkTarget(ctx, request, cid), 0, plan.pieces),
-          { concurrency: Chunks.REQUESTS_IN_FLIGHT, discard: true }
-        ),
-        () => chunked.flatMap(({ cid, plan, request }) => chunkKeys(ctx.layout, request.key, cid, plan.pieces.length)),
-        commit
-      ).pipe(surfaceRefused)
+      return Content.withPlannedChunks(ctx, planned, commit).pipe(Content.surfaceRefused)
     })
 
 /**
@@ -284,7 +225,7 @@ export const removeMany = (
     const heads = yield* Reads.getHeads(ctx, keys, "head", true)
     const live = new Map(Array.from(heads).filter(([, stored]) => isAlive(stored.head, now)))
     // Nothing to remove: the consistent read of the heads is the answer.
-    if (live.size === 0) return new Map(keys.map((key) => [key, Option.none<string>()] as const))
+    if (live.size === 0) return Retry.done(new Map(keys.map((key) => [key, Option.none<string>()] as const)))
     const latest = Array.from(live.values(), (stored) => stored.version).reduce((a, b) =>
       Version.compare(a, b) >= 0 ? a : b
     )
@@ -293,7 +234,11 @@ export const removeMany = (
     const result = new Map(keys.map((key) => [key, live.has(key) ? removed : Option.none<string>()] as const))
     const writes = keys.map((key) => {
       const stored = live.get(key)
-      return stored === undefined ? undefined : inBatch(removal(ctx, key, version, now, Requests.pinned(stored)))
+      return stored === undefined
+        ? undefined
+        : HeadWrites.inBatch(
+          HeadWrites.removal({ key, pk: ctx.layout.headPk(key), version, now, guard: Requests.pinned(stored) })
+        )
     })
     const sent = yield* transact(ctx, {
       operation: "multiDissoc",
@@ -307,14 +252,15 @@ export const removeMany = (
       token: randomUUID(),
       ambiguous: false
     })
-    // Not applied: another writer changed one of the keys since they were read.
-    if (sent._tag === "NotApplied") return yield* Retry.conflict
+    // Not applied: another writer changed one of the keys since they were read: read them again.
+    if (sent._tag === "NotApplied") return Retry.again(undefined, { ambiguous: false, contended: true })
     yield* Content.drop(ctx, live.values())
-    return result
+    return Retry.done(result)
   })
-  return Retry.whileConflict(
-    attempt,
-    ctx.conflictRetries,
-    () => new ConditionFailed({ key: keys[0], operation: "multiDissoc" })
-  )
+  return Retry.replan({
+    initial: undefined,
+    maxRounds: ctx.conflictRetries,
+    attempt: () => attempt,
+    exhausted: () => new ConditionFailed({ key: keys[0], operation: "multiDissoc" })
+  })
 }

@@ -16,6 +16,7 @@ import type {
   AttributeValue,
   ConditionCheck,
   TransactWriteItem,
+  TransactWriteItemsCommandInput,
   UpdateItemCommandInput
 } from "@aws-sdk/client-dynamodb"
 import type { Kind } from "../../backend.js"
@@ -317,3 +318,28 @@ export const headSize = (pk: string, fields: HeadFields): number => {
   for (const slot of SLOTS) total += slot.length + fields.version.length
   return total
 }
+
+/** A transaction's check that a key still holds a live head of this version (`transact`'s keys only read). @internal */
+export const transactVersion = (table: string, pk: string, version: Uint8Array, now: number): TransactWriteItem => ({
+  ConditionCheck: {
+    TableName: table,
+    Key: itemKey(pk, SK_HEAD),
+    ConditionExpression: "#ver = :ver AND #kind <> :tomb AND (attribute_not_exists(#exp) OR #exp > :now)",
+    ExpressionAttributeNames: { "#ver": A.version, "#kind": A.kind, "#exp": A.expiresAt },
+    ExpressionAttributeValues: { ":ver": { B: version }, ":tomb": { S: TOMBSTONE }, ":now": { N: String(now) } }
+  }
+})
+
+/**
+ * A transaction of `items`; with `token` (the same on every resend), one that
+ * DynamoDB applies at most once.
+ *
+ * @internal
+ */
+export const transactWrite = (
+  items: ReadonlyArray<TransactWriteItem>,
+  token?: string
+): TransactWriteItemsCommandInput =>
+  token === undefined
+    ? { TransactItems: items as Array<TransactWriteItem> }
+    : { TransactItems: items as Array<TransactWriteItem>, ClientRequestToken: token }
