@@ -10,33 +10,7 @@
  *
  * @internal
  */
-import type {
-  BatchGetItemCommandInput,
-  BatchGetItemCommandOutput,
-  BatchWriteItemCommandInput,
-  BatchWriteItemCommandOutput,
-  CreateTableCommandInput,
-  CreateTableCommandOutput,
-  DeleteItemCommandInput,
-  DeleteItemCommandOutput,
-  DeleteTableCommandInput,
-  DeleteTableCommandOutput,
-  DescribeTableCommandInput,
-  DescribeTableCommandOutput,
-  DynamoDBClient,
-  GetItemCommandInput,
-  GetItemCommandOutput,
-  QueryCommandInput,
-  QueryCommandOutput,
-  ScanCommandInput,
-  ScanCommandOutput,
-  TransactWriteItemsCommandInput,
-  TransactWriteItemsCommandOutput,
-  UpdateItemCommandInput,
-  UpdateItemCommandOutput,
-  UpdateTimeToLiveCommandInput,
-  UpdateTimeToLiveCommandOutput
-} from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -58,33 +32,12 @@ import * as Metrics from "../metrics.js"
 import * as Retry from "../retry.js"
 import * as Tracing from "../tracing.js"
 import type * as Version from "../version.js"
+import type { CommandClass, CommandTable } from "./commandTable.js"
 import * as Failure from "./failure.js"
 import * as Transport from "./transport.js"
 
-/**
- * The commands the store sends, with their input and output types.
- *
- * @internal
- */
-export interface Commands {
-  readonly BatchGetItem: readonly [BatchGetItemCommandInput, BatchGetItemCommandOutput]
-  readonly BatchWriteItem: readonly [BatchWriteItemCommandInput, BatchWriteItemCommandOutput]
-  readonly CreateTable: readonly [CreateTableCommandInput, CreateTableCommandOutput]
-  readonly DeleteItem: readonly [DeleteItemCommandInput, DeleteItemCommandOutput]
-  readonly DeleteTable: readonly [DeleteTableCommandInput, DeleteTableCommandOutput]
-  readonly DescribeTable: readonly [DescribeTableCommandInput, DescribeTableCommandOutput]
-  readonly GetItem: readonly [GetItemCommandInput, GetItemCommandOutput]
-  readonly Query: readonly [QueryCommandInput, QueryCommandOutput]
-  readonly Scan: readonly [ScanCommandInput, ScanCommandOutput]
-  readonly TransactWriteItems: readonly [TransactWriteItemsCommandInput, TransactWriteItemsCommandOutput]
-  readonly UpdateItem: readonly [UpdateItemCommandInput, UpdateItemCommandOutput]
-  readonly UpdateTimeToLive: readonly [UpdateTimeToLiveCommandInput, UpdateTimeToLiveCommandOutput]
-}
-
-/** @internal */
-export type CommandName = keyof Commands
-
-const constructors: { readonly [K in CommandName]: new(input: Commands[K][0]) => unknown } = {
+/** The SDK command class of every command the store sends. */
+const constructors = {
   BatchGetItem: BatchGetItemCommand,
   BatchWriteItem: BatchWriteItemCommand,
   CreateTable: CreateTableCommand,
@@ -97,7 +50,17 @@ const constructors: { readonly [K in CommandName]: new(input: Commands[K][0]) =>
   TransactWriteItems: TransactWriteItemsCommand,
   UpdateItem: UpdateItemCommand,
   UpdateTimeToLive: UpdateTimeToLiveCommand
-}
+} satisfies Record<string, CommandClass>
+
+/**
+ * The commands the store sends, with their input and output types.
+ *
+ * @internal
+ */
+export type Commands = CommandTable<typeof constructors>
+
+/** @internal */
+export type CommandName = keyof Commands
 
 /**
  * A store's connection to its table.

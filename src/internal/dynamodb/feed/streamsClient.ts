@@ -8,15 +8,7 @@
  *
  * @internal
  */
-import type {
-  DescribeStreamCommandInput,
-  DescribeStreamCommandOutput,
-  DynamoDBStreamsClientConfig,
-  GetRecordsCommandInput,
-  GetRecordsCommandOutput,
-  GetShardIteratorCommandInput,
-  GetShardIteratorCommandOutput
-} from "@aws-sdk/client-dynamodb-streams"
+import type { DynamoDBStreamsClientConfig } from "@aws-sdk/client-dynamodb-streams"
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -26,23 +18,20 @@ import {
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Retry from "../../retry.js"
+import type { CommandClass, CommandTable } from "../commandTable.js"
 import * as Failure from "../failure.js"
 
-/** @internal */
-export interface Commands {
-  readonly DescribeStream: readonly [DescribeStreamCommandInput, DescribeStreamCommandOutput]
-  readonly GetShardIterator: readonly [GetShardIteratorCommandInput, GetShardIteratorCommandOutput]
-  readonly GetRecords: readonly [GetRecordsCommandInput, GetRecordsCommandOutput]
-}
-
-/** @internal */
-export type CommandName = keyof Commands
-
-const constructors: { readonly [K in CommandName]: new(input: Commands[K][0]) => unknown } = {
+const constructors = {
   DescribeStream: DescribeStreamCommand,
   GetShardIterator: GetShardIteratorCommand,
   GetRecords: GetRecordsCommand
-}
+} satisfies Record<string, CommandClass>
+
+/** @internal */
+export type Commands = CommandTable<typeof constructors>
+
+/** @internal */
+export type CommandName = keyof Commands
 
 /** A request to DynamoDB Streams that failed for good (its code is the service's exception name). @internal */
 export interface StreamsFailure extends Failure.Attempt {
@@ -95,7 +84,8 @@ export const make = (sdk: DynamoDBStreamsClient, retry: Retry.RetryPolicy): Stre
     const attempt = Effect.tryPromise({
       try: (signal) => {
         attempts++
-        return sendSdk(new constructors[command](input), { abortSignal: signal }) as Promise<Commands[K][1]>
+        const Constructor: CommandClass = constructors[command]
+        return sendSdk(new Constructor(input), { abortSignal: signal }) as Promise<Commands[K][1]>
       },
       catch: Failure.classify
     })
