@@ -28,7 +28,10 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as HeadWrites from "../src/internal/dynamodb/headWrites.js"
+import * as Requests from "../src/internal/dynamodb/requests/index.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
+import * as Version from "../src/internal/version.js"
 import * as KonserveStore from "../src/KonserveStore.js"
 import { collect, KiB, localClientConfig, median, pool, randomBytes } from "./harness.js"
 import * as Raw from "./raw.js"
@@ -71,6 +74,7 @@ const main = async () => {
   const cached = new DynamoDBClient({ ...config, cacheMiddleware: true })
   const borrowed = new DynamoDBClient(config)
   const recorder = new DynamoDBClient(config)
+  const ownMade = Store.ownClient(engine.endpoint)
   const inputs = recordInputs(recorder)
   const scope = Effect.runSync(Scope.make())
   const table = "bench-cpu"
@@ -107,11 +111,31 @@ const main = async () => {
     const storePk = (storeGet.Key!.pk as { S: string }).S
     const storeReadKey = (i: number) => ({ ...storeGet.Key, pk: { S: storePk.replace(readKey(0), readKey(i)) } })
     const storeWritePk = (storeUpdate.Key!.pk as { S: string }).S
-    let writes = 0
-    const storeWriteKey = () => ({
-      ...storeUpdate.Key,
-      pk: { S: storeWritePk.replace("w-recorded", `w-raw-${writes++}`) }
-    })
+    // the store's head write of a 1 KiB value, built by its own builder with a fresh version, over the same keys each
+    // round (a head with its history, as the store's assoc rewrites)
+    const versions = Version.makeClock()
+    const storeUpdateOf = (i: number): UpdateItemCommandInput =>
+      Requests.updateHead(
+        table,
+        HeadWrites.make({ key: `w-raw-${i}`, operation: "assoc", now: Date.now() }, {
+          pk: storeWritePk.replace("w-recorded", `w-raw-${i}`),
+          fields: HeadWrites.fieldsOf(
+            {
+              key: `w-raw-${i}`,
+              operation: "assoc",
+              kind: "value",
+              now: Date.now(),
+              expiresAt: undefined,
+              user: undefined,
+              condition: { _tag: "None" }
+            },
+            versions.next(),
+            value.length,
+            { _tag: "Inline", bytes: value }
+          ),
+          condition: { _tag: "None" }
+        })
+      )
     const signal = () => ({ abortSignal: new AbortController().signal })
 
     const gets: Array<Variant> = [
@@ -149,11 +173,22 @@ const main = async () => {
       },
       {
         name: "raw, the store's UpdateItem, default client",
-        op: async () => void await plain.send(new UpdateItemCommand({ ...storeUpdate, Key: storeWriteKey() }))
+        op: async (i) => void await plain.send(new UpdateItemCommand(storeUpdateOf(i)))
       },
       {
         name: "raw, the store's UpdateItem, cacheMiddleware",
-        op: async () => void await cached.send(new UpdateItemCommand({ ...storeUpdate, Key: storeWriteKey() }))
+        op: async (i) => void await cached.send(new UpdateItemCommand(storeUpdateOf(i)))
+      },
+      {
+        name: "raw, the store's UpdateItem, cacheMiddleware, in Effect.runPromise",
+        op: (i) =>
+          Effect.runPromise(
+            Effect.asVoid(Effect.tryPromise(() => cached.send(new UpdateItemCommand(storeUpdateOf(i)))))
+          )
+      },
+      {
+        name: "raw, the store's UpdateItem, on a client made as the store's own",
+        op: async (i) => void await ownMade.send(new UpdateItemCommand(storeUpdateOf(i)))
       },
       { name: "store, own client (layer)", op: (i) => Effect.runPromise(Store.assoc(own, `w-${i}`, value)) },
       {
@@ -202,7 +237,7 @@ const main = async () => {
     if (process.env.CPU_KIND !== "get") await measure(assocs, "assoc 1 KiB")
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    for (const client of [plain, cached, borrowed, recorder]) client.destroy()
+    for (const client of [plain, cached, borrowed, recorder, ownMade]) client.destroy()
     await engine.stop()
   }
 }
