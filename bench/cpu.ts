@@ -22,12 +22,14 @@
 import type { DynamoDBClientConfig, GetItemCommandInput, UpdateItemCommandInput } from "@aws-sdk/client-dynamodb"
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
+import * as Client from "../src/internal/dynamodb/client.js"
 import * as HeadWrites from "../src/internal/dynamodb/headWrites.js"
 import * as Requests from "../src/internal/dynamodb/requests/index.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
@@ -75,6 +77,11 @@ const main = async () => {
   const borrowed = new DynamoDBClient(config)
   const recorder = new DynamoDBClient(config)
   const ownMade = Store.ownClient(engine.endpoint)
+  const sendOnly = Client.make(ownMade, {
+    table: "bench-cpu",
+    retry: { maxAttempts: 1, baseDelay: Duration.millis(10) },
+    transport: "own"
+  })
   const inputs = recordInputs(recorder)
   const scope = Effect.runSync(Scope.make())
   const table = "bench-cpu"
@@ -158,6 +165,19 @@ const main = async () => {
       {
         name: "raw, the store's GetItem, with { abortSignal }",
         op: async (i) => void await plain.send(new GetItemCommand({ ...storeGet, Key: storeReadKey(i) }), signal())
+      },
+      {
+        name: "raw, the store's GetItem, cacheMiddleware, in Effect.runPromise",
+        op: (i) =>
+          Effect.runPromise(
+            Effect.asVoid(
+              Effect.tryPromise(() => cached.send(new GetItemCommand({ ...storeGet, Key: storeReadKey(i) })))
+            )
+          )
+      },
+      {
+        name: "the store's Client.send alone (client.ts), on its own client",
+        op: (i) => Effect.runPromise(Effect.asVoid(sendOnly.send("GetItem", { ...storeGet, Key: storeReadKey(i) })))
       },
       { name: "store, own client (layer)", op: (i) => Effect.runPromise(Store.get(own, readKey(i))) },
       { name: "store, borrowed client (layerWithClient)", op: (i) => Effect.runPromise(Store.get(lent, readKey(i))) }
