@@ -32,6 +32,7 @@ import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import * as Client from "../src/internal/dynamodb/client.js"
 import * as HeadWrites from "../src/internal/dynamodb/headWrites.js"
 import * as Requests from "../src/internal/dynamodb/requests/index.js"
+import * as Transport from "../src/internal/dynamodb/transport.js"
 import * as Engine from "../src/internal/dynamoDBLocal.js"
 import * as Version from "../src/internal/version.js"
 import * as KonserveStore from "../src/KonserveStore.js"
@@ -176,6 +177,22 @@ const main = async () => {
           )
       },
       {
+        name: "raw, the store's GetItem, on a client made as the store's own",
+        op: async (i) => void await ownMade.send(new GetItemCommand({ ...storeGet, Key: storeReadKey(i) }))
+      },
+      {
+        name: "raw, the store's GetItem, on a client made as the store's own, with a signal on the input",
+        op: async (i) =>
+          void await ownMade.send(
+            new GetItemCommand(
+              Transport.withPassenger({ ...storeGet, Key: storeReadKey(i) }, {
+                signal: { aborted: false, onabort: null },
+                anchor: undefined
+              })
+            )
+          )
+      },
+      {
         name: "the store's Client.send alone (client.ts), on its own client",
         op: (i) => Effect.runPromise(Effect.asVoid(sendOnly.send("GetItem", { ...storeGet, Key: storeReadKey(i) })))
       },
@@ -218,9 +235,12 @@ const main = async () => {
     ]
 
     const measure = async (all: ReadonlyArray<Variant>, label: string) => {
-      // CPU_ONLY: the variants whose name contains it (for a profile of one: `node --cpu-prof --import tsx`)
+      // CPU_ONLY: the variants whose name contains it, or one of its |-separated parts (for a profile of one:
+      // `node --cpu-prof --import tsx`)
       const only = process.env.CPU_ONLY
-      const variants = only === undefined ? all : all.filter((variant) => variant.name.includes(only))
+      const variants = only === undefined
+        ? all
+        : all.filter((variant) => only.split("|").some((part) => variant.name.includes(part)))
       if (variants.length === 0) return
       const cpu = new Map<string, Array<number>>()
       const wall = new Map<string, Array<number>>()
