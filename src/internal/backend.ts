@@ -160,6 +160,11 @@ export interface BinaryEntry {
   readonly stream: Stream.Stream<Uint8Array, KonserveError>
 }
 
+/** How a multi-key write runs: `atomic`, all or nothing in one transaction, or each key on its own. @internal */
+export interface ManyOptions {
+  readonly atomic: boolean
+}
+
 /**
  * The primitives. Failures are `KonserveError`s already mapped at the
  * backend's boundary; conditional writes fail with `ConditionFailed` (named
@@ -227,7 +232,7 @@ export interface Backend {
    */
   readonly putMany: (
     requests: ReadonlyArray<PutRequest>,
-    atomic: boolean
+    options: ManyOptions
   ) => Effect.Effect<ReadonlyArray<Written>, KonserveError>
   /**
    * Removes several keys; each maps to the version of its removal when it
@@ -236,8 +241,7 @@ export interface Backend {
    */
   readonly removeMany: (
     keys: ReadonlyArray<string>,
-    atomic: boolean,
-    now: number
+    options: ManyOptions & { readonly now: number }
   ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, KonserveError>
 
   /**

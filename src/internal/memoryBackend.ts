@@ -18,6 +18,7 @@ import type {
   Condition,
   Entry,
   Head,
+  ManyOptions,
   PutRequest,
   RemoveCondition,
   TransactCommitted,
@@ -107,7 +108,7 @@ export const make = (): Backend => {
       return Option.some({ head: record.head, stream })
     })
 
-  const putMany = (requests: ReadonlyArray<PutRequest>, atomic: boolean) =>
+  const putMany = (requests: ReadonlyArray<PutRequest>, { atomic }: ManyOptions) =>
     atomic
       ? Effect.suspend(() => {
         const failing = requests.find((request) => !holds(request.condition, records.get(request.key), request.now))
@@ -216,7 +217,7 @@ export const make = (): Backend => {
           : Effect.fail(new ConditionFailed({ key, operation: "dissoc" }))
       ),
     putMany,
-    removeMany: (keys, atomic, now) =>
+    removeMany: (keys, { atomic, now }) =>
       Effect.sync(() => {
         // Atomic: one version for the whole removal, as DynamoDB's transaction has.
         const version = atomic ? newVersion() : undefined

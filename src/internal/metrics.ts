@@ -195,8 +195,8 @@ export const meteredBackend = (backend: Backend): Backend => ({
       () => written(header.kind, n)
     )
   },
-  putMany: (requests, atomic) =>
-    Effect.tap(backend.putMany(requests, atomic), () => {
+  putMany: (requests, options) =>
+    Effect.tap(backend.putMany(requests, options), () => {
       for (const request of requests) written(request.kind, request.size)
     }),
   append: (request) => Effect.tap(backend.append(request), () => written("log", request.element.length))

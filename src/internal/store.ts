@@ -333,7 +333,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     }
     const atomic = writeOptions?.atomic !== false
     if (atomic) yield* checkTransactionSize("multiAssoc", requests)
-    const written = yield* backend.putMany(requests, atomic)
+    const written = yield* backend.putMany(requests, { atomic })
     published(written, (i) => requests[i].bytes, atomic ? Option.some(written[0].head.version) : noBatch)
   })
 
@@ -345,7 +345,7 @@ export const make = (unmetered: Backend, options: StoreOptions): KonserveStore =
     yield* checkAtomicLimit("multiDissoc", valid.length, dissocOptions?.atomic)
     if (valid.length === 0) return new Map<Key, boolean>()
     const atomic = dissocOptions?.atomic !== false
-    const removed = yield* backend.removeMany(valid, atomic, yield* now)
+    const removed = yield* backend.removeMany(valid, { atomic, now: yield* now })
     publishedRemovals(removed, atomic)
     return new Map(valid.map((key) => [key, Option.isSome(removed.get(key) ?? Option.none())])) as ReadonlyMap<
       Key,

@@ -67,14 +67,13 @@ export const make = (client: Client, layout: Layout, options: BackendOptions): B
     put: (request) => anchored(request.operation, request.key, Writes.put(ctx, request)),
     putStream: (header, bytes) => anchored(header.operation, header.key, Writes.putStream(ctx, header, bytes)),
     remove: (key, now, condition) => anchored("dissoc", key, Writes.remove(ctx, key, now, condition)),
-    putMany: (requests, atomic) =>
+    putMany: (requests, options) =>
       anchored(
         requests[0]?.operation ?? "multiAssoc",
         requests[0]?.key ?? "",
-        Transactions.putMany(ctx, requests, atomic)
+        Transactions.putMany(ctx, requests, options)
       ),
-    removeMany: (keys, atomic, now) =>
-      anchored("multiDissoc", keys[0] ?? "", Transactions.removeMany(ctx, keys, atomic, now)),
+    removeMany: (keys, options) => anchored("multiDissoc", keys[0] ?? "", Transactions.removeMany(ctx, keys, options)),
     append: (request) => anchored("append", request.key, append(ctx, request)),
     transact: (keys, now) =>
       Effect.map(Transact.transact(ctx, keys, now), (snapshot) => ({

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import { ConditionFailed, type KonserveError } from "../../KonserveError.js"
-import type { PutRequest, Written } from "../backend.js"
+import type { ManyOptions, PutRequest, Written } from "../backend.js"
 import { isAlive } from "../backend.js"
 import * as Retry from "../retry.js"
 import * as Version from "../version.js"
@@ -170,7 +170,7 @@ const transactHeads = (
 export const putMany = (
   ctx: Context,
   requests: ReadonlyArray<PutRequest>,
-  atomic: boolean
+  { atomic }: ManyOptions
 ): Effect.Effect<ReadonlyArray<Written>, KonserveError> =>
   requests.length === 0
     ? Effect.succeed([])
@@ -209,8 +209,7 @@ export const putMany = (
 export const removeMany = (
   ctx: Context,
   keys: ReadonlyArray<string>,
-  atomic: boolean,
-  now: number
+  { atomic, now }: ManyOptions & { readonly now: number }
 ): Effect.Effect<ReadonlyMap<string, Option.Option<string>>, KonserveError> => {
   if (keys.length === 0) return Effect.succeed(new Map())
   if (!atomic) {
