@@ -5,13 +5,7 @@
  * time and memory — never a defect, never gigabytes. Then a seeded fuzz that
  * mutates the items of a real store (issue 7).
  */
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  ScanCommand
-} from "@aws-sdk/client-dynamodb"
+import { type AttributeValue, DeleteItemCommand } from "@aws-sdk/client-dynamodb"
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -23,41 +17,20 @@ import { randomBytes } from "node:crypto"
 import * as Zlib from "node:zlib"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import { encodePrefix } from "../src/internal/dynamodb/keyLayout.js"
-import * as Version from "../src/internal/version.js"
 import type { KonserveError } from "../src/KonserveError.js"
 import type * as KonserveStore from "../src/KonserveStore.js"
-import { clientConfig, endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
+import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import * as Proxy from "./utils/proxy.js"
-
-type RawItem = Record<string, AttributeValue>
+import * as RawItems from "./utils/rawItems.js"
+import { head, type RawItem } from "./utils/rawItems.js"
 
 const MiB = 1024 * 1024
-const table = uniqueTable("hostile")
+const rawItems = RawItems.make(uniqueTable("hostile"))
+const { put, table } = rawItems
+const raw = rawItems.client
 let prefixes = 0
-let rawClient: DynamoDBClient | undefined
-const raw = (): DynamoDBClient => rawClient ??= new DynamoDBClient({ ...clientConfig(), maxAttempts: 1 })
 
-const put = (item: RawItem) => Effect.promise(() => raw().send(new PutItemCommand({ TableName: table, Item: item })))
-
-const itemsOf = (prefix: string): Effect.Effect<Array<RawItem>> =>
-  Effect.promise(async () => {
-    const out: Array<RawItem> = []
-    let cursor: RawItem | undefined
-    do {
-      const page = await raw().send(
-        new ScanCommand({
-          TableName: table,
-          FilterExpression: "begins_with(pk, :p)",
-          ExpressionAttributeValues: { ":p": { S: encodePrefix(prefix) } },
-          ConsistentRead: true,
-          ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
-        })
-      )
-      out.push(...(page.Items ?? []))
-      cursor = page.LastEvaluatedKey
-    } while (cursor !== undefined)
-    return out
-  })
+const itemsOf = (prefix: string): Effect.Effect<Array<RawItem>> => rawItems.scan(encodePrefix(prefix))
 
 /** A store on a fresh prefix, with a small maxValueBytes so that limits are near. */
 const freshStore = (maxValueBytes = 4 * MiB) =>
@@ -66,18 +39,6 @@ const freshStore = (maxValueBytes = 4 * MiB) =>
     const store = yield* DynamoDBStore.make(storeConfig(endpoint(), table, { prefix, maxValueBytes }))
     return { store, prefix, pk: (key: string) => encodePrefix(prefix) + key }
   })
-
-/** A well-formed head item of an inline value, to corrupt. */
-const head = (pk: string, extra: RawItem = {}): RawItem => ({
-  pk: { S: pk },
-  sk: { S: "h" },
-  kind: { S: "value" },
-  ver: { B: Version.makeClock().next() },
-  lw: { N: "1700000000000" },
-  size: { N: "5" },
-  val: { B: Uint8Array.from([1, 1, 0, 0, 0xf6]) },
-  ...extra
-})
 
 /** Whether an exit is a success or a typed failure (not a defect, not an interruption). */
 const typed = <A>(exit: Exit.Exit<A, KonserveError>): boolean =>

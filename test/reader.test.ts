@@ -4,14 +4,7 @@
  * linear"): raw items written with the SDK on DynamoDB Local, two stores with
  * different limits on one table, and the fault proxy playing a lagging replica.
  */
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  DeleteItemCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  ScanCommand
-} from "@aws-sdk/client-dynamodb"
+import { DeleteItemCommand } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -23,68 +16,22 @@ import * as V8 from "node:v8"
 import * as Vm from "node:vm"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
 import { encodePrefix, layout } from "../src/internal/dynamodb/keyLayout.js"
-import * as Version from "../src/internal/version.js"
-import { clientConfig, endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
+import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import { sharedPairs } from "./utils/hostileBytes.js"
 import * as Proxy from "./utils/proxy.js"
-
-type RawItem = Record<string, AttributeValue>
+import * as RawItems from "./utils/rawItems.js"
+import { head, type RawItem } from "./utils/rawItems.js"
 
 const MiB = 1024 * 1024
-const table = uniqueTable("reader")
+const rawItems = RawItems.make(uniqueTable("reader"))
+const { put, putAll, table } = rawItems
+const raw = rawItems.client
 let prefixes = 0
-let rawClient: DynamoDBClient | undefined
-const raw = (): DynamoDBClient => rawClient ??= new DynamoDBClient({ ...clientConfig(), maxAttempts: 1 })
-
-const put = (item: RawItem) => Effect.promise(() => raw().send(new PutItemCommand({ TableName: table, Item: item })))
-
-const putAll = (items: ReadonlyArray<RawItem>) =>
-  Effect.forEach(
-    Array.from({ length: Math.ceil(items.length / 25) }, (_, i) => items.slice(i * 25, i * 25 + 25)),
-    (slice) =>
-      Effect.promise(() =>
-        raw().send(
-          new BatchWriteItemCommand({ RequestItems: { [table]: slice.map((Item) => ({ PutRequest: { Item } })) } })
-        )
-      ),
-    { discard: true }
-  )
 
 /** The chunk items of a prefix (their keys). */
-const chunkItems = (prefix: string) =>
-  Effect.promise(async () => {
-    const out: Array<RawItem> = []
-    let cursor: RawItem | undefined
-    do {
-      const page = await raw().send(
-        new ScanCommand({
-          TableName: table,
-          FilterExpression: "begins_with(pk, :p) AND sk = :c",
-          ExpressionAttributeValues: { ":p": { S: encodePrefix(prefix) + "c" }, ":c": { S: "c" } },
-          ProjectionExpression: "pk, sk",
-          ConsistentRead: true,
-          ...(cursor === undefined ? {} : { ExclusiveStartKey: cursor })
-        })
-      )
-      out.push(...(page.Items ?? []))
-      cursor = page.LastEvaluatedKey
-    } while (cursor !== undefined)
-    return out
-  })
+const chunkItems = (prefix: string) => rawItems.scan(encodePrefix(prefix) + "c", { sk: "c", keysOnly: true })
 
 const freshPrefix = () => `r${prefixes++}`
-
-/** A well-formed head item of an inline value, to make hostile. */
-const head = (pk: string, extra: RawItem = {}): RawItem => ({
-  pk: { S: pk },
-  sk: { S: "h" },
-  kind: { S: "value" },
-  ver: { B: Version.makeClock().next() },
-  lw: { N: "1700000000000" },
-  size: { N: "5" },
-  val: { B: Uint8Array.from([1, 1, 0, 0, 0xf6]) },
-  ...extra
-})
 
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.timed(effect), ([duration, result]) => ({ ms: Duration.toMillis(duration), result }))
