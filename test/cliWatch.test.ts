@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "node:child_process"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
-import { buildCli, bundlePath, root } from "./utils/cli.js"
+import { buildCli, bundlePath, capture, root } from "./utils/cli.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 
 /** The CLI bundled once (a `tsx` start costs seconds on a busy machine). */
@@ -35,32 +35,16 @@ const start = (table: string, args: ReadonlyArray<string>): Watcher => {
     [bundlePath(), ...args, "--endpoint", endpoint(), "--region", "us-east-1"],
     { cwd: root, env: env(table), stdio: ["ignore", "pipe", "pipe"] }
   )
-  let out = ""
-  let err = ""
-  const waiting: Array<() => void> = []
-  child.stdout.on("data", (data: Buffer) => {
-    out += data.toString("utf8")
-    for (const wake of waiting.splice(0)) wake()
-  })
-  child.stderr.on("data", (data: Buffer) => {
-    err += data.toString("utf8")
-  })
-  const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
-  const current = () => out.split("\n").filter((line) => line !== "")
+  const captured = capture(child)
+  const current = () => captured.out().split("\n").filter((line) => line !== "")
   return {
     lines: async (n) => {
-      while (current().length < n) {
-        const more = new Promise<void>((resolve) => waiting.push(resolve))
-        const ended = closed.then(() => {
-          throw new Error(`watch ended early: ${err}`)
-        })
-        await Promise.race([more, ended])
-      }
+      while (current().length < n) await captured.more("watch")
       return current().slice(0, n)
     },
     interrupt: async () => {
       child.kill("SIGINT")
-      return { status: await closed, stderr: err }
+      return { status: await captured.closed, stderr: captured.err() }
     }
   }
 }

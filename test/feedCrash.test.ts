@@ -12,7 +12,7 @@ import * as Fiber from "effect/Fiber"
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import * as DynamoDBStore from "../src/DynamoDBStore.js"
-import { bundleEntry } from "./utils/cli.js"
+import { bundleEntry, capture } from "./utils/cli.js"
 import { endpoint, storeConfig, uniqueTable } from "./utils/dynamodb.js"
 import * as Proxy from "./utils/proxy.js"
 
@@ -34,38 +34,19 @@ const consume = (table: string, prefix: string, checkpoint: string): Consumer =>
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "pipe", "pipe"]
   })
-  let out = ""
-  let err = ""
-  const waiting: Array<() => void> = []
-  child.stdout.on("data", (data: Buffer) => {
-    out += data.toString("utf8")
-    for (const wake of waiting.splice(0)) wake()
-  })
-  child.stderr.on("data", (data: Buffer) => {
-    err += data.toString("utf8")
-  })
-  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()))
+  const captured = capture(child)
   // only whole lines: a kill may cut the last one
-  const lines = () => out.split("\n").slice(0, -1)
+  const lines = () => captured.out().split("\n").slice(0, -1)
   return {
     lines,
     waitFor: async (predicate, deadline = Number.POSITIVE_INFINITY) => {
       const until = Date.now() + deadline
-      setTimeout(() => {
-        for (const wake of waiting.splice(0)) wake()
-      }, Math.min(deadline, 2 ** 31 - 1)).unref()
-      while (!predicate(lines()) && Date.now() < until) {
-        await Promise.race([
-          new Promise<void>((resolve) => waiting.push(resolve)),
-          closed.then(() => {
-            throw new Error(`consumer ended: ${err}`)
-          })
-        ])
-      }
+      setTimeout(captured.wake, Math.min(deadline, 2 ** 31 - 1)).unref()
+      while (!predicate(lines()) && Date.now() < until) await captured.more("consumer")
     },
     kill: async () => {
       child.kill("SIGKILL")
-      await closed
+      await captured.closed
     }
   }
 }

@@ -9,6 +9,7 @@ import * as Esbuild from "esbuild"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import type { Readable } from "node:stream"
 import { endpoint } from "./dynamodb.js"
 
 /** The repository's root. */
@@ -107,3 +108,49 @@ export const runCli = (
     child.stdin.on("error", () => {}) // a command that fails early closes its stdin: EPIPE here
     child.stdin.end(options?.input ?? "")
   })
+
+/** A child process's output as it arrives (test/cliWatch.test.ts, test/feedCrash.test.ts). */
+export interface Captured {
+  /** Standard output so far. */
+  readonly out: () => string
+  /** Standard error so far. */
+  readonly err: () => string
+  /** Resolves at the next piece of standard output (or a `wake`); rejects with the stderr once the child closed. */
+  readonly more: (what: string) => Promise<void>
+  /** Resolves whoever waits for `more`. */
+  readonly wake: () => void
+  /** The child's exit status. */
+  readonly closed: Promise<number | null>
+}
+
+export const capture = (
+  child: ChildProcess.ChildProcessByStdio<null, Readable, Readable>
+): Captured => {
+  let out = ""
+  let err = ""
+  const waiting: Array<() => void> = []
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve()
+  }
+  child.stdout.on("data", (data: Buffer) => {
+    out += data.toString("utf8")
+    wake()
+  })
+  child.stderr.on("data", (data: Buffer) => {
+    err += data.toString("utf8")
+  })
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
+  return {
+    out: () => out,
+    err: () => err,
+    wake,
+    closed,
+    more: (what) =>
+      Promise.race([
+        new Promise<void>((resolve) => waiting.push(resolve)),
+        closed.then(() => {
+          throw new Error(`${what} ended: ${err}`)
+        })
+      ])
+  }
+}
